@@ -1,0 +1,54 @@
+"""The domain model: customers, identities, tasks and their events.
+
+Pure data and the rules that need no storage. Imports nothing else of agentdesk.
+"""
+
+from .customer import Customer, Identity, IdentityKind, normalize_identity
+from .events import (
+    EVENT_TYPES,
+    Assignment,
+    Attachment,
+    CallRecord,
+    DeliveryState,
+    Direction,
+    Event,
+    Handoff,
+    Message,
+    Note,
+    StatusChange,
+    SurveyAnswer,
+    TaskUpdate,
+    Transfer,
+)
+from .ids import IdFactory, id_time
+from .outbox import OutboxEntry
+from .task import IllegalTransition, Priority, Status, Task, check_transition
+
+__all__ = [
+    "EVENT_TYPES",
+    "Assignment",
+    "Attachment",
+    "CallRecord",
+    "Customer",
+    "DeliveryState",
+    "Direction",
+    "Event",
+    "Handoff",
+    "IdFactory",
+    "Identity",
+    "IdentityKind",
+    "IllegalTransition",
+    "Message",
+    "Note",
+    "OutboxEntry",
+    "Priority",
+    "Status",
+    "StatusChange",
+    "SurveyAnswer",
+    "Task",
+    "TaskUpdate",
+    "Transfer",
+    "check_transition",
+    "id_time",
+    "normalize_identity",
+]

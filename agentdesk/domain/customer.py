@@ -1,0 +1,82 @@
+"""Customers and the identities by which channels know them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+    SOCIAL = "social"
+
+
+_NON_DIGITS = re.compile(r"[^\d]")
+
+
+def normalize_identity(kind: str, value: str) -> str:
+    """The canonical form of an identity value, used to match a returning customer.
+
+    Email addresses compare case-insensitively; phone numbers compare on their
+    digits with a leading ``+`` kept; social handles drop a leading ``@``.
+    """
+    value = value.strip()
+    if kind == IdentityKind.EMAIL:
+        return value.lower()
+    if kind == IdentityKind.PHONE:
+        digits = _NON_DIGITS.sub("", value)
+        return ("+" + digits) if value.startswith("+") else digits
+    if kind == IdentityKind.SOCIAL:
+        return value.lstrip("@").lower()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One way to reach a customer: ``Identity("email", "ana@example.com")``."""
+
+    kind: str
+    value: str
+
+    @classmethod
+    def of(cls, kind: str, value: str) -> Identity:
+        return cls(str(kind), normalize_identity(kind, value))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Customer:
+    """A person, known under one or more identities."""
+
+    id: str
+    name: str = ""
+    identities: list[Identity] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    created_at: float = 0.0
+    # Set when this customer was merged into another; the record stays so old
+    # references still resolve.
+    merged_into: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        if self.identities:
+            return self.identities[0].value
+        return "unknown customer"
+
+    @property
+    def first_name(self) -> str:
+        return self.display_name.split(" ", 1)[0]
+
+    def identity(self, kind: str) -> Identity | None:
+        for identity in self.identities:
+            if identity.kind == kind:
+                return identity
+        return None

@@ -1,0 +1,52 @@
+"""Identifiers that sort by creation time.
+
+An id is 26 characters of Crockford base32: 48 bits of milliseconds since the
+epoch, then 80 bits that are random for the first id of a millisecond and
+incremented for the following ones, so ids made by one factory are strictly
+increasing even within a millisecond (the ULID layout).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS = 80
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+class IdFactory:
+    """Makes time-sortable ids; one factory per writer keeps them monotonic."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._last_ms = -1
+        self._last_random = 0
+
+    def new(self) -> str:
+        ms = int(self._clock() * 1000)
+        if ms <= self._last_ms:
+            # Same (or an earlier, if the clock stepped back) millisecond: keep order.
+            ms = self._last_ms
+            self._last_random += 1
+        else:
+            self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
+        self._last_ms = ms
+        return _encode(ms, 10) + _encode(self._last_random, 16)
+
+
+def id_time(identifier: str) -> float:
+    """The creation time (epoch seconds) encoded in an id."""
+    ms = 0
+    for char in identifier[:10]:
+        ms = ms * 32 + _ALPHABET.index(char)
+    return ms / 1000

@@ -1,0 +1,54 @@
+"""Making untrusted text safe to store and show.
+
+Customer text is data. Before it is stored it loses terminal control sequences
+and other control characters (newlines and tabs stay), lone surrogates that
+cannot be encoded, and anything past a size bound. Escaping of console markup
+is the console's job; this module keeps text free of bytes that could drive a
+terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_MAX_CHARS = 200_000
+
+# CSI, OSC (ended by BEL or ST), other ESC sequences, then C0/C1 controls but
+# for tab and newline.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|\x1b[@-Z\\-_]?"  # two-character escapes, and a lone ESC
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+# Bidi overrides and isolates could reorder what an agent reads on screen.
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Return ``text`` without control sequences, bounded to ``max_chars``.
+
+    ``\\r\\n`` and lone ``\\r`` become ``\\n``. Text cut at the bound ends with a
+    marker saying how much was left out, so nobody mistakes it for the whole.
+    """
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ESCAPES.sub("", text)
+    text = _SURROGATES.sub("\ufffd", text)
+    text = _BIDI_CONTROLS.sub("", text)
+    if len(text) > max_chars:
+        dropped = len(text) - max_chars
+        text = text[:max_chars] + f"\n[… {dropped} more characters not shown]"
+    return text
+
+
+def one_line(text: str, width: int = 120) -> str:
+    """A single-line preview of ``text`` (whitespace folded) at most ``width`` long."""
+    folded = " ".join(text.split())
+    if len(folded) > width:
+        return folded[: max(0, width - 1)] + "…"
+    return folded

@@ -1,0 +1,65 @@
+"""The public API for channel plugin authors.
+
+A plugin imports this module and nothing else of agentdesk::
+
+    from agentdesk.plugin import Channel, Capabilities, InboundMessage, Delivery, Option
+
+See docs/plugins.md for the guide and ``agentdesk.plugin.testing`` for the
+conformance kit.
+"""
+
+from .channel import Channel, Enricher
+from .context import HttpEndpoint, PluginContext, PluginState, WebSocketEndpoint
+from .errors import (
+    ChannelConnectionError,
+    DeliveryError,
+    PermanentDeliveryError,
+    PluginConfigError,
+    PluginError,
+    TemporaryDeliveryError,
+)
+from .options import Option, OptionKind, parse_options
+from .types import (
+    Capabilities,
+    Delivery,
+    HandoffContext,
+    Health,
+    HealthState,
+    Inbound,
+    InboundAttachment,
+    InboundCall,
+    InboundMessage,
+    InboundSurvey,
+    Outbound,
+    TypingSignal,
+)
+
+__all__ = [
+    "Capabilities",
+    "Channel",
+    "ChannelConnectionError",
+    "Delivery",
+    "DeliveryError",
+    "Enricher",
+    "HandoffContext",
+    "Health",
+    "HealthState",
+    "HttpEndpoint",
+    "Inbound",
+    "InboundAttachment",
+    "InboundCall",
+    "InboundMessage",
+    "InboundSurvey",
+    "Option",
+    "OptionKind",
+    "Outbound",
+    "PermanentDeliveryError",
+    "PluginConfigError",
+    "PluginContext",
+    "PluginError",
+    "PluginState",
+    "TemporaryDeliveryError",
+    "TypingSignal",
+    "WebSocketEndpoint",
+    "parse_options",
+]

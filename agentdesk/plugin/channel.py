@@ -1,0 +1,97 @@
+"""Base classes a plugin subclasses: ``Channel`` and ``Enricher``."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .context import PluginContext
+from .options import Option
+from .types import Capabilities, Delivery, HandoffContext, Health, HealthState, Outbound
+
+
+class Channel:
+    """A channel backend. Subclass it, declare ``plugin``, ``capabilities`` and
+    ``options``, and implement ``start``, ``stop`` and (for two-way channels) ``send``.
+
+    The desk creates one instance per ``[[channels]]`` table, passing a
+    ``PluginContext`` whose ``options`` are already validated. The desk
+    supervises each instance: an exception escaping ``start`` or a background
+    task marks it degraded and it is restarted with backoff, so a channel may
+    simply raise ``ChannelConnectionError`` when its server is unreachable.
+    """
+
+    #: The plugin's name, as written in config (``plugin = "email"``).
+    plugin: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    #: One line saying what the channel connects to.
+    description: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities]
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: Whether the channel serves HTTP routes (the desk starts its server only if one does).
+    needs_http: ClassVar[bool] = False
+
+    def __init__(self, context: PluginContext) -> None:
+        self.context = context
+
+    async def start(self) -> None:
+        """Connect and begin delivering inbound items with ``context.emit``.
+
+        Return once started; run long loops as tasks you keep and cancel in
+        ``stop``. Calling ``start`` twice must not start twice.
+        """
+
+    async def stop(self) -> None:
+        """Disconnect and cancel every task ``start`` made. Idempotent, prompt."""
+
+    async def send(self, outbound: Outbound) -> Delivery:
+        """Deliver a reply. Same ``outbound.key`` twice = one message to the customer.
+
+        Raise ``TemporaryDeliveryError`` to be retried later,
+        ``PermanentDeliveryError`` when retrying cannot help.
+        """
+        from .errors import PermanentDeliveryError
+
+        raise PermanentDeliveryError(f"channel {self.plugin!r} cannot send messages")
+
+    async def handoff_in(self, handoff: HandoffContext) -> Outbound | None:
+        """Open a conversation that comes from another channel.
+
+        Return the first message to send on this channel (the desk sends it
+        through the outbox), or None to open the conversation silently. The
+        default sends the context line as a plain message.
+        """
+        if not self.capabilities.outbound:
+            return None
+        return Outbound(
+            key=f"handoff-{handoff.task_id}-{self.context.channel_name}",
+            to=handoff.to,
+            text=handoff.context,
+            task_id=handoff.task_id,
+            task_number=handoff.task_number,
+            customer_name=handoff.customer_name,
+            subject=handoff.subject,
+        )
+
+    def health(self) -> Health:
+        """The channel's own view of its health; the supervisor adds restarts."""
+        return Health(HealthState.UP)
+
+
+class Enricher:
+    """Looks a customer up in a CRM or back office.
+
+    Subclass it, set ``plugin`` and ``options``, and implement ``lookup``. The
+    fields it returns are shown in the console's customer pane.
+    """
+
+    plugin: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    description: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def __init__(self, context: PluginContext) -> None:
+        self.context = context
+
+    async def lookup(self, identity_kind: str, value: str) -> dict[str, str] | None:
+        """Profile fields for this identity, or None when the CRM does not know it."""
+        return None

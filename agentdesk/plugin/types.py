@@ -1,0 +1,157 @@
+"""The data a channel exchanges with the desk.
+
+These types are the plugin API's own, so a plugin depends on nothing else of
+agentdesk. Times are epoch seconds (UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do. The console adapts to it (length counters, typing)."""
+
+    #: The kind of contact: "email", "chat", "sms", "social", "phone", ...
+    kind: str
+    #: The identity kind this channel reaches a customer by: "email", "phone", "chat", "social".
+    identity_kind: str
+    realtime: bool = False
+    inbound: bool = True
+    outbound: bool = True
+    #: Longest text ``send`` accepts, in characters; None means no limit.
+    max_text_length: int | None = None
+    #: Length of one billed segment (SMS: 160 GSM-7 characters), for the counter.
+    segment_length: int | None = None
+    threading: bool = False
+    attachments: bool = False
+    typing_indicators: bool = False
+    read_receipts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    name: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    #: Where the plugin saved the bytes (under ``context.data_dir``), if it kept them.
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A message from a customer. ``external_id`` lets the desk drop duplicates."""
+
+    identity: str  # the customer's address on this channel: email, phone, session, handle
+    text: str
+    external_id: str | None = None
+    customer_name: str = ""
+    subject: str = ""
+    html: str | None = None
+    #: A reference to an earlier message or conversation (the email In-Reply-To, a
+    #: chat session): threads this message onto that task.
+    thread_ref: str | None = None
+    #: A task number the customer quoted (e.g. "[#1042]" in a subject), a weaker
+    #: threading hint than ``thread_ref``.
+    task_number: int | None = None
+    at: float | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    #: Extra identities learnt with the message (a chat visitor typing their email):
+    #: tuples of (kind, value).
+    other_identities: tuple[tuple[str, str], ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundCall:
+    """A phone call that happened (a call record, not audio)."""
+
+    identity: str
+    direction: str = "inbound"  # or "outbound"
+    duration_seconds: float = 0.0
+    outcome: str = "answered"  # answered, missed, voicemail
+    summary: str = ""
+    external_id: str | None = None
+    customer_name: str = ""
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSurvey:
+    """A customer's answer to a satisfaction survey about a task."""
+
+    identity: str
+    metric: str  # "csat" (1-5), "nps" (0-10), "ces" (1-10)
+    score: int
+    comment: str = ""
+    task_number: int | None = None
+    external_id: str | None = None
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypingSignal:
+    """The customer is typing (or stopped) in a real-time channel."""
+
+    identity: str
+    typing: bool = True
+
+
+Inbound = InboundMessage | InboundCall | InboundSurvey | TypingSignal
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A reply to send. Sending twice with the same ``key`` must not send twice."""
+
+    key: str
+    to: str  # the customer's address on this channel
+    text: str
+    task_id: str
+    task_number: int
+    customer_name: str = ""
+    subject: str = ""
+    html: str | None = None
+    #: The last inbound message's external id and thread reference, for threading.
+    in_reply_to: str | None = None
+    thread_ref: str | None = None
+    references: tuple[str, ...] = ()
+    agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What ``send`` returns once the channel has accepted the message."""
+
+    external_id: str | None = None
+    state: str = "sent"  # "sent" or "delivered"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffContext:
+    """A conversation moving onto this channel from another one."""
+
+    task_id: str
+    task_number: int
+    customer_name: str
+    to: str  # the customer's address on this channel
+    from_channel: str
+    context: str  # a short line telling the customer why they hear from us here
+    subject: str = ""
+
+
+class HealthState(StrEnum):
+    STARTING = "starting"
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    state: HealthState
+    detail: str = ""

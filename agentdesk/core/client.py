@@ -117,3 +117,15 @@ class DeskClient(Protocol):
     async def merge_customers(self, keep_id: str, merge_id: str) -> Customer: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class DeskConnector(Protocol):
+    """Opens a desk client inside the running event loop and closes it after.
+
+    The console calls ``open`` once its loop runs (an embedded desk starts its
+    channels and HTTP server there) and ``close`` when it quits.
+    """
+
+    async def open(self) -> DeskClient: ...
+    async def close(self) -> None: ...

@@ -54,6 +54,11 @@ class Update:
     customers: list[Customer] = field(default_factory=list)
     channels: list[ChannelStatus] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    #: Notices for one agent only: (agent, sentence). A client moves its own
+    #: into ``notices`` and drops the others.
+    targeted: list[tuple[str, str]] = field(default_factory=list)
+    #: Customers typing in real-time channels: task id -> typing or stopped.
+    typing: dict[str, bool] = field(default_factory=dict)
     reset: bool = False
 
 

@@ -1,0 +1,234 @@
+"""The desk: the one owner of state changes.
+
+Channels hand inbound items to ``ingest``; agents act through the command
+methods; every change is one ``Batch`` committed to the store, then indexed,
+then published on the update stream. Nothing here talks to a plugin directly:
+the channel runtime registers channels and drains the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from agentdesk.domain import Identity, IdFactory, OutboxEntry, Status, Task
+from agentdesk.plugin import (
+    Capabilities,
+    Delivery,
+    HandoffContext,
+    HealthState,
+    Outbound,
+    TypingSignal,
+)
+from agentdesk.store import Batch, Store
+
+from .client import ChannelStatus, DeskError, Update
+from .commands import Commands
+from .ingest import InboundRejected, Ingestor, IngestResult, IngestRules
+from .stream import UpdateBus
+
+log = logging.getLogger("agentdesk.desk")
+
+HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
+
+
+class Index(Protocol):
+    """What the desk needs of a search index (``agentdesk.search.SearchIndex``)."""
+
+    def apply(self, seq: int, batch: Batch, lookup_customer: Callable[[str], Any]) -> None: ...
+    def search(self, query: str, **kw: Any) -> Any: ...
+
+
+@dataclass(slots=True)
+class Notice:
+    """A sentence for one agent (or everyone when ``agent`` is None)."""
+
+    text: str
+    agent: str | None = None
+
+
+class Desk:
+    """Ingest, commands, outbox bookkeeping and the update stream of one desk."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        index: Index | None = None,
+        rules: IngestRules | None = None,
+        clock: Callable[[], float] = time.time,
+        ids: IdFactory | None = None,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.clock = clock
+        self.ids = ids or IdFactory(clock)
+        self.rules = rules or IngestRules()
+        self.ingestor = Ingestor(store, self.ids, self.rules)
+        self.commands = Commands(self)
+        self.bus = UpdateBus()
+        self.outbox_wakeup = asyncio.Event()
+        self.index_error: str | None = None
+        self._channels: dict[str, ChannelStatus] = {}
+        self._handoff_gateway: HandoffGateway | None = None
+
+    # --- committing ---------------------------------------------------------
+
+    def commit(self, batch: Batch, notices: list[Notice] | None = None) -> int:
+        """Store, index and publish one batch; returns its sequence number."""
+        seq = self.store.commit(batch)
+        if self.index is not None and (batch.tasks or batch.events or batch.customers):
+            try:
+                self.index.apply(seq, batch, self.store.get_customer)
+            except Exception as exc:  # the store has it; the index catches up on restart
+                self.index_error = f"search index update failed: {exc}"
+                log.exception("search index update failed at seq %s", seq)
+        if batch.tasks or batch.events or batch.customers or notices:
+            self.bus.publish(
+                Update(
+                    seq=seq,
+                    tasks=list(batch.tasks),
+                    events=list(batch.events),
+                    customers=list(batch.customers),
+                    notices=[n.text for n in notices or [] if n.agent is None],
+                    targeted=[(n.agent, n.text) for n in notices or [] if n.agent is not None],
+                )
+            )
+        if batch.outbox_put:
+            self.outbox_wakeup.set()
+        return seq
+
+    def subscribe(self, since: int) -> AsyncIterator[Update]:
+        return self.bus.subscribe(since)
+
+    def close(self) -> None:
+        self.bus.close()
+
+    # --- channels -----------------------------------------------------------
+
+    def register_channel(self, status: ChannelStatus) -> None:
+        self._channels[status.name] = status
+        self.bus.publish(Update(seq=self.store.seq, channels=[status]))
+
+    def update_channel(self, name: str, **changes: Any) -> None:
+        old = self._channels.get(name)
+        if old is None:
+            return
+        new = replace(old, **changes)
+        self._channels[name] = new
+        notices = []
+        if new.state != old.state and new.state in (HealthState.DOWN, HealthState.DEGRADED):
+            reason = f": {new.last_error}" if new.last_error else ""
+            notices.append(f"channel {name} is {new.state}{reason}")
+        elif new.state == HealthState.UP and old.state in (HealthState.DOWN, HealthState.DEGRADED):
+            notices.append(f"channel {name} is up again")
+        self.bus.publish(Update(seq=self.store.seq, channels=[new], notices=notices))
+
+    def channels(self) -> list[ChannelStatus]:
+        return list(self._channels.values())
+
+    def channel(self, name: str) -> ChannelStatus | None:
+        return self._channels.get(name)
+
+    def capabilities(self, name: str) -> Capabilities:
+        status = self._channels.get(name)
+        if status is None:
+            raise InboundRejected(f"unknown channel {name!r}")
+        return status.capabilities
+
+    def set_handoff_gateway(self, gateway: HandoffGateway | None) -> None:
+        self._handoff_gateway = gateway
+
+    @property
+    def handoff_gateway(self) -> HandoffGateway | None:
+        return self._handoff_gateway
+
+    # --- ingest ---------------------------------------------------------------
+
+    async def ingest(self, channel: str, item: Any) -> IngestResult | None:
+        """Store one inbound item. Raises ``InboundRejected`` for malformed items;
+        returns None for signals that are not stored (typing)."""
+        if isinstance(item, TypingSignal):
+            self._typing(channel, item)
+            return None
+        caps = self.capabilities(channel)
+        batch, result = self.ingestor.plan(channel, caps, item, self.clock())
+        if result.duplicate:
+            log.debug("duplicate %s on %s dropped", getattr(item, "external_id", ""), channel)
+            return result
+        notices = []
+        if result.created_task:
+            notices.append(Notice(f"new task {result.task.label} on {channel}"))
+        elif result.task.assignee:
+            notices.append(
+                Notice(
+                    f"{result.customer.display_name} wrote on {result.task.label}",
+                    result.task.assignee,
+                )
+            )
+        self.commit(batch, notices)
+        return result
+
+    def _typing(self, channel: str, signal: TypingSignal) -> None:
+        caps = self.capabilities(channel)
+        customer = self.store.customer_by_identity(Identity.of(caps.identity_kind, signal.identity))
+        if customer is None:
+            return
+        for task in self.store.tasks_of_customer(customer.id):
+            if task.channel == channel and task.status != Status.CLOSED:
+                self.bus.publish(Update(seq=self.store.seq, typing={task.id: signal.typing}))
+
+    # --- outbox ---------------------------------------------------------------
+
+    def outbox_due(self, now: float) -> list[OutboxEntry]:
+        due = [e for e in self.store.outbox() if e.next_attempt_at <= now]
+        return sorted(due, key=lambda e: e.event_id)
+
+    def next_outbox_time(self) -> float | None:
+        times = [e.next_attempt_at for e in self.store.outbox()]
+        return min(times) if times else None
+
+    def outbound_for(self, entry: OutboxEntry) -> Outbound:
+        return self.commands.outbound_for(entry)
+
+    async def delivery_succeeded(self, entry: OutboxEntry, delivery: Delivery) -> None:
+        self.commit(self.commands.delivered(entry, delivery))
+
+    async def delivery_failed(
+        self, entry: OutboxEntry, error: str, *, permanent: bool, retry_at: float | None
+    ) -> None:
+        batch, notices = self.commands.delivery_failed(entry, error, permanent, retry_at)
+        self.commit(batch, notices)
+
+    # --- plugin state ---------------------------------------------------------
+
+    def state_get(self, namespace: str, key: str, default: Any = None) -> Any:
+        return self.store.get_state(namespace, key, default)
+
+    async def state_set(self, namespace: str, key: str, value: Any) -> None:
+        self.store.commit(Batch(state=[(namespace, key, value)]))
+
+    # --- time -------------------------------------------------------------------
+
+    def wake_snoozed(self) -> int:
+        """Reopen pending tasks whose snooze time has passed; returns how many."""
+        now = self.clock()
+        due = [
+            t
+            for t in self.store.tasks([Status.PENDING])
+            if t.pending_until is not None and t.pending_until <= now
+        ]
+        for task in due:
+            batch, notices = self.commands.status(task, Status.OPEN, None, actor="system")
+            self.commit(batch, notices)
+        return len(due)
+
+    def require_task(self, task_id: str) -> Task:
+        task = self.store.get_task(task_id)
+        if task is None:
+            raise DeskError(f"no task with id {task_id}")
+        return task

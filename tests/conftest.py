@@ -1,0 +1,65 @@
+"""Shared fixtures: a desk on an in-memory store with a fixed clock."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from agentdesk.core.client import ChannelStatus
+from agentdesk.core.desk import Desk
+from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.plugin import Capabilities, HealthState
+from agentdesk.store.memory import MemoryStore
+
+CHANNELS = {
+    "mail": Capabilities(kind="email", identity_kind="email", threading=True, attachments=True),
+    "chat": Capabilities(kind="chat", identity_kind="chat", realtime=True, max_text_length=4000),
+    "sms": Capabilities(kind="sms", identity_kind="phone", max_text_length=480, segment_length=160),
+    "phone": Capabilities(kind="phone", identity_kind="phone", outbound=False),
+}
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def desk(clock: Clock) -> Desk:
+    desk = Desk(MemoryStore(), clock=clock)
+    for name, caps in CHANNELS.items():
+        desk.register_channel(
+            ChannelStatus(name=name, plugin="test", capabilities=caps, state=HealthState.UP)
+        )
+    return desk
+
+
+@pytest.fixture
+def client(desk: Desk) -> LocalDeskClient:
+    return LocalDeskClient(desk, "ana")
+
+
+def require_servers() -> bool:
+    """Whether a missing test server must fail the run instead of skipping."""
+    return os.environ.get("AGENTDESK_REQUIRE_SERVERS") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a visible reason, or fail when the run requires real servers."""
+    if require_servers():
+        pytest.fail(f"AGENTDESK_REQUIRE_SERVERS=1 but {reason}")
+    pytest.skip(reason)

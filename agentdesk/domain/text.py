@@ -36,13 +36,18 @@ def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """
     if not text:
         return ""
+    original = len(text)
+    # Cleaning only removes characters, so work on a bounded prefix: a 50 MB
+    # message costs no more than one at the bound.
+    text = text[: max_chars * 2]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ESCAPES.sub("", text)
     text = _SURROGATES.sub("\ufffd", text)
     text = _BIDI_CONTROLS.sub("", text)
-    if len(text) > max_chars:
-        dropped = len(text) - max_chars
-        text = text[:max_chars] + f"\n[… {dropped} more characters not shown]"
+    if len(text) > max_chars or original > max_chars * 2:
+        kept = text[:max_chars]
+        dropped = original - len(kept)
+        text = kept + f"\n[… about {dropped} more characters not shown]"
     return text
 
 

@@ -101,6 +101,11 @@ class Store(Protocol):
     def outbox(self) -> list[OutboxEntry]: ...
     def get_state(self, namespace: str, key: str, default: Any = None) -> Any: ...
     def get_meta(self, key: str, default: Any = None) -> Any: ...
+    def state_items(self) -> Iterator[tuple[str, str, Any]]:
+        """Every plugin state value as (namespace, key, value), for export."""
+
+    def meta_items(self) -> Iterator[tuple[str, Any]]:
+        """Every counter and setting as (key, value), for export."""
 
     def batches_since(self, seq: int) -> Iterator[tuple[int, Batch]] | None:
         """Committed batches after ``seq`` still in the journal, or None when

@@ -1,0 +1,13 @@
+"""Subcommands of the ``agentdesk`` command, one module each.
+
+Each module has ``add_parser(subparsers)``, which sets ``handler`` to a
+function taking an ``Invocation`` and returning the exit code.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import console, data
+
+COMMANDS: list[ModuleType] = [console, data]

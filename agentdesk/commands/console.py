@@ -1,0 +1,77 @@
+"""``agentdesk`` (the console on the configured store) and ``agentdesk demo``."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agentdesk.core.config import ChannelConfig, Config
+
+from .base import Invocation
+
+DEMO_KINDS = ("email", "chat", "sms", "social", "phone")
+
+
+def add_parser(sub: Any) -> None:
+    console = sub.add_parser("console", help="open the console on the configured store (default)")
+    console.set_defaults(handler=run_console)
+    demo = sub.add_parser(
+        "demo", help="the console on a throwaway store, with simulated customers writing in"
+    )
+    demo.add_argument("--rate", type=float, default=4.0, help="messages per minute per channel")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the simulated world")
+    demo.add_argument("--keep", action="store_true", help="keep the demo store afterwards")
+    demo.set_defaults(handler=run_demo)
+
+
+def demo_config(config: Config, *, rate: float, seed: int) -> Config:
+    """The user's config with its channels replaced by one simulator per channel kind."""
+    channels = [
+        ChannelConfig(
+            plugin="simulator",
+            name=f"sim-{kind}",
+            options={"kind": kind, "rate": rate, "seed": seed},
+            index=i,
+        )
+        for i, kind in enumerate(DEMO_KINDS)
+    ]
+    agent = config.agent if config.agent != "agent" else "you"
+    return dataclasses.replace(config, channels=channels, agent=agent)
+
+
+def _run_app(config: Config, store_path: Path) -> int:
+    from agentdesk.core.runtime import EmbeddedDesk
+    from agentdesk.tui.app import AgentDeskApp
+
+    connector = EmbeddedDesk(config, store_path)
+    app = AgentDeskApp(
+        connector,
+        keymap=config.keymap,
+        theme=config.theme,
+        canned=config.canned,
+        title=f"agentdesk — {config.agent}",
+    )
+    app.run()
+    for warning in connector.warnings:
+        print(f"agentdesk: {warning}", file=sys.stderr)
+    return app.return_code or 0
+
+
+def run_console(inv: Invocation) -> int:
+    return _run_app(inv.config, inv.store_path)
+
+
+def run_demo(inv: Invocation) -> int:
+    config = demo_config(inv.config, rate=inv.args.rate, seed=inv.args.seed)
+    workdir = Path(tempfile.mkdtemp(prefix="agentdesk-demo-"))
+    try:
+        return _run_app(config, workdir / "store")
+    finally:
+        if inv.args.keep:
+            print(f"agentdesk: the demo store is kept in {workdir / 'store'}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,232 @@
+"""``agentdesk export``, ``import`` and ``stats``: the store as JSON lines, and counts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agentdesk.domain import Status
+from agentdesk.domain.codec import (
+    CodecError,
+    customer_from_dict,
+    event_from_dict,
+    outbox_from_dict,
+    task_from_dict,
+    to_dict,
+)
+from agentdesk.store import Batch, Store
+
+from .base import CommandError, Invocation, open_store
+
+FORMAT = "agentdesk-export"
+VERSION = 1
+IMPORT_BATCH = 2000
+
+
+def add_parser(sub: Any) -> None:
+    export = sub.add_parser("export", help="write the whole store as JSON lines")
+    export.add_argument("output", nargs="?", default="-", help="file to write (default: stdout)")
+    export.set_defaults(handler=run_export)
+    imp = sub.add_parser("import", help="load JSON lines written by export (checked first)")
+    imp.add_argument("input", help="file to read (- for stdin)")
+    imp.set_defaults(handler=run_import)
+    stats = sub.add_parser("stats", help="count tasks by status and channel")
+    stats.set_defaults(handler=run_stats)
+
+
+# --- export -------------------------------------------------------------------
+
+
+def export_lines(store: Store) -> Iterator[str]:
+    """The store as JSON lines: a header, then customers, tasks, events, outbox, state."""
+    yield json.dumps({"type": FORMAT, "version": VERSION})
+    for customer in store.customers():
+        yield _line("customer", to_dict(customer))
+    for task in store.tasks():
+        yield _line("task", to_dict(task))
+    for event in store.iter_events():
+        yield _line("event", to_dict(event))
+    for entry in store.outbox():
+        yield _line("outbox", to_dict(entry))
+    for namespace, key, value in _state_items(store):
+        yield _line("state", {"namespace": namespace, "key": key, "value": value})
+    for key, value in _meta_items(store):
+        yield _line("meta", {"key": key, "value": value})
+
+
+def _line(kind: str, data: dict[str, Any]) -> str:
+    return json.dumps({"type": kind, "data": data}, ensure_ascii=False)
+
+
+def _state_items(store: Store) -> list[tuple[str, str, Any]]:
+    items = getattr(store, "state_items", None)
+    return list(items()) if items else []
+
+
+def _meta_items(store: Store) -> list[tuple[str, Any]]:
+    items = getattr(store, "meta_items", None)
+    return list(items()) if items else []
+
+
+def run_export(inv: Invocation) -> int:
+    store = open_store(inv.store_path)
+    try:
+        if inv.args.output == "-":
+            _write(store, sys.stdout)
+        else:
+            path = Path(inv.args.output)
+            tmp = path.with_name(path.name + ".partial")
+            with tmp.open("w", encoding="utf-8") as out:
+                _write(store, out)
+            tmp.replace(path)
+            print(f"exported to {path}", file=sys.stderr)
+    finally:
+        store.close()
+    return 0
+
+
+def _write(store: Store, out: IO[str]) -> None:
+    for line in export_lines(store):
+        out.write(line + "\n")
+
+
+# --- import -------------------------------------------------------------------
+
+
+class ImportFileError(CommandError):
+    pass
+
+
+_BUILDERS = {
+    "customer": customer_from_dict,
+    "task": task_from_dict,
+    "event": event_from_dict,
+    "outbox": outbox_from_dict,
+}
+
+
+def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
+    """Every record of an export file, checked; ImportFileError names the line."""
+    records: list[tuple[str, Any]] = []
+    header_seen = False
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(
+                f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from None
+        if not isinstance(item, dict) or "type" not in item:
+            raise ImportFileError(f'{where}: expected an object with a "type"')
+        kind = item["type"]
+        if not header_seen:
+            if kind != FORMAT:
+                raise ImportFileError(f"{where}: not an agentdesk export (no header line)")
+            if item.get("version") != VERSION:
+                raise ImportFileError(
+                    f"{where}: export format version {item.get('version')!r} is not supported "
+                    f"(this agentdesk reads version {VERSION})"
+                )
+            header_seen = True
+            continue
+        data = item.get("data")
+        if not isinstance(data, dict):
+            raise ImportFileError(f'{where}: expected "data" to be an object')
+        try:
+            if kind in _BUILDERS:
+                records.append((kind, _BUILDERS[kind](data)))
+            elif kind == "state":
+                records.append((kind, (str(data["namespace"]), str(data["key"]), data["value"])))
+            elif kind == "meta":
+                records.append((kind, (str(data["key"]), data["value"])))
+            else:
+                known = ", ".join([*_BUILDERS, "state", "meta"])
+                raise ImportFileError(f"{where}: unknown record type {kind!r} (known: {known})")
+        except (CodecError, KeyError, TypeError) as exc:
+            raise ImportFileError(f"{where}: {kind}: {exc}") from None
+    if not header_seen:
+        raise ImportFileError(f"{name}: empty file")
+    return records
+
+
+def import_records(store: Store, records: list[tuple[str, Any]]) -> int:
+    """Commit checked records in batches; returns how many were written."""
+    batch = Batch()
+    size = 0
+    for kind, value in records:
+        if kind == "customer":
+            batch.customers.append(value)
+        elif kind == "task":
+            batch.tasks.append(value)
+        elif kind == "event":
+            batch.events.append(value)
+        elif kind == "outbox":
+            batch.outbox_put.append(value)
+        elif kind == "state":
+            batch.state.append(value)
+        else:
+            batch.meta[value[0]] = value[1]
+        size += 1
+        if size % IMPORT_BATCH == 0:
+            store.commit(batch)
+            batch = Batch()
+    if batch:
+        store.commit(batch)
+    return size
+
+
+def run_import(inv: Invocation) -> int:
+    name = inv.args.input
+    try:
+        if name == "-":
+            records = parse_export(sys.stdin, "stdin")
+        else:
+            with open(name, encoding="utf-8") as lines:
+                records = parse_export(lines, name)
+    except OSError as exc:
+        raise CommandError(f"{name}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{name}: not UTF-8 text ({exc.reason})") from None
+    store = open_store(inv.store_path)
+    try:
+        count = import_records(store, records)
+    finally:
+        store.close()
+    print(f"imported {count} records into {inv.store_path}", file=sys.stderr)
+    print("run `agentdesk reindex` to make them searchable", file=sys.stderr)
+    return 0
+
+
+# --- stats --------------------------------------------------------------------
+
+
+def run_stats(inv: Invocation) -> int:
+    store = open_store(inv.store_path)
+    try:
+        stats = store.stats()
+    finally:
+        store.close()
+    console = Console()
+    table = Table(title=f"agentdesk store {inv.store_path}")
+    table.add_column("status")
+    table.add_column("tasks", justify="right")
+    for status in Status:
+        table.add_row(status.value, str(stats.tasks_by_status.get(status.value, 0)))
+    console.print(table)
+    channels = Table()
+    channels.add_column("channel")
+    channels.add_column("tasks", justify="right")
+    for channel, count in sorted(stats.tasks_by_channel.items()):
+        channels.add_row(channel or "(none)", str(count))
+    console.print(channels)
+    console.print(f"{stats.customers} customers, {stats.events} events")
+    return 0

@@ -1,4 +1,4 @@
-"""What every subcommand receives, and opening the configured desk's parts."""
+"""What every subcommand receives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdesk.core.config import Config
-from agentdesk.store import Store
+from agentdesk.core.runtime import index_path, open_store
 
 
 class CommandError(Exception):
@@ -21,13 +21,4 @@ class Invocation:
     store_path: Path
 
 
-def open_store(path: Path) -> Store:
-    """Open (or create) the persistent store at ``path``."""
-    from agentdesk.store.tiny import TinyStore
-
-    return TinyStore.open(path)
-
-
-def index_path(store_path: Path) -> Path:
-    """The search index lives beside the store it is derived from."""
-    return store_path / "search.sqlite"
+__all__ = ["CommandError", "Invocation", "index_path", "open_store"]

@@ -18,6 +18,18 @@ log = logging.getLogger("agentdesk.runtime")
 SNOOZE_CHECK_SECONDS = 15.0
 
 
+def open_store(path: Path) -> Store:
+    """Open (or create) the persistent store at ``path``."""
+    from agentdesk.store.tiny import TinyStore
+
+    return TinyStore.open(path)
+
+
+def index_path(store_path: Path) -> Path:
+    """The search index lives beside the store it is derived from."""
+    return store_path / "search.sqlite"
+
+
 class EmbeddedDesk:
     """A ``DeskConnector`` that runs the whole desk inside the caller's event loop.
 
@@ -37,7 +49,6 @@ class EmbeddedDesk:
         self._ticker: asyncio.Task[None] | None = None
 
     async def open(self) -> LocalDeskClient:
-        from agentdesk.commands.base import index_path, open_store
         from agentdesk.core.channel_runtime import ChannelRuntime
         from agentdesk.search.index import SearchIndex
 

@@ -1,0 +1,104 @@
+"""The floors of DESIGN.md §2: imports only go down.
+
+Read from the source with ``ast`` (no import side effects): every ``import``
+and ``from ... import`` of each module, relative ones resolved.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "agentdesk"
+
+# What each floor may import from agentdesk (besides itself).
+ALLOWED: dict[str, set[str]] = {
+    "domain": set(),
+    "plugin": set(),
+    "store": {"domain"},
+    "search": {"domain", "store"},
+    "core": {"domain", "store", "search", "plugin"},
+    "hub": {"domain", "store", "search", "plugin", "core"},
+    # The console sees the desk only through its client interface.
+    "tui": {"domain", "plugin", "search.query", "core.client", "core.config"},
+}
+BELOW_TUI = ("domain", "plugin", "store", "search", "core", "hub")
+
+
+def _imports(path: Path, module: str) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            names.append(target)
+    return names
+
+
+def _modules(folder: Path, prefix: str) -> list[tuple[Path, str]]:
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        rel = path.relative_to(folder).with_suffix("")
+        parts = [p for p in rel.parts if p != "__init__"]
+        found.append((path, ".".join([prefix, *parts])))
+    return found
+
+
+def _floor_cases() -> list[tuple[str, Path, str]]:
+    cases = []
+    for floor in ALLOWED:
+        folder = PACKAGE / floor
+        if folder.exists():
+            cases.extend((floor, p, m) for p, m in _modules(folder, f"agentdesk.{floor}"))
+    return cases
+
+
+@pytest.mark.parametrize("floor, path, module", _floor_cases(), ids=lambda v: str(v))
+def test_floor_imports_go_down(floor: str, path: Path, module: str) -> None:
+    allowed = ALLOWED[floor]
+    for name in _imports(path, module):
+        if name.split(".")[0] == "textual":
+            assert floor not in BELOW_TUI, f"{module} imports textual (only the console may)"
+        if not name.startswith("agentdesk"):
+            continue
+        rest = name.removeprefix("agentdesk").lstrip(".")
+        if not rest or rest.split(".")[0] == floor:
+            continue
+        assert any(rest == a or rest.startswith(a + ".") for a in allowed), (
+            f"{module} imports {name}; the {floor} floor may only use {sorted(allowed)}"
+        )
+
+
+def _plugin_cases() -> list[tuple[Path, str]]:
+    folder = ROOT / "plugins"
+    cases = []
+    for package in sorted(p for p in folder.iterdir() if (p / "__init__.py").exists()):
+        cases.extend(_modules(package, package.name))
+    return cases
+
+
+@pytest.mark.parametrize("path, module", _plugin_cases(), ids=lambda v: str(v))
+def test_first_party_plugins_use_only_the_plugin_api(path: Path, module: str) -> None:
+    for name in _imports(path, module):
+        if name.startswith("agentdesk.") or name == "agentdesk":
+            assert name == "agentdesk.plugin" or name.startswith("agentdesk.plugin."), (
+                f"{module} imports {name}; plugins may only use agentdesk.plugin"
+            )
+        assert name.split(".")[0] != "textual", f"{module} imports textual"
+
+
+def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from agentdesk.core.desk import Desk\nfrom ..store import x\n")
+    assert _imports(bad, "agentdesk.domain.bad") == ["agentdesk.core.desk", "agentdesk.store"]

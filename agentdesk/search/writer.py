@@ -1,0 +1,293 @@
+"""Keeping the index rows in step with the store's customers, tasks and events.
+
+Each task has one document in the full-text table ``docs``: its subject, the
+text of its messages, notes and call summaries, and its customer's name and
+identities. The table keeps no copy of the text (``content=''``), so a changed
+document is removed by handing FTS5 the exact text it was built from; the
+writer therefore notes a task's document before its first change in a batch
+and swaps old for new once the batch is applied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+
+from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
+from agentdesk.store.protocol import Batch
+
+from .fold import PART_SEPARATOR, fold, phone_forms
+
+LookupCustomer = Callable[[str], Customer | None]
+Doc = tuple[str, str, str]
+
+_JOIN = f" {PART_SEPARATOR} "
+_PUT_TASK = "INSERT OR REPLACE INTO tasks VALUES (" + ",".join("?" * 21) + ")"
+
+
+def event_text(event: Event) -> str:
+    """The searchable text of an event: messages, notes and call summaries."""
+    if isinstance(event, Message | Note):
+        return event.text
+    if isinstance(event, CallRecord):
+        return event.summary
+    return ""
+
+
+def customer_values(customer: Customer) -> tuple[str, str, str, str]:
+    """(name, people, search, fingerprint) for the customers table.
+
+    ``people`` feeds the word index; ``search`` (folded name, identities and
+    the digit forms of phone numbers, one per line) serves ``from:`` fragments.
+    """
+    values = [identity.value for identity in customer.identities]
+    people = _JOIN.join([customer.name, *values])
+    lines = [fold(customer.name), *(fold(v) for v in values)]
+    for identity in customer.identities:
+        if identity.kind == "phone":
+            lines.extend(phone_forms(identity.value))
+    fingerprint = repr((customer.name, [(i.kind, i.value) for i in customer.identities]))
+    return customer.display_name, people, "\n".join(lines), fingerprint
+
+
+def task_fingerprint(task: Task) -> str:
+    """What the index keeps of a task, to tell an outdated row (see ``check``)."""
+    return repr(
+        (
+            task.number,
+            str(task.status),
+            task.channel,
+            task.channel_kind,
+            task.customer_id,
+            task.customer_name,
+            task.subject,
+            task.preview,
+            task.assignee,
+            task.team,
+            sorted(task.tags),
+            str(task.priority),
+            task.updated_at,
+            task.waiting_since,
+            task.unread,
+        )
+    )
+
+
+class IndexWriter:
+    """Applies domain objects to the index tables (inside the caller's transaction)."""
+
+    def __init__(self, db: sqlite3.Connection, *, bulk: bool = False) -> None:
+        self.db = db
+        # In bulk mode (rebuild) documents are built once at the end instead.
+        self.bulk = bulk
+        self._old_docs: dict[int, Doc | None] = {}
+        self._keys: dict[str, int] = {}
+
+    def apply(self, batch: Batch, lookup_customer: LookupCustomer | None) -> None:
+        for customer in batch.customers:
+            self.put_customer(customer)
+        for task in batch.tasks:
+            self.put_task(task, lookup_customer)
+        for event in batch.events:
+            self.put_event(event)
+        self.flush()
+
+    # --- rows -------------------------------------------------------------
+
+    def task_rid(self, task_id: str) -> int:
+        rid = self._keys.get(task_id)
+        if rid is not None:
+            return rid
+        row = self.db.execute("SELECT rid FROM task_keys WHERE id=?", (task_id,)).fetchone()
+        if row is None:
+            rid = self.db.execute("INSERT INTO task_keys(id) VALUES (?)", (task_id,)).lastrowid
+        else:
+            rid = row[0]
+        if self.bulk:
+            self._keys[task_id] = rid  # type: ignore[assignment]
+        return rid  # type: ignore[return-value]
+
+    def put_customer(self, customer: Customer) -> int:
+        name, people, search, fingerprint = customer_values(customer)
+        row = self.db.execute(
+            "SELECT rid, search, fingerprint FROM customers WHERE id=?", (customer.id,)
+        ).fetchone()
+        if row is None:
+            rid = self.db.execute(
+                "INSERT INTO customers(id, name, people, search, fingerprint) VALUES (?,?,?,?,?)",
+                (customer.id, name, people, search, fingerprint),
+            ).lastrowid
+            self.db.execute("INSERT INTO customer_grams(rowid, search) VALUES (?,?)", (rid, search))
+            return rid  # type: ignore[return-value]
+        rid, old_search, old_fingerprint = row
+        if old_fingerprint == fingerprint:
+            return rid
+        for (task_rid,) in self.db.execute(
+            "SELECT rid FROM tasks WHERE customer_rid=?", (rid,)
+        ).fetchall():
+            self._touch(task_rid)
+        self.db.execute(
+            "INSERT INTO customer_grams(customer_grams, rowid, search) VALUES ('delete',?,?)",
+            (rid, old_search),
+        )
+        self.db.execute(
+            "UPDATE customers SET name=?, people=?, search=?, fingerprint=? WHERE rid=?",
+            (name, people, search, fingerprint, rid),
+        )
+        self.db.execute("INSERT INTO customer_grams(rowid, search) VALUES (?,?)", (rid, search))
+        return rid
+
+    def _customer_rid(self, task: Task, lookup_customer: LookupCustomer | None) -> int:
+        row = self.db.execute(
+            "SELECT rid FROM customers WHERE id=?", (task.customer_id,)
+        ).fetchone()
+        if row is not None:
+            return row[0]
+        customer = lookup_customer(task.customer_id) if lookup_customer else None
+        if customer is None:
+            # Unknown to the store too: keep what the task says about them.
+            customer = Customer(id=task.customer_id, name=task.customer_name)
+        return self.put_customer(customer)
+
+    def put_task(self, task: Task, lookup_customer: LookupCustomer | None = None) -> None:
+        rid = self.task_rid(task.id)
+        customer_rid = self._customer_rid(task, lookup_customer)
+        fingerprint = task_fingerprint(task)
+        old = self.db.execute(
+            "SELECT fingerprint, subject, customer_rid FROM tasks WHERE rid=?", (rid,)
+        ).fetchone()
+        if old is not None and old[0] == fingerprint and old[2] == customer_rid:
+            return
+        if old is None or old[1] != task.subject or old[2] != customer_rid:
+            self._touch(rid)
+        self.db.execute(
+            _PUT_TASK,
+            (
+                rid,
+                task.id,
+                task.number,
+                str(task.status),
+                task.channel,
+                task.channel_kind,
+                fold(task.channel),
+                fold(task.channel_kind),
+                task.customer_id,
+                customer_rid,
+                task.customer_name,
+                task.subject,
+                task.preview,
+                task.assignee,
+                fold(task.assignee or ""),
+                fold(task.team or ""),
+                str(task.priority),
+                task.updated_at,
+                task.waiting_since,
+                int(task.unread),
+                fingerprint,
+            ),
+        )
+        if old is not None:
+            self.db.execute("DELETE FROM task_tags WHERE rid=?", (rid,))
+        tags = {fold(tag) for tag in task.tags if tag}
+        self.db.executemany("INSERT INTO task_tags VALUES (?,?)", [(tag, rid) for tag in tags])
+
+    def put_event(self, event: Event) -> None:
+        text = event_text(event)
+        row = self.db.execute(
+            "SELECT rid, task_rid, text FROM texts WHERE event_id=?", (event.id,)
+        ).fetchone()
+        if row is None:
+            if text:
+                task_rid = self.task_rid(event.task_id)
+                self._touch(task_rid)
+                self.db.execute(
+                    "INSERT INTO texts(event_id, task_rid, at, text) VALUES (?,?,?,?)",
+                    (event.id, task_rid, event.at, text),
+                )
+            return
+        rid, old_task_rid, old_text = row
+        task_rid = self.task_rid(event.task_id)
+        if old_text == text and old_task_rid == task_rid:
+            return
+        self._touch(old_task_rid)
+        self._touch(task_rid)
+        if text:
+            self.db.execute(
+                "UPDATE texts SET task_rid=?, at=?, text=? WHERE rid=?",
+                (task_rid, event.at, text, rid),
+            )
+        else:
+            self.db.execute("DELETE FROM texts WHERE rid=?", (rid,))
+
+    def put_texts(self, rows: Iterable[tuple[str, str, float, str]]) -> None:
+        """Bulk insert of (event id, task id, at, text) for a rebuild."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO texts(event_id, task_rid, at, text) VALUES (?,?,?,?)",
+            ((eid, self.task_rid(tid), at, text) for eid, tid, at, text in rows),
+        )
+
+    # --- documents --------------------------------------------------------
+
+    def doc(self, rid: int) -> Doc | None:
+        row = self.db.execute(
+            "SELECT t.subject, c.people FROM tasks t JOIN customers c ON c.rid = t.customer_rid"
+            " WHERE t.rid=?",
+            (rid,),
+        ).fetchone()
+        if row is None:
+            return None
+        texts = self.db.execute(
+            "SELECT text FROM texts WHERE task_rid=? ORDER BY at, rid", (rid,)
+        ).fetchall()
+        return row[0], _JOIN.join(t for (t,) in texts), row[1]
+
+    def _touch(self, rid: int) -> None:
+        if not self.bulk and rid not in self._old_docs:
+            self._old_docs[rid] = self.doc(rid)
+
+    def flush(self) -> None:
+        """Replace the documents of the tasks touched since the last flush."""
+        for rid, old in self._old_docs.items():
+            new = self.doc(rid)
+            if new == old:
+                continue
+            if old is not None:
+                self.db.execute(
+                    "INSERT INTO docs(docs, rowid, subject, body, people)"
+                    " VALUES ('delete',?,?,?,?)",
+                    (rid, *old),
+                )
+            if new is not None:
+                self.db.execute(
+                    "INSERT INTO docs(rowid, subject, body, people) VALUES (?,?,?,?)", (rid, *new)
+                )
+        self._old_docs.clear()
+
+    def build_all_docs(self, progress: Callable[[int], None] | None = None) -> None:
+        """Write every task's document in one pass (after a bulk load)."""
+        tasks = self.db.execute(
+            "SELECT t.rid, t.subject, c.people FROM tasks t"
+            " JOIN customers c ON c.rid = t.customer_rid ORDER BY t.rid"
+        )
+        texts = self.db.execute("SELECT task_rid, text FROM texts ORDER BY task_rid, at, rid")
+        pending = next(texts, None)
+        insert = "INSERT INTO docs(rowid, subject, body, people) VALUES (?,?,?,?)"
+        rows: list[tuple[int, str, str, str]] = []
+        done = 0
+        for rid, subject, people in tasks:
+            while pending is not None and pending[0] < rid:
+                pending = next(texts, None)
+            parts = []
+            while pending is not None and pending[0] == rid:
+                parts.append(pending[1])
+                pending = next(texts, None)
+            rows.append((rid, subject, _JOIN.join(parts), people))
+            if len(rows) >= 2000:
+                self.db.executemany(insert, rows)
+                done += len(rows)
+                rows.clear()
+                if progress:
+                    progress(done)
+        self.db.executemany(insert, rows)
+        if progress:
+            progress(done + len(rows))

@@ -1,0 +1,113 @@
+"""Configuration: defaults, checked types, named keys, ${ENV} secrets."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from agentdesk.core.config import ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid_and_documents_every_key():
+    config = load_config(EXAMPLE)
+    assert config.agent == "agent"
+    assert config.http.port == 8765
+    text = EXAMPLE.read_text()
+    for key in (
+        "agent",
+        "team",
+        "store",
+        "theme",
+        "reopen_window_days",
+        "default_priority",
+        "plugin_paths",
+        "agents",
+        "teams",
+        "[http]",
+        "[supervision]",
+        "[keymap]",
+        "[canned]",
+        "[[channels]]",
+        "restart_cap_seconds",
+        "send_timeout_seconds",
+        "inbound_queue_size",
+        "public_url",
+    ):
+        assert key in text, f"config.example.toml does not mention {key}"
+
+
+def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    config = load_config()
+    assert config.source == "defaults" and config.channels == []
+
+
+def test_explicit_missing_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    path = _write(tmp_path, 'agent = "ana\n')
+    with pytest.raises(ConfigError, match=r"config.toml: not valid TOML"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("agent = 3", "agent: expected text, got 3"),
+        ("reopen_window_days = 'ten'", "reopen_window_days: expected a number, got 'ten'"),
+        ("[http]\nport = 99999", "http.port: expected a number from 0 to 65535, got 99999"),
+        ("[http]\nhots = 'x'", "http.hots: unknown setting"),
+        ("colour = 'red'", "colour: unknown setting"),
+        ("default_priority = 'extreme'", "default_priority: expected one of low, normal"),
+        ("[[channels]]\nname = 'x'", r"channels\[0\].plugin: missing"),
+        ("[[channels]]\nplugin = 'email'\nname = 'Support FR'", r"channels\[0\].name: expected"),
+        (
+            "[[channels]]\nplugin = 'a'\n[[channels]]\nplugin = 'a'",
+            r"channels\[1\].name: another channel is already named 'a'",
+        ),
+        ("[[channels]]\nplugin = 'a'\nenabled = 'yes'", r"channels\[0\].enabled: expected true"),
+        ("[keymap]\nreply = 1", "keymap.reply: expected text"),
+    ],
+)
+def test_wrong_values_name_file_and_key(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_env_secrets_substituted_and_missing_ones_named(tmp_path):
+    text = "[[channels]]\nplugin = 'email'\npassword = '${MAIL_PW}'\nuser = 'u-${MAIL_USER}'\n"
+    path = _write(tmp_path, text)
+    config = load_config(path, env={"MAIL_PW": "s3cret", "MAIL_USER": "ana"})
+    assert config.channels[0].options == {"password": "s3cret", "user": "u-ana"}
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={"MAIL_USER": "ana"})
+    assert "channels[0].password: environment variable MAIL_PW is not set" in str(info.value)
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path):
+    path = _write(tmp_path, "store = 'data/store'\nplugin_paths = ['my-plugins']\n")
+    config = load_config(path)
+    assert config.store == tmp_path / "data" / "store"
+    assert config.plugin_paths == [tmp_path / "my-plugins"]
+
+
+def test_channel_options_keep_their_toml_types():
+    data = tomllib.loads("[[channels]]\nplugin='sim'\nrate=4\nkinds=['sms']\nfast=true\n")
+    [channel] = parse_config(data).channels
+    assert channel.options == {"rate": 4, "kinds": ["sms"], "fast": True}
+    assert channel.name == "sim" and channel.enabled

@@ -25,7 +25,10 @@ class Channel:
     version: ClassVar[str] = "0"
     #: One line saying what the channel connects to.
     description: ClassVar[str] = ""
-    capabilities: ClassVar[Capabilities]
+    #: What the channel can do. Declared on the class; an instance whose
+    #: capabilities depend on its options (a gateway's length limit) may set
+    #: its own in ``__init__``. The desk reads the instance's.
+    capabilities: Capabilities
     options: ClassVar[tuple[Option, ...]] = ()
     #: Whether the channel serves HTTP routes (the desk starts its server only if one does).
     needs_http: ClassVar[bool] = False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -48,6 +49,16 @@ class PluginContext(Protocol):
 
     def report(self, health: Health) -> None:
         """Tell the desk (and the console's status bar) how the channel is doing."""
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> asyncio.Task[Any]:
+        """Run a background coroutine (a poll loop, a connection) that the desk watches.
+
+        If it raises, the channel is marked degraded, stopped and restarted with
+        backoff. The channel still cancels its tasks in ``stop``; whatever it
+        leaves running is cancelled after ``stop`` returns.
+        """
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` with sane timeouts; the caller closes it."""

@@ -1,8 +1,7 @@
-"""Testing kit for channel plugins.
+"""A ``PluginContext`` that records what a channel does, for tests.
 
-``RecordingContext`` is a ``PluginContext`` that records what a channel does
-(emitted items, health reports, state, routes) so a test can drive a channel
-without a desk::
+``RecordingContext`` records emitted items, health reports, state, routes and
+background tasks, so a test can drive a channel without a desk::
 
     ctx = RecordingContext.for_channel(MyChannel, {"token": "x"})
     channel = MyChannel(ctx)
@@ -11,9 +10,8 @@ without a desk::
         item = await ctx.next_inbound(timeout=5)
         await channel.stop()
 
-With pytest, ``pytest_plugins = ["agentdesk.plugin.testing"]`` in a
-``conftest.py`` gives the ``recording_context`` fixture.
-``ChannelContract`` (the conformance kit) is documented in docs/plugins.md.
+Import it from ``agentdesk.plugin.testing``, which also holds the pytest
+fixture and the conformance kit.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +107,9 @@ class RecordingContext:
         self.emitted: list[Inbound] = []
         self.health: list[Health] = []
         self.routes: list[RecordedRoute] = []
+        #: Background tasks started with ``spawn``, and the errors they ended with.
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.crashes: list[BaseException] = []
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue()
         self.server = EmbeddedServer("127.0.0.1", 0)
 
@@ -157,6 +158,18 @@ class RecordingContext:
         self.routes.append(RecordedRoute(full, endpoint, websocket=True))
         return full
 
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name or f"{self.channel_name}-task")
+        self.tasks.append(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.crashes.append(task.exception())  # type: ignore[arg-type]
+
     @property
     def base_url(self) -> str | None:
         return self.server.base_url
@@ -191,6 +204,10 @@ class RecordingContext:
             raise RuntimeError("the context is not being served: use `async with serve(ctx)`")
         return self.base_url + path
 
+    def running_tasks(self) -> list[asyncio.Task[Any]]:
+        """Spawned tasks that have not finished."""
+        return [task for task in self.tasks if not task.done()]
+
     def close(self) -> None:
         """Remove the temporary data directory if this context made it."""
         if self._own_dir:
@@ -206,18 +223,3 @@ async def serve(ctx: RecordingContext) -> AsyncIterator[str]:
         yield base_url
     finally:
         await ctx.server.stop()
-
-
-try:  # The fixture exists only where pytest does; the kit itself does not need it.
-    import pytest
-except ImportError:  # pragma: no cover
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture
-    def recording_context(tmp_path: Path) -> Iterator[RecordingContext]:
-        """A fresh ``RecordingContext`` named "test" with a temporary data directory."""
-        ctx = RecordingContext("test", data_dir=tmp_path / "channel-data")
-        yield ctx
-        ctx.close()

@@ -40,6 +40,7 @@ class Index(Protocol):
     """What the desk needs of a search index (``agentdesk.search.SearchIndex``)."""
 
     def apply(self, seq: int, batch: Batch, lookup_customer: Callable[[str], Any]) -> None: ...
+    def catch_up(self, store: Store) -> int: ...
     def search(self, query: str, **kw: Any) -> Any: ...
 
 
@@ -81,12 +82,13 @@ class Desk:
     def commit(self, batch: Batch, notices: list[Notice] | None = None) -> int:
         """Store, index and publish one batch; returns its sequence number."""
         seq = self.store.commit(batch)
-        if self.index is not None and (batch.tasks or batch.events or batch.customers):
+        # Every batch goes to the index, even one it has nothing to take from:
+        # the index follows the store's sequence numbers one by one.
+        if self.index is not None and self.index_error is None:
             try:
                 self.index.apply(seq, batch, self.store.get_customer)
-            except Exception as exc:  # the store has it; the index catches up on restart
-                self.index_error = f"search index update failed: {exc}"
-                log.exception("search index update failed at seq %s", seq)
+            except Exception:
+                self._recover_index(seq)
         if batch.tasks or batch.events or batch.customers or notices:
             self.bus.publish(
                 Update(
@@ -101,6 +103,16 @@ class Desk:
         if batch.outbox_put:
             self.outbox_wakeup.set()
         return seq
+
+    def _recover_index(self, seq: int) -> None:
+        """After a failed index update, let the index catch up from the store once;
+        if that fails too, search stays behind until the next start."""
+        log.warning("search index update failed at seq %s; catching up", seq, exc_info=True)
+        try:
+            self.index.catch_up(self.store)  # type: ignore[union-attr]
+        except Exception as exc:
+            self.index_error = f"search is behind until restart: {exc}"
+            log.exception("search index could not catch up")
 
     def subscribe(self, since: int) -> AsyncIterator[Update]:
         return self.bus.subscribe(since)
@@ -210,7 +222,7 @@ class Desk:
         return self.store.get_state(namespace, key, default)
 
     async def state_set(self, namespace: str, key: str, value: Any) -> None:
-        self.store.commit(Batch(state=[(namespace, key, value)]))
+        self.commit(Batch(state=[(namespace, key, value)]))
 
     # --- time -------------------------------------------------------------------
 

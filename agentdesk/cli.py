@@ -15,7 +15,7 @@ from pathlib import Path
 from agentdesk import __version__
 from agentdesk.commands import COMMANDS
 from agentdesk.commands.base import CommandError, Invocation
-from agentdesk.core.config import ConfigError, load_config
+from agentdesk.core.config import Config, ConfigError, load_config
 from agentdesk.store import StoreError
 
 
@@ -42,7 +42,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        config = load_config(args.config)
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            if args.command != "doctor":
+                raise
+            # The doctor reports a broken config in its table, with the other checks.
+            from agentdesk.commands.doctor import run_doctor
+
+            invocation = Invocation(
+                args=args, config=Config(), store_path=args.store or Config().store
+            )
+            return run_doctor(invocation, config_error=str(exc))
         invocation = Invocation(args=args, config=config, store_path=args.store or config.store)
         handler = getattr(args, "handler", None)
         if handler is None:

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import console, data
+from . import console, data, doctor, search
 
-COMMANDS: list[ModuleType] = [console, data]
+COMMANDS: list[ModuleType] = [console, data, search, doctor]

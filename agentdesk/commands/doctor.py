@@ -1,0 +1,122 @@
+"""``agentdesk doctor``: check config, store, search index and plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agentdesk.core.config import Config
+from agentdesk.search import SearchIndex
+from agentdesk.store import StoreError
+
+from .base import Invocation, index_path, open_store
+
+
+@dataclass(slots=True)
+class Check:
+    area: str
+    ok: bool
+    detail: str
+    warning: bool = False
+
+
+def add_parser(sub: Any) -> None:
+    doctor = sub.add_parser("doctor", help="check config, store, search index and plugins")
+    doctor.set_defaults(handler=run_doctor)
+
+
+def config_checks(config: Config | None, error: str | None) -> list[Check]:
+    if config is None:
+        return [Check("config", False, error or "not loaded")]
+    channels = len(config.channels)
+    return [Check("config", True, f"{config.source}: agent {config.agent!r}, {channels} channels")]
+
+
+def store_checks(inv: Invocation) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        store = open_store(inv.store_path)
+    except StoreError as exc:
+        return [Check("store", False, str(exc))]
+    try:
+        stats = store.stats()
+        open_, pending = (
+            stats.tasks_by_status.get("open", 0),
+            stats.tasks_by_status.get("pending", 0),
+        )
+        checks.append(
+            Check(
+                "store",
+                True,
+                f"{inv.store_path}: {stats.customers} customers, {open_} open and {pending}"
+                f" pending tasks, {stats.events} events",
+            )
+        )
+        for warning in getattr(store, "warnings", []):
+            checks.append(Check("store", True, warning, warning=True))
+        outbox = store.outbox()
+        if outbox:
+            stuck = [e for e in outbox if e.attempts > 0]
+            detail = f"{len(outbox)} replies waiting to be delivered"
+            if stuck:
+                detail += f"; {len(stuck)} retried, last error: {stuck[0].last_error}"
+            checks.append(Check("outbox", True, detail, warning=bool(stuck)))
+        checks.extend(index_checks(inv, store))
+    finally:
+        store.close()
+    return checks
+
+
+def index_checks(inv: Invocation, store: Any) -> list[Check]:
+    index = SearchIndex.open(index_path(inv.store_path))
+    try:
+        checks = [Check("search", True, w, warning=True) for w in index.warnings]
+        problems = index.check(store)
+        if problems:
+            hint = " (agentdesk reindex rebuilds it; the console catches up by itself)"
+            checks.append(Check("search", False, "; ".join(problems[:3]) + hint))
+        else:
+            checks.append(Check("search", True, f"index level with the store (batch {store.seq})"))
+        return checks
+    finally:
+        index.close()
+
+
+def plugin_checks(config: Config) -> list[Check]:
+    from agentdesk.core.discovery import doctor_checks
+
+    return [Check(area, ok, detail, warning) for area, ok, detail, warning in doctor_checks(config)]
+
+
+def run_doctor(inv: Invocation, *, config_error: str | None = None) -> int:
+    config = inv.config if config_error is None else None
+    checks = config_checks(config, config_error)
+    steps: list[Callable[[], list[Check]]] = [lambda: store_checks(inv)]
+    if config is not None:
+        steps.append(lambda: plugin_checks(config))
+    for step in steps:
+        checks.extend(step())
+    table = Table(title="agentdesk doctor", title_justify="left")
+    table.add_column("")
+    table.add_column("area")
+    table.add_column("detail", overflow="fold")
+    for check in checks:
+        mark = (
+            Text("✗", style="bold red")
+            if not check.ok
+            else (Text("!", style="bold yellow") if check.warning else Text("✓", style="green"))
+        )
+        table.add_row(mark, check.area, Text(check.detail))
+    console = Console()
+    console.print(table)
+    failed = sum(not c.ok for c in checks)
+    if failed:
+        console.print(f"{failed} problem(s) found")
+        return 1
+    console.print("everything looks right")
+    return 0

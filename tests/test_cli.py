@@ -1,0 +1,169 @@
+"""The agentdesk command: errors as one line, export/import round trip, stats, search, doctor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentdesk.cli import main
+from agentdesk.core.client import ChannelStatus
+from agentdesk.core.desk import Desk
+from agentdesk.core.runtime import open_store
+from agentdesk.plugin import Capabilities, HealthState, InboundCall, InboundMessage
+
+
+def run(*argv: str) -> int:
+    return main(list(argv))
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'agent = "ana"\nstore = "{tmp_path / "store"}"\n', encoding="utf-8")
+    return path
+
+
+async def _fill(store_path: Path) -> None:
+    store = open_store(store_path)
+    try:
+        desk = Desk(store)
+        for name, kind, ident in (("mail", "email", "email"), ("tel", "phone", "phone")):
+            caps = Capabilities(kind=kind, identity_kind=ident)
+            desk.register_channel(ChannelStatus(name, "test", caps, HealthState.UP))
+        first = await desk.ingest(
+            "mail", InboundMessage("elodie@example.fr", "Mon canapé bleu", customer_name="Élodie")
+        )
+        await desk.ingest("tel", InboundCall("+33 6 12 34 56 78", outcome="missed"))
+        await desk.commands.reply(first.task.id, "Nous regardons", actor="ana")
+        await desk.commands.set_tags(first.task.id, ["sofa"], actor="ana")
+        await desk.state_set("mail", "uid", 17)
+    finally:
+        store.close()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        run("--version")
+    assert info.value.code == 0
+    assert "agentdesk 0.1.0" in capsys.readouterr().out
+
+
+def test_bad_config_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "config.toml"
+    bad.write_text("[http]\nport = 'ten'\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "agentdesk.cli", "--config", str(bad), "stats"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        f"agentdesk: {bad}: http.port: expected a whole number, got 'ten'"
+    )
+
+
+def test_export_import_round_trip_is_lossless(tmp_path, config_file, capsys):
+    import asyncio
+
+    asyncio.run(_fill(tmp_path / "store"))
+    out = tmp_path / "export.jsonl"
+    assert run("--config", str(config_file), "export", str(out)) == 0
+    exported = out.read_text(encoding="utf-8").splitlines()
+    kinds = [json.loads(line)["type"] for line in exported]
+    assert kinds[0] == "agentdesk-export"
+    assert {"customer", "task", "event", "outbox", "state", "meta"} <= set(kinds)
+
+    assert (
+        run("--store", str(tmp_path / "copy"), "--config", str(config_file), "import", str(out))
+        == 0
+    )
+    again = tmp_path / "again.jsonl"
+    assert (
+        run("--store", str(tmp_path / "copy"), "--config", str(config_file), "export", str(again))
+        == 0
+    )
+    assert sorted(again.read_text(encoding="utf-8").splitlines()) == sorted(exported)
+
+
+def test_import_names_the_broken_line_and_writes_nothing(tmp_path, config_file, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"type": "agentdesk-export", "version": 1}\n'
+        '{"type": "customer", "data": {"id": "c1", "name": "A"}}\n'
+        '{"type": "task", "data": {"id": "t1", "number": 1, "customer_id": "c1", "status": "done"}}\n'
+    )
+    assert run("--config", str(config_file), "import", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:3: task: " in err and "done" in err
+    assert run("--config", str(config_file), "stats") == 0
+    assert "0 customers" in capsys.readouterr().out
+
+    bad.write_text('{"type": "agentdesk-export", "version": 1}\n{not json\n')
+    assert run("--config", str(config_file), "import", str(bad)) == 1
+    assert f"{bad}:2: not valid JSON" in capsys.readouterr().err
+
+    bad.write_text('{"type": "agentdesk-export", "version": 9}\n')
+    assert run("--config", str(config_file), "import", str(bad)) == 1
+    assert "version 9 is not supported" in capsys.readouterr().err
+
+
+def test_stats_and_search(tmp_path, config_file, capsys):
+    import asyncio
+
+    asyncio.run(_fill(tmp_path / "store"))
+    assert run("--config", str(config_file), "stats") == 0
+    out = capsys.readouterr().out
+    assert "open" in out and "2 customers" in out
+    assert run("--config", str(config_file), "search", "--json", "canape") == 0
+    [line] = capsys.readouterr().out.splitlines()
+    hit = json.loads(line)
+    assert hit["task"] == 1001 and hit["customer"] == "Élodie"
+    assert run("--config", str(config_file), "search", "--json", "from:0612") == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["task"] == 1002
+    assert run("--config", str(config_file), "search", '"unbalanced') == 1
+    assert "search:" in capsys.readouterr().err
+
+
+def test_reindex_and_check(tmp_path, config_file, capsys):
+    import asyncio
+
+    asyncio.run(_fill(tmp_path / "store"))
+    assert run("--config", str(config_file), "reindex") == 0
+    assert run("--config", str(config_file), "reindex", "--check") == 0
+    (tmp_path / "store" / "search.sqlite").write_bytes(b"garbage" * 100)
+    assert run("--config", str(config_file), "search", "--json", "canape") == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[0])["task"] == 1001
+
+
+def test_doctor_reports_a_broken_config_in_its_table(tmp_path, capsys):
+    bad = tmp_path / "config.toml"
+    bad.write_text(f"store = '{tmp_path / 'store'}'\n[[channels]]\nname = 'x'\n")
+    assert run("--config", str(bad), "doctor") == 1
+    out = capsys.readouterr().out
+    assert "channels[0].plugin: missing" in out.replace("\n", "")
+
+
+def test_doctor_passes_on_a_healthy_setup(tmp_path, config_file, capsys):
+    assert run("--config", str(config_file), "doctor") == 0, capsys.readouterr().out
+
+
+def test_store_in_use_is_refused_clearly(tmp_path, config_file, capsys):
+    store = open_store(tmp_path / "store")
+    try:
+        code = subprocess.run(
+            [sys.executable, "-m", "agentdesk.cli", "--config", str(config_file), "stats"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        store.close()
+    assert code.returncode == 1
+    assert "Traceback" not in code.stderr and code.stderr.count("\n") == 1

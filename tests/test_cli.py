@@ -96,7 +96,8 @@ def test_import_names_the_broken_line_and_writes_nothing(tmp_path, config_file, 
     bad.write_text(
         '{"type": "agentdesk-export", "version": 1}\n'
         '{"type": "customer", "data": {"id": "c1", "name": "A"}}\n'
-        '{"type": "task", "data": {"id": "t1", "number": 1, "customer_id": "c1", "status": "done"}}\n'
+        '{"type": "task", "data": {"id": "t1", "number": 1, "customer_id": "c1",'
+        ' "status": "done"}}\n'
     )
     assert run("--config", str(config_file), "import", str(bad)) == 1
     err = capsys.readouterr().err

@@ -15,7 +15,6 @@ from agentdesk.domain import (
     Customer,
     DeliveryState,
     Direction,
-    Event,
     Handoff,
     Identity,
     IdentityKind,
@@ -32,13 +31,14 @@ from agentdesk.domain import (
     check_transition,
 )
 from agentdesk.domain.text import clean_text, one_line
-from agentdesk.plugin import Delivery, HandoffContext, Outbound
+from agentdesk.plugin import HandoffContext
 from agentdesk.store import Batch
 
 from .client import DeskError
+from .stream import Notice
 
 if TYPE_CHECKING:
-    from .desk import Desk, Notice
+    from .desk import Desk
 
 MAX_REPLY = 100_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -67,11 +67,6 @@ class Commands:
     @property
     def store(self):
         return self.desk.store
-
-    def _notice(self, text: str, agent: str | None = None) -> Notice:
-        from .desk import Notice
-
-        return Notice(text, agent)
 
     def _event_base(self, task: Task, actor: str) -> dict:
         return {
@@ -192,7 +187,7 @@ class Commands:
         )
         notices = []
         if actor == "system" and task.assignee:
-            notices.append(self._notice(f"{task.label} is back from snooze", task.assignee))
+            notices.append(Notice(f"{task.label} is back from snooze", task.assignee))
         return Batch(tasks=[replace(task, **changes)], events=[event]), notices
 
     async def set_status(
@@ -215,7 +210,7 @@ class Commands:
         updated = replace(task, assignee=assignee, updated_at=event.at)
         notices = []
         if assignee and assignee != actor:
-            notices.append(self._notice(f"{task.label} was assigned to you by {actor}", assignee))
+            notices.append(Notice(f"{task.label} was assigned to you by {actor}", assignee))
         self.desk.commit(Batch(tasks=[updated], events=[event]), notices)
         return updated
 
@@ -245,7 +240,7 @@ class Commands:
         notices = []
         if assignee and assignee != actor:
             text = f"{task.label} was transferred to you by {actor}"
-            notices.append(self._notice(text + (f": {event.note}" if event.note else ""), assignee))
+            notices.append(Notice(text + (f": {event.note}" if event.note else ""), assignee))
         self.desk.commit(Batch(tasks=[updated], events=[event]), notices)
         return updated
 
@@ -377,66 +372,3 @@ class Commands:
                 batch.events.append(replace(event, customer_id=keep.id))
         self.desk.commit(batch)
         return merged
-
-    # --- outbox bookkeeping -------------------------------------------------------
-
-    def _outbound_message(self, entry: OutboxEntry) -> tuple[Message, Task]:
-        event = self.store.get_event(entry.event_id)
-        task = self.store.get_task(entry.task_id)
-        if not isinstance(event, Message) or task is None:
-            raise DeskError(f"outbox entry {entry.key} refers to a missing message")
-        return event, task
-
-    def outbound_for(self, entry: OutboxEntry) -> Outbound:
-        message, task = self._outbound_message(entry)
-        same_channel = [
-            e
-            for e in self.store.events_of_task(task.id)
-            if isinstance(e, Message) and e.channel == entry.channel and e.id != message.id
-        ]
-        inbound = [m for m in same_channel if m.direction == Direction.INBOUND]
-        last = inbound[-1] if inbound else None
-        references = tuple(m.external_id for m in same_channel if m.external_id)[-20:]
-        return Outbound(
-            key=entry.key,
-            to=message.identity.split(":", 1)[-1],
-            text=message.text,
-            task_id=task.id,
-            task_number=task.number,
-            customer_name=task.customer_name,
-            subject=task.subject,
-            in_reply_to=last.external_id if last else None,
-            thread_ref=next((m.thread_ref for m in reversed(inbound) if m.thread_ref), None),
-            references=references,
-            agent=message.actor,
-        )
-
-    def delivered(self, entry: OutboxEntry, delivery: Delivery) -> Batch:
-        message, _ = self._outbound_message(entry)
-        state = DeliveryState.DELIVERED if delivery.state == "delivered" else DeliveryState.SENT
-        updated = replace(
-            message,
-            delivery=state,
-            delivery_error=None,
-            external_id=delivery.external_id or message.external_id,
-        )
-        return Batch(events=[updated], outbox_done=[entry.key])
-
-    def delivery_failed(
-        self, entry: OutboxEntry, error: str, permanent: bool, retry_at: float | None
-    ) -> tuple[Batch, list[Notice]]:
-        message, task = self._outbound_message(entry)
-        error = one_line(clean_text(error), 500)
-        if permanent:
-            updated: Event = replace(message, delivery=DeliveryState.FAILED, delivery_error=error)
-            text = f"reply on {task.label} could not be delivered: {error}"
-            notices = [self._notice(text, message.actor)]
-            return Batch(events=[updated], outbox_done=[entry.key]), notices
-        retry = replace(
-            entry,
-            attempts=entry.attempts + 1,
-            next_attempt_at=retry_at if retry_at is not None else self.desk.clock() + 30,
-            last_error=error,
-        )
-        updated = replace(message, delivery_error=f"retrying: {error}")
-        return Batch(events=[updated], outbox_put=[retry]), []

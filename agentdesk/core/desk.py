@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from agentdesk.domain import Identity, IdFactory, OutboxEntry, Status, Task
@@ -29,7 +29,8 @@ from agentdesk.store import Batch, Store
 from .client import ChannelStatus, DeskError, Update
 from .commands import Commands
 from .ingest import InboundRejected, Ingestor, IngestResult, IngestRules
-from .stream import UpdateBus
+from .outbox import OutboxBook
+from .stream import Notice, UpdateBus
 
 log = logging.getLogger("agentdesk.desk")
 
@@ -42,14 +43,6 @@ class Index(Protocol):
     def apply(self, seq: int, batch: Batch, lookup_customer: Callable[[str], Any]) -> None: ...
     def catch_up(self, store: Store) -> int: ...
     def search(self, query: str, **kw: Any) -> Any: ...
-
-
-@dataclass(slots=True)
-class Notice:
-    """A sentence for one agent (or everyone when ``agent`` is None)."""
-
-    text: str
-    agent: str | None = None
 
 
 class Desk:
@@ -71,6 +64,7 @@ class Desk:
         self.rules = rules or IngestRules()
         self.ingestor = Ingestor(store, self.ids, self.rules)
         self.commands = Commands(self)
+        self.outbox = OutboxBook(self)
         self.bus = UpdateBus()
         self.outbox_wakeup = asyncio.Event()
         self.index_error: str | None = None
@@ -205,15 +199,15 @@ class Desk:
         return min(times) if times else None
 
     def outbound_for(self, entry: OutboxEntry) -> Outbound:
-        return self.commands.outbound_for(entry)
+        return self.outbox.outbound_for(entry)
 
     async def delivery_succeeded(self, entry: OutboxEntry, delivery: Delivery) -> None:
-        self.commit(self.commands.delivered(entry, delivery))
+        self.commit(self.outbox.delivered(entry, delivery))
 
     async def delivery_failed(
         self, entry: OutboxEntry, error: str, *, permanent: bool, retry_at: float | None
     ) -> None:
-        batch, notices = self.commands.delivery_failed(entry, error, permanent, retry_at)
+        batch, notices = self.outbox.delivery_failed(entry, error, permanent, retry_at)
         self.commit(batch, notices)
 
     # --- plugin state ---------------------------------------------------------

@@ -5,8 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from .client import Update
+
+
+@dataclass(slots=True)
+class Notice:
+    """A sentence for one agent (or everyone when ``agent`` is None)."""
+
+    text: str
+    agent: str | None = None
 
 
 class UpdateBus:

@@ -1,0 +1,94 @@
+"""Outbox bookkeeping: what to send for a queued reply, and recording the outcome.
+
+The channel runtime asks for the ``Outbound`` of each due entry, sends it,
+and reports back; these functions turn the report into a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from agentdesk.domain import DeliveryState, Direction, Event, Message, OutboxEntry, Task
+from agentdesk.domain.text import clean_text, one_line
+from agentdesk.plugin import Delivery, Outbound
+from agentdesk.store import Batch
+
+from .client import DeskError
+from .stream import Notice
+
+if TYPE_CHECKING:
+    from .desk import Desk
+
+RETRY_AFTER_SECONDS = 30.0
+
+
+class OutboxBook:
+    """Reads and records the outbox of one desk."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.store = desk.store
+
+    def _outbound_message(self, entry: OutboxEntry) -> tuple[Message, Task]:
+        event = self.store.get_event(entry.event_id)
+        task = self.store.get_task(entry.task_id)
+        if not isinstance(event, Message) or task is None:
+            raise DeskError(f"outbox entry {entry.key} refers to a missing message")
+        return event, task
+
+    def outbound_for(self, entry: OutboxEntry) -> Outbound:
+        message, task = self._outbound_message(entry)
+        same_channel = [
+            e
+            for e in self.store.events_of_task(task.id)
+            if isinstance(e, Message) and e.channel == entry.channel and e.id != message.id
+        ]
+        inbound = [m for m in same_channel if m.direction == Direction.INBOUND]
+        last = inbound[-1] if inbound else None
+        references = tuple(m.external_id for m in same_channel if m.external_id)[-20:]
+        return Outbound(
+            key=entry.key,
+            to=message.identity.split(":", 1)[-1],
+            text=message.text,
+            task_id=task.id,
+            task_number=task.number,
+            customer_name=task.customer_name,
+            subject=task.subject,
+            in_reply_to=last.external_id if last else None,
+            thread_ref=next((m.thread_ref for m in reversed(inbound) if m.thread_ref), None),
+            references=references,
+            agent=message.actor,
+        )
+
+    def delivered(self, entry: OutboxEntry, delivery: Delivery) -> Batch:
+        message, _ = self._outbound_message(entry)
+        state = DeliveryState.DELIVERED if delivery.state == "delivered" else DeliveryState.SENT
+        updated = replace(
+            message,
+            delivery=state,
+            delivery_error=None,
+            external_id=delivery.external_id or message.external_id,
+        )
+        return Batch(events=[updated], outbox_done=[entry.key])
+
+    def delivery_failed(
+        self, entry: OutboxEntry, error: str, permanent: bool, retry_at: float | None
+    ) -> tuple[Batch, list[Notice]]:
+        message, task = self._outbound_message(entry)
+        error = one_line(clean_text(error), 500)
+        if permanent:
+            updated: Event = replace(message, delivery=DeliveryState.FAILED, delivery_error=error)
+            text = f"reply on {task.label} could not be delivered: {error}"
+            notices = [Notice(text, message.actor)]
+            return Batch(events=[updated], outbox_done=[entry.key]), notices
+        retry = replace(
+            entry,
+            attempts=entry.attempts + 1,
+            next_attempt_at=retry_at
+            if retry_at is not None
+            else self.desk.clock() + RETRY_AFTER_SECONDS,
+            last_error=error,
+        )
+        updated = replace(message, delivery_error=f"retrying: {error}")
+        return Batch(events=[updated], outbox_put=[retry]), []

@@ -44,7 +44,7 @@ def open_engine(kind: str, path: Path) -> Store:
     return TinyStore.open(path / "store")
 
 
-ENGINES = ["memory"]
+ENGINES = ["memory", "tiny"]
 
 
 @pytest.fixture(params=ENGINES)

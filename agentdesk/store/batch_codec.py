@@ -8,9 +8,10 @@ replay after a crash), and no caller keeps a reference into the store's state.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from agentdesk.domain import codec
+from agentdesk.domain import Customer, Event, OutboxEntry, Task, codec
 
 from .errors import StoreError
 from .protocol import Batch
@@ -49,13 +50,54 @@ def batch_from_dict(data: dict[str, Any]) -> Batch:
     )
 
 
-def encode_batch(batch: Batch) -> str:
-    """One line of compact JSON (ASCII only, so any text survives the file)."""
+@dataclass(slots=True)
+class EncodedBatch:
+    """A batch's journal text, with the text of each customer, task and event in it."""
+
+    body: str
+    customer_texts: list[str]
+    task_texts: list[str]
+    event_texts: list[str]
+
+
+def encode_batch_texts(batch: Batch) -> EncodedBatch:
+    """Encode ``batch`` object by object (the same text ``encode_batch`` gives)."""
     try:
-        return json.dumps(batch_to_dict(batch), separators=(",", ":"))
+        customers = [object_text(c) for c in batch.customers]
+        tasks = [object_text(t) for t in batch.tasks]
+        events = [object_text(e) for e in batch.events]
+        rest = batch_to_dict(
+            Batch(
+                outbox_put=batch.outbox_put,
+                outbox_done=batch.outbox_done,
+                state=batch.state,
+                meta=batch.meta,
+            )
+        )
+        parts = [
+            f'"{name}":[{",".join(texts)}]'
+            for name, texts in (("customers", customers), ("tasks", tasks), ("events", events))
+            if texts
+        ]
+        parts.extend(f'"{name}":{_compact(value)}' for name, value in rest.items())
     except (TypeError, ValueError) as exc:
         raise StoreError(f"this change cannot be saved, a value is not plain data: {exc}") from None
+    return EncodedBatch("{" + ",".join(parts) + "}", customers, tasks, events)
+
+
+def encode_batch(batch: Batch) -> str:
+    """One line of compact JSON (ASCII only, so any text survives the file)."""
+    return encode_batch_texts(batch).body
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def decode_batch(text: str | bytes) -> Batch:
     return batch_from_dict(json.loads(text))
+
+
+def object_text(obj: Customer | Task | Event | OutboxEntry) -> str:
+    """The compact JSON text of one domain object, as files and the journal hold it."""
+    return _compact(codec.to_dict(obj))

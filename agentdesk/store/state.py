@@ -195,6 +195,10 @@ class StoreState:
         event = None if event_id is None else self.events.get(event_id)
         return event if isinstance(event, Message) else None
 
+    def timelines(self) -> Iterator[tuple[str, list[Event]]]:
+        """Each task id with its events (time order), tasks without a record included."""
+        return iter(list(self._events_of_task.items()))
+
     def iter_events(self) -> Iterator[Event]:
         """Events task by task, each task's in time order."""
         for task_id in list(self._events_of_task):

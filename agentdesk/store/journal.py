@@ -1,0 +1,273 @@
+"""The journal: every committed batch, one JSON line each, appended and synced.
+
+A record is ``{"seq":N,"crc":C,"batch":{...}}`` on one line, where ``C`` is
+the CRC-32 of the batch text exactly as written. The journal is split into
+segments ``journal-NNNNNN.jsonl``; a checkpoint starts a new segment and
+deletes the older ones.
+
+Only the end of the journal can be damaged by a crash (records are appended
+and synced before they are acknowledged), so a bad record at the very end is
+a write that was never acknowledged: it is dropped and cut off. A bad record
+followed by good ones is damage of another kind and is refused unless the
+caller asks to salvage what comes before it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .durable import fsync_dir
+from .errors import StoreError
+
+SEGMENT_PATTERN = re.compile(r"^journal-(\d{6})\.jsonl$")
+_RECORD = re.compile(rb'^\{"seq":(\d+),"crc":(\d+),"batch":(.*)\}$', re.DOTALL)
+
+
+class JournalCorrupt(StoreError):
+    """The journal is damaged before its end."""
+
+
+class JournalFile(Protocol):
+    """The few file operations the journal needs; a seam for tests."""
+
+    def write(self, data: bytes) -> None: ...
+    def sync(self) -> None: ...
+    def size(self) -> int: ...
+    def truncate(self, size: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class OsJournalFile:
+    """A journal segment opened for appending, written with os calls."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def sync(self) -> None:
+        os.fdatasync(self._fd)
+
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
+
+    def truncate(self, size: int) -> None:
+        os.ftruncate(self._fd, size)
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+Opener = Callable[[Path], JournalFile]
+
+
+def encode_record(seq: int, body: bytes) -> bytes:
+    return b'{"seq":%d,"crc":%d,"batch":%s}\n' % (seq, zlib.crc32(body), body)
+
+
+@dataclass(slots=True)
+class Record:
+    seq: int
+    body: bytes
+
+
+@dataclass(slots=True)
+class _Scan:
+    records: list[tuple[Path, int, Record]]  # segment, end offset, record
+    bad: tuple[Path, int, str] | None  # segment, offset, reason of the first bad line
+
+
+def segment_name(number: int) -> str:
+    return f"journal-{number:06d}.jsonl"
+
+
+def list_segments(directory: Path) -> list[tuple[int, Path]]:
+    found = []
+    for entry in directory.iterdir():
+        match = SEGMENT_PATTERN.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry))
+    return sorted(found)
+
+
+def _parse(line: bytes) -> Record | str:
+    if not line.endswith(b"\n"):
+        return "incomplete last line"
+    match = _RECORD.match(line[:-1])
+    if match is None:
+        return "not a journal record"
+    body = match.group(3)
+    if zlib.crc32(body) != int(match.group(2)):
+        return "checksum mismatch"
+    return Record(int(match.group(1)), body)
+
+
+def _scan(segments: list[tuple[int, Path]]) -> _Scan:
+    records: list[tuple[Path, int, Record]] = []
+    bad: tuple[Path, int, str] | None = None
+    for _, path in segments:
+        offset = 0
+        with open(path, "rb") as source:
+            for line in source:
+                parsed = _parse(line)
+                end = offset + len(line)
+                if isinstance(parsed, str):
+                    if bad is None:
+                        bad = (path, offset, parsed)
+                elif bad is None:
+                    records.append((path, end, parsed))
+                else:
+                    raise JournalCorrupt(
+                        f"the journal is damaged in {path.name} before its end "
+                        f"({bad[2]} in {bad[0].name} at byte {bad[1]}); open it with "
+                        "salvage to keep the changes before the damage and drop the rest"
+                    )
+                offset = end
+    return _Scan(records, bad)
+
+
+class Journal:
+    """The journal segments of one store directory; appends go to the newest."""
+
+    def __init__(self, directory: Path, opener: Opener = OsJournalFile) -> None:
+        self.directory = directory
+        self._opener = opener
+        self._file: JournalFile | None = None
+        self.segment = 0
+        self.bytes_written = 0
+        self.records_written = 0
+        self.warnings: list[str] = []
+        # Set when a failed write could not be undone: appending more would
+        # put good records after a damaged one.
+        self.broken = False
+
+    def recover(self, *, salvage: bool = False) -> Iterator[Record]:
+        """Read every good record, cut off a damaged end, and open for appending.
+
+        Returns the records in order (the caller skips those a checkpoint
+        already holds).
+        """
+        segments = list_segments(self.directory)
+        try:
+            scan = _scan(segments)
+        except JournalCorrupt:
+            if not salvage:
+                raise
+            scan = _scan_salvaging(segments)
+        if scan.bad is not None:
+            path, offset, reason = scan.bad
+            self.warnings.append(
+                f"dropped the damaged end of the journal ({reason} in {path.name} at byte "
+                f"{offset}); it held a change that was never acknowledged"
+            )
+            self._cut(segments, path, offset)
+            segments = list_segments(self.directory)
+        self.segment = segments[-1][0] if segments else 1
+        self._open_segment(self.segment)
+        self.bytes_written = self._file.size() if self._file else 0
+        return iter([record for _, _, record in scan.records])
+
+    def _cut(self, segments: list[tuple[int, Path]], path: Path, offset: int) -> None:
+        after = False
+        for _, segment in segments:
+            if after:
+                segment.unlink()
+            elif segment == path:
+                with open(segment, "r+b") as damaged:
+                    damaged.truncate(offset)
+                    damaged.flush()
+                    os.fsync(damaged.fileno())
+                after = True
+
+    def _open_segment(self, number: int) -> None:
+        path = self.directory / segment_name(number)
+        created = not path.exists()
+        self._file = self._opener(path)
+        if created:
+            # The records synced into a new file are only safe once its name is.
+            fsync_dir(self.directory)
+
+    def append(self, records: list[bytes]) -> None:
+        """Write and sync ``records``; on failure nothing of them stays."""
+        assert self._file is not None
+        data = b"".join(records)
+        before = self._file.size()
+        try:
+            self._file.write(data)
+            self._file.sync()
+        except OSError as exc:
+            self._undo(before)
+            if exc.errno == errno.ENOSPC:
+                raise StoreError(
+                    "the disk is full: this change was NOT saved; free some space and try again"
+                ) from exc
+            raise StoreError(
+                f"could not write the journal, this change was NOT saved: {exc}"
+            ) from exc
+        self.bytes_written += len(data)
+        self.records_written += len(records)
+
+    def _undo(self, size: int) -> None:
+        assert self._file is not None
+        try:
+            self._file.truncate(size)
+        except OSError as exc:
+            self.broken = True
+            raise StoreError(
+                f"could not write the journal and could not undo the partial write ({exc}); "
+                "close agentdesk and open the store again"
+            ) from exc
+
+    def start_segment(self) -> list[Path]:
+        """Switch appends to a new segment; return the older segments (to delete)."""
+        old = [path for number, path in list_segments(self.directory) if number <= self.segment]
+        if self._file is not None:
+            self._file.close()
+        self.segment += 1
+        self._open_segment(self.segment)
+        self.bytes_written = 0
+        self.records_written = 0
+        return old
+
+    def read_after(self, seq: int) -> Iterator[Record]:
+        """Records with a sequence number above ``seq``, from the files on disk."""
+        for _, path in list_segments(self.directory):
+            with open(path, "rb") as source:
+                for line in source:
+                    parsed = _parse(line)
+                    if isinstance(parsed, str):
+                        return
+                    if parsed.seq > seq:
+                        yield parsed
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _scan_salvaging(segments: list[tuple[int, Path]]) -> _Scan:
+    """Keep the good records before the first damage; treat the rest as the end."""
+    records: list[tuple[Path, int, Record]] = []
+    for _, path in segments:
+        offset = 0
+        with open(path, "rb") as source:
+            for line in source:
+                parsed = _parse(line)
+                if isinstance(parsed, str):
+                    return _Scan(records, (path, offset, f"{parsed}, salvaged"))
+                offset += len(line)
+                records.append((path, offset, parsed))
+    return _Scan(records, None)

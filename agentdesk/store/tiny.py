@@ -1,0 +1,519 @@
+"""TinyStore: the embedded store, TinyDB files plus a journal.
+
+Layout of a store directory::
+
+    LOCK                       flock'ed by the process that has the store open
+    manifest.json              format version, sequence number of the checkpoint
+    journal-NNNNNN.jsonl       batches committed since the checkpoint
+    hot/tasks.json             open, pending and recently closed tasks, outbox, state, meta
+    hot/customers.json         customers
+    hot/events-XX.json         events of the hot tasks, 64 buckets by task
+    history/YYYY-MM.json       closed tasks and their events, by month of closing
+
+``commit`` appends the batch to the journal and syncs it before it changes
+memory or returns, so an acknowledged change survives any crash. Threads that
+commit together share one sync (group commit). Checkpoints rewrite the
+changed TinyDB files (see ``checkpoint``) and start a new journal segment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentdesk.domain import Customer, Event, Identity, Message, OutboxEntry, Status, Task
+
+from .batch_codec import EncodedBatch, decode_batch, encode_batch_texts
+from .checkpoint import finish_renames, remove_stray_temporaries, write_checkpoint
+from .durable import fsync_dir
+from .errors import StoreError, StoreReadOnly
+from .hot import Hot, no_gc
+from .journal import Journal, JournalCorrupt, Opener, OsJournalFile, encode_record
+from .lock import LOCK_NAME, StoreLock
+from .manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
+from .protocol import Batch, StoreStats
+from .shards import History
+from .state import sort_tasks_by_age
+
+log = logging.getLogger("agentdesk.store")
+
+DAY = 86_400.0
+
+
+@dataclass(slots=True)
+class _Ticket:
+    """One caller's batch waiting in the group commit queue."""
+
+    batch: Batch
+    encoded: EncodedBatch
+    seq: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done = True
+
+
+class TinyStore:
+    """The default ``Store``. Open it with ``TinyStore.open(path)``."""
+
+    def __init__(
+        self,
+        path: Path,
+        lock: StoreLock,
+        manifest: Manifest,
+        journal: Journal,
+        *,
+        recent_days: int,
+        checkpoint_every: int,
+        checkpoint_bytes: int,
+        max_loaded_shards: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self._lock = lock
+        self._manifest = manifest
+        self._journal = journal
+        self._hot = Hot(path / "hot")
+        self._history = History(path / "history", max_loaded=max_loaded_shards)
+        self._recent = recent_days * DAY
+        self._checkpoint_every = checkpoint_every
+        self._checkpoint_bytes = checkpoint_bytes
+        self._clock = clock
+        self._seq = manifest.seq
+        # Group commit: callers queue tickets; one of them at a time leads.
+        self._cv = threading.Condition()
+        self._queue: list[_Ticket] = []
+        self._leader = False
+        self._closed = False
+        self._broken: StoreError | None = None
+        self._retry_checkpoint_at = 0
+        # Held while memory changes or a lazy part loads.
+        self._state_lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        recent_days: int = 30,
+        checkpoint_every: int = 10_000,
+        checkpoint_bytes: int = 64 << 20,
+        max_loaded_shards: int = 6,
+        salvage: bool = False,
+        opener: Opener = OsJournalFile,
+        clock: Callable[[], float] = time.time,
+    ) -> TinyStore:
+        """Open (or create) the store at ``path``.
+
+        ``checkpoint_every``/``checkpoint_bytes``: journal records/bytes after
+        which a checkpoint runs. ``salvage``: open a journal damaged before its
+        end by keeping what precedes the damage. ``opener`` opens journal
+        segments (a seam for tests).
+        """
+        path = Path(path)
+        _make_directory(path)
+        lock = StoreLock.acquire(path)
+        try:
+            manifest = _open_manifest(path)
+            store = cls(
+                path,
+                lock,
+                manifest,
+                Journal(path, opener),
+                recent_days=recent_days,
+                checkpoint_every=checkpoint_every,
+                checkpoint_bytes=checkpoint_bytes,
+                max_loaded_shards=max_loaded_shards,
+                clock=clock,
+            )
+            store._load(salvage=salvage)
+        except BaseException:
+            lock.release()
+            raise
+        return store
+
+    def _load(self, *, salvage: bool) -> None:
+        self._hot.load()
+        self._history.load_catalog()
+        records = self._journal.recover(salvage=salvage)
+        expected = self._manifest.seq + 1
+        with no_gc():
+            for record in records:
+                if record.seq < expected:
+                    continue
+                if record.seq != expected:
+                    message = (
+                        f"the journal jumps from change {expected - 1} to {record.seq}; "
+                        "changes in between are missing"
+                    )
+                    if not salvage:
+                        raise JournalCorrupt(message + "; open with salvage to keep the rest")
+                    self._warn(message + "; kept the changes before the gap")
+                    break
+                batch = decode_batch(record.body)
+                self._pull_from_history(batch)
+                self._hot.apply(batch)
+                expected += 1
+        self._seq = expected - 1
+        for warning in self._journal.warnings:
+            self._warn(warning)
+
+    def _warn(self, message: str) -> None:
+        log.warning("store %s: %s", self.path, message)
+        self.warnings.append(message)
+
+    # --- writing ----------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def commit(self, batch: Batch) -> int:
+        """Apply ``batch`` durably; an empty batch changes nothing and returns ``seq``."""
+        if not batch:
+            return self._seq
+        encoded = encode_batch_texts(batch)
+        ticket = _Ticket(decode_batch(encoded.body), encoded)
+        with self._cv:
+            self._queue.append(ticket)
+            while not ticket.done:
+                if self._closed or self._broken is not None:
+                    self._queue.remove(ticket)
+                    ticket.fail(self._unusable())
+                elif self._leader:
+                    self._cv.wait()
+                else:
+                    self._lead()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.seq
+
+    def _unusable(self) -> StoreError:
+        if self._broken is not None:
+            return self._broken
+        return StoreError("the store is closed; open it again to make changes")
+
+    def _lead(self) -> None:
+        """Write the queued batches with one sync (called holding ``_cv``)."""
+        self._leader = True
+        group, self._queue = self._queue, []
+        self._cv.release()
+        try:
+            self._write_group(group)
+            with self._cv:
+                self._cv.notify_all()
+            if self._checkpoint_due():
+                self._checkpoint_or_warn()
+        finally:
+            self._cv.acquire()
+            self._leader = False
+            self._cv.notify_all()
+
+    def _write_group(self, group: list[_Ticket]) -> None:
+        ready: list[_Ticket] = []
+        try:
+            with self._state_lock:
+                for ticket in group:
+                    try:
+                        self._pull_from_history(ticket.batch)
+                    except (OSError, StoreError, ValueError) as exc:
+                        ticket.fail(
+                            StoreError(f"could not read the history this change needs: {exc}")
+                        )
+                    else:
+                        ready.append(ticket)
+            if not ready:
+                return
+            first = self._seq + 1
+            records = [
+                encode_record(first + n, t.encoded.body.encode("ascii"))
+                for n, t in enumerate(ready)
+            ]
+            try:
+                self._journal.append(records)
+            except StoreError as exc:
+                if self._journal.broken:
+                    self._broken = exc
+                for ticket in ready:
+                    ticket.fail(exc)
+                return
+            with self._state_lock:
+                for n, ticket in enumerate(ready):
+                    self._hot.apply(ticket.batch, ticket.encoded)
+                    self._seq = ticket.seq = first + n
+                    ticket.done = True
+        except BaseException as exc:
+            # A bug, not a disk problem: memory may no longer match the journal.
+            self._broken = StoreError(
+                f"the store stopped after an internal error ({exc!r}); reopen it"
+            )
+            for ticket in group:
+                if not ticket.done:
+                    ticket.fail(self._broken)
+            raise
+
+    def _pull_from_history(self, batch: Batch) -> None:
+        """Bring the closed tasks a batch touches back into the hot data."""
+        tasks = self._hot.state.tasks
+        catalog = self._history.catalog
+        touched = {t.id for t in batch.tasks}
+        touched.update(e.task_id for e in batch.events)
+        for task_id in touched:
+            if task_id not in tasks and task_id in catalog:
+                moved = self._history.take(task_id)
+                if moved is not None:
+                    self._hot.add(moved)
+
+    # --- checkpoints ------------------------------------------------------------------
+
+    def _checkpoint_due(self) -> bool:
+        journal = self._journal
+        return journal.records_written >= max(
+            self._checkpoint_every, self._retry_checkpoint_at
+        ) or (
+            journal.bytes_written >= self._checkpoint_bytes
+            and journal.records_written >= self._retry_checkpoint_at
+        )
+
+    def _checkpoint_or_warn(self) -> None:
+        try:
+            self.checkpoint()
+        except (OSError, StoreError) as exc:
+            # Nothing is lost: the journal still holds every change. Try again later.
+            self._retry_checkpoint_at = self._journal.records_written + max(
+                1, self._checkpoint_every // 4
+            )
+            self._warn(f"could not write a checkpoint ({exc}); the journal keeps every change")
+
+    def checkpoint(self) -> None:
+        """Rewrite the changed files and start a new journal segment.
+
+        Call it only while no commit runs (the store does, after a group or on close).
+        """
+        with self._state_lock:
+            self._move_old_closed_tasks()
+            files = self._hot.files()
+            files.update(self._history.dirty_files())
+        self._manifest = write_checkpoint(self.path, self._manifest, self._seq, files)
+        with self._state_lock:
+            self._hot.mark_clean()
+            self._history.mark_clean()
+        for old in self._journal.start_segment():
+            old.unlink()
+        fsync_dir(self.path)
+        self._retry_checkpoint_at = 0
+
+    def _move_old_closed_tasks(self) -> None:
+        cutoff = self._clock() - self._recent
+        waiting = {entry.task_id for entry in self._hot.state.outbox.values()}
+        for task in list(self._hot.state.tasks_with([Status.CLOSED])):
+            closed = task.closed_at or task.updated_at
+            # A task with replies still to deliver stays hot, where the outbox finds them.
+            if closed < cutoff and task.id not in waiting:
+                moved = self._hot.take(task.id)
+                if moved is not None:
+                    self._history.put(moved)
+
+    def close(self) -> None:
+        """Checkpoint if anything changed, release the lock. Idempotent."""
+        with self._cv:
+            if self._closed:
+                return
+            while self._leader:
+                self._cv.wait()
+            self._closed = True
+            self._leader = True
+        try:
+            if self._broken is None and self._changed_since_checkpoint():
+                self._checkpoint_or_warn()
+        finally:
+            self._journal.close()
+            self._lock.release()
+            with self._cv:
+                self._leader = False
+                self._cv.notify_all()
+
+    def _changed_since_checkpoint(self) -> bool:
+        return self._seq != self._manifest.seq or self._journal.records_written > 0
+
+    # --- customers --------------------------------------------------------------------
+
+    def _customers_loaded(self) -> dict[str, Customer]:
+        if not self._hot.customers_loaded:
+            with self._state_lock:
+                self._hot.ensure_customers()
+        return self._hot.state.customers
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        customer = self._hot.state.customers.get(customer_id)
+        if customer is None and not self._hot.customers_loaded:
+            customer = self._customers_loaded().get(customer_id)
+        return customer
+
+    def customer_by_identity(self, identity: Identity) -> Customer | None:
+        """The (unmerged) customer who owns this normalised identity."""
+        self._customers_loaded()
+        return self._hot.state.customer_by_identity(identity)
+
+    def customers(self) -> Iterator[Customer]:
+        return iter(list(self._customers_loaded().values()))
+
+    # --- tasks ------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> Task | None:
+        task = self._hot.state.tasks.get(task_id)
+        if task is None and task_id in self._history.catalog:
+            with self._state_lock:
+                return self._hot.state.tasks.get(task_id) or self._history.get_task(task_id)
+        return task
+
+    def task_by_number(self, number: int) -> Task | None:
+        task = self._hot.state.task_by_number(number)
+        if task is None:
+            task_id = self._history.id_by_number(number)
+            if task_id is not None:
+                return self.get_task(task_id)
+        return task
+
+    def tasks(self, statuses: Iterable[Status] | None = None) -> Iterator[Task]:
+        """Tasks with one of ``statuses`` (all when None); closed ones load history."""
+        wanted = list(Status) if statuses is None else list(dict.fromkeys(map(Status, statuses)))
+        yield from self._hot.state.tasks_with(wanted)
+        if Status.CLOSED in wanted:
+            with self._state_lock:
+                history = list(self._history.tasks())
+            yield from history
+
+    def tasks_of_customer(self, customer_id: str) -> list[Task]:
+        tasks = self._hot.state.tasks_of_customer(customer_id)
+        with self._state_lock:
+            for task_id in self._history.ids_of_customer(customer_id):
+                task = self._history.get_task(task_id)
+                if task is not None:
+                    tasks.append(task)
+        return sort_tasks_by_age(tasks)
+
+    # --- events -------------------------------------------------------------------------
+
+    def get_event(self, event_id: str) -> Event | None:
+        """An event of a hot task, or of a closed one whose shard is loaded."""
+        with self._state_lock:
+            event = self._hot.find_event(event_id)
+            if event is None:
+                for state in self._history.loaded_states():
+                    event = state.events.get(event_id)
+                    if event is not None:
+                        break
+        return event
+
+    def events_of_task(self, task_id: str) -> list[Event]:
+        with self._state_lock:
+            if task_id not in self._hot.state.tasks:
+                events = self._history.events_of_task(task_id)
+                if events is not None:
+                    return events
+            return self._hot.events_of_task(task_id)
+
+    def message_by_external_id(self, channel: str, external_id: str) -> Message | None:
+        with self._state_lock:
+            message = self._hot.find_message(channel, external_id)
+            if message is None:
+                for state in self._history.loaded_states():
+                    message = state.message_by_external_id(channel, external_id)
+                    if message is not None:
+                        break
+        return message
+
+    def iter_events(self) -> Iterator[Event]:
+        with self._state_lock:
+            self._hot.ensure_all()
+        yield from self._hot.state.iter_events()
+        yield from self._history.iter_events()
+
+    # --- outbox, state, counters ------------------------------------------------------------
+
+    def outbox(self) -> list[OutboxEntry]:
+        """Outbox entries in the order they were first put."""
+        return self._hot.state.outbox_entries()
+
+    def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
+        return self._hot.state.get_state(namespace, key, default)
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        return self._hot.state.meta.get(key, default)
+
+    def batches_since(self, seq: int) -> Iterator[tuple[int, Batch]] | None:
+        last = self._seq
+        if seq >= last:
+            return iter(())
+        records = [r for r in self._journal.read_after(seq) if r.seq <= last]
+        if not records or records[0].seq != seq + 1:
+            return None
+        return ((r.seq, decode_batch(r.body)) for r in records)
+
+    def stats(self) -> StoreStats:
+        with self._state_lock:
+            customers = len(self._customers_loaded())
+            state = self._hot.state
+            by_status = {str(s): state.count_with(s) for s in Status}
+            by_channel: dict[str, int] = {}
+            for task in state.tasks.values():
+                by_channel[task.channel] = by_channel.get(task.channel, 0) + 1
+            history_events = 0
+            for entry in self._history.catalog.values():
+                by_channel[entry.channel] = by_channel.get(entry.channel, 0) + 1
+                history_events += entry.events
+            by_status[str(Status.CLOSED)] += len(self._history.catalog)
+            events = self._hot.event_count() + history_events
+        return StoreStats(customers, by_status, by_channel, events)
+
+
+def _make_directory(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(
+            f"{path} exists and is not a directory; choose another store path"
+        ) from None
+    except OSError as exc:
+        raise StoreReadOnly(
+            f"cannot create the store directory {path} ({exc.strerror}); choose a data "
+            "directory agentdesk may write to"
+        ) from None
+    if not path.is_dir():
+        raise StoreError(f"{path} exists and is not a directory; choose another store path")
+    if not os.access(path, os.W_OK):
+        raise StoreReadOnly(
+            f"cannot write to the store at {path} (read-only); agentdesk needs write access to "
+            "its store directory: fix its permissions or choose another data directory"
+        )
+
+
+def _open_manifest(path: Path) -> Manifest:
+    manifest = read_manifest(path)
+    if manifest is None:
+        # What an interrupted creation may leave behind is fine.
+        expected = {LOCK_NAME, MANIFEST_NAME + ".tmp", "hot", "history"}
+        others = [p.name for p in path.iterdir() if p.name not in expected]
+        if others:
+            raise StoreError(
+                f"{path} is not an agentdesk store (no {MANIFEST_NAME}, but it holds "
+                f"{', '.join(sorted(others)[:5])}); choose an empty or new directory"
+            )
+        manifest = Manifest()
+        write_manifest(path, manifest)
+        for folder in ("hot", "history"):
+            (path / folder).mkdir(exist_ok=True)
+        return manifest
+    finish_renames(path, manifest)
+    remove_stray_temporaries(path, manifest, ("hot", "history"))
+    return manifest

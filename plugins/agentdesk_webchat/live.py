@@ -18,6 +18,8 @@ from .protocol import CLOSE_POLICY
 from .ratelimit import TokenBucket
 
 QUEUE_SIZE = 256
+#: How long a closing connection may take to flush its queue and close frame.
+CLOSE_WAIT_SECONDS = 2.0
 _CLOSE = object()
 
 
@@ -57,11 +59,16 @@ class Connection:
         self._queue.put_nowait((_CLOSE, code, reason))
 
     async def finish(self) -> None:
-        """Stop the writer once the reader is done."""
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._writer
+        """Stop the writer once the reader is done, letting a pending close go out."""
+        writer = self._writer
+        if writer is None:
+            return
+        if self._closing:
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(writer), CLOSE_WAIT_SECONDS)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
 
     async def _write(self) -> None:
         while True:

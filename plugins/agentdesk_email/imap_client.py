@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,10 @@ MAX_LITERAL = 512 << 20
 
 class ImapError(Exception):
     """The server answered NO or BAD, or the connection broke."""
+
+
+class _CommandRefused(ImapError):
+    """A tagged NO or BAD: the command failed, the session is fine."""
 
 
 class ImapAuthError(ImapError):
@@ -65,6 +71,8 @@ class ImapClient:
         self.capabilities: frozenset[str] = frozenset()
         #: Set when the server announced new mail (EXISTS) outside an IDLE wait.
         self.new_mail = False
+        #: Set when a command was interrupted: the session's state is unknown.
+        self.broken = False
 
     # -- connecting ----------------------------------------------------------
 
@@ -200,7 +208,7 @@ class ImapClient:
     async def idle(self, renew_after: float) -> bool:
         """Wait in IDLE until the server announces new mail (True) or
         ``renew_after`` seconds pass (False); IDLE ends before returning."""
-        async with self._lock:
+        async with self._lock, self._guard():
             tag = self._next_tag()
             await self._send(tag + b" IDLE\r\n")
             first = await self._read_response()
@@ -228,8 +236,10 @@ class ImapClient:
             return changed
 
     async def logout(self) -> None:
+        """Say goodbye when the session is in a known state, then close."""
         try:
-            await asyncio.wait_for(self._command(b"LOGOUT"), min(self._timeout, 5))
+            if not self.broken:
+                await asyncio.wait_for(self._command(b"LOGOUT"), min(self._timeout, 2))
         except (ImapError, OSError, TimeoutError):
             pass
         finally:
@@ -240,6 +250,20 @@ class ImapClient:
 
     # -- plumbing ------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        # ImapError from a tagged NO/BAD leaves the session usable; anything
+        # else (cancellation, timeout, a dropped socket) does not.
+        try:
+            yield
+        except ImapError as exc:
+            if not isinstance(exc, _CommandRefused):
+                self.broken = True
+            raise
+        except BaseException:
+            self.broken = True
+            raise
+
     def _next_tag(self) -> bytes:
         self._tag += 1
         return f"A{self._tag:04d}".encode("ascii")
@@ -249,7 +273,7 @@ class ImapClient:
         await asyncio.wait_for(self._writer.drain(), self._timeout)
 
     async def _command(self, *parts: bytes | _Literal) -> list[Response]:
-        async with self._lock:
+        async with self._lock, self._guard():
             tag = self._next_tag()
             buffer = tag + b" "
             for part in parts:
@@ -275,7 +299,7 @@ class ImapClient:
             if response.tag == wanted:
                 if response.kind != "OK":
                     code = f"[{response.code}] " if response.code else ""
-                    raise ImapError(f"{response.kind} {code}{response.text}".strip())
+                    raise _CommandRefused(f"{response.kind} {code}{response.text}".strip())
                 untagged.append(response)
                 return untagged
             if response.tag == "*" and response.kind == "BYE":

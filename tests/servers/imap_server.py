@@ -1,0 +1,209 @@
+"""A throwaway Dovecot IMAP server on 127.0.0.1 for tests.
+
+Everything lives in a temporary directory: a generated ``dovecot.conf``
+(plain-text login, no SSL, maildir), a passwd-file to which ``add_user``
+appends, the mail, the logs and the runtime sockets. When running as root,
+mail is owned by ``nobody`` (Dovecot refuses uid 0 for mail access); as any
+other user, Dovecot runs entirely as that user.
+
+The test side talks to the server with the standard library's ``imaplib``,
+an implementation independent of the channel's own client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import os
+import pwd
+import grp
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOVECOT_BINARIES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
+
+
+def find_dovecot() -> str | None:
+    """The dovecot binary, or None when it is not installed."""
+    found = shutil.which("dovecot")
+    if found:
+        return found
+    return next((path for path in DOVECOT_BINARIES if os.access(path, os.X_OK)), None)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class ImapAccount:
+    username: str
+    password: str
+    server: DovecotServer
+
+    def connect(self) -> imaplib.IMAP4:
+        connection = imaplib.IMAP4("127.0.0.1", self.server.port, timeout=10)
+        connection.login(self.username, self.password)
+        return connection
+
+    def append(self, raw: bytes, mailbox: str = "INBOX", flags: str = "") -> None:
+        """Put a message in a mailbox, as a delivery agent would."""
+        with contextlib.closing(self.connect()) as connection:
+            if mailbox != "INBOX":
+                connection.create(mailbox)
+            status, detail = connection.append(mailbox, flags or None, None, raw)
+            connection.logout()
+        if status != "OK":
+            raise RuntimeError(f"APPEND failed: {detail!r}")
+
+    def uids(self, mailbox: str = "INBOX", criteria: str = "ALL") -> list[int]:
+        with contextlib.closing(self.connect()) as connection:
+            connection.select(mailbox, readonly=True)
+            status, data = connection.uid("SEARCH", None, criteria)
+            connection.logout()
+        if status != "OK":
+            raise RuntimeError(f"SEARCH failed: {data!r}")
+        return [int(uid) for uid in data[0].split()] if data and data[0] else []
+
+
+@dataclass
+class DovecotServer:
+    binary: str
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="agentdesk-imap-")))
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "dovecot.log"
+
+    def start(self, attempts: int = 3) -> None:
+        """Write the configuration and start the server; waits until it accepts logins."""
+        mail_user, mail_group = _mail_owner()
+        self.root.chmod(0o755)  # the mail user must reach its home below
+        home = self.root / "home"
+        home.mkdir(exist_ok=True)
+        (self.root / "run").mkdir(exist_ok=True)
+        (self.root / "state").mkdir(exist_ok=True)
+        (self.root / "passwd").touch()
+        if os.geteuid() == 0:
+            os.chown(home, pwd.getpwnam(mail_user).pw_uid, grp.getgrnam(mail_group).gr_gid)
+        last_error = ""
+        for _ in range(attempts):
+            self.port = free_port()
+            (self.root / "dovecot.conf").write_text(self._config(mail_user, mail_group))
+            self.process = subprocess.Popen(
+                [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            last_error = self._wait_ready()
+            if not last_error:
+                return
+            self.stop()
+        raise RuntimeError(f"dovecot did not start: {last_error}")
+
+    def _wait_ready(self, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                error = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
+                    else ""
+                )
+                return f"exited with {self.process.returncode}: {error.strip()} {self._log_tail()}"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                    if probe.recv(100).startswith(b"* OK"):
+                        return ""
+            except OSError:
+                time.sleep(0.02)
+        return f"no greeting on port {self.port} within {timeout:g} s {self._log_tail()}"
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def _config(self, mail_user: str, mail_group: str) -> str:
+        root = self.root
+        lines = [
+            f"base_dir = {root}/run",
+            f"state_dir = {root}/state",
+            f"log_path = {root}/dovecot.log",
+            f"info_log_path = {root}/dovecot.log",
+            "protocols = imap",
+            "listen = 127.0.0.1",
+            "ssl = no",
+            "disable_plaintext_auth = no",
+            "auth_mechanisms = plain login",
+            "mail_location = maildir:~/Maildir",
+            "first_valid_uid = 1",
+            "passdb {",
+            "  driver = passwd-file",
+            f"  args = scheme=PLAIN username_format=%u {root}/passwd",
+            "}",
+            "userdb {",
+            "  driver = static",
+            f"  args = uid={mail_user} gid={mail_group} home={root}/home/%u",
+            "}",
+            "service imap-login {",
+            "  inet_listener imap {",
+            "    address = 127.0.0.1",
+            f"    port = {self.port}",
+            "  }",
+            "  inet_listener imaps {",
+            "    port = 0",
+            "  }",
+            "}",
+        ]
+        if os.geteuid() != 0:
+            user = pwd.getpwuid(os.geteuid()).pw_name
+            lines += [f"default_login_user = {user}", f"default_internal_user = {user}"]
+        return "\n".join(lines) + "\n"
+
+    def add_user(self, username: str | None = None, password: str | None = None) -> ImapAccount:
+        """A new account with an empty mailbox (Dovecot rereads the passwd-file)."""
+        username = username or f"user-{uuid.uuid4().hex[:10]}@example.test"
+        password = password or uuid.uuid4().hex
+        with (self.root / "passwd").open("a") as passwd:
+            passwd.write(f"{username}:{{PLAIN}}{password}\n")
+        return ImapAccount(username, password, self)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        if process.stderr is not None:
+            process.stderr.close()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _mail_owner() -> tuple[str, str]:
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
+    group = "nogroup"
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        group = "nobody"
+    return "nobody", group

@@ -258,6 +258,18 @@ async def test_rate_limit_per_session_survives_reconnecting() -> None:
     assert [m.text for m in chat.emitted(InboundMessage)] == ["one", "two", "hello"]
 
 
+async def test_new_sessions_per_address_are_limited() -> None:
+    async with running_chat({"new_sessions_per_minute": 1}) as chat:
+        async with Visitor.connect(chat) as first, Visitor.connect(chat):
+            pass
+        async with connect(chat.ws_url, origin=chat.base_url, open_timeout=STEP) as ws:
+            await ws.send(json.dumps({"type": "hello"}))
+            code, reason = await closed(ws)
+            assert code == 1013 and "too many new chats" in reason
+        async with Visitor.connect(chat, token=first.token) as returning:  # not a new chat
+            assert returning.session == first.session
+
+
 async def test_returning_visitor_is_the_same_customer() -> None:
     state = MemoryState()
     async with running_chat(state=state) as chat, Visitor.connect(chat) as first_visit:

@@ -8,7 +8,7 @@ import pytest
 from agentdesk_webchat import protocol
 from agentdesk_webchat.history import AGENT, VISITOR, History
 from agentdesk_webchat.origins import OriginPolicy, check_origins
-from agentdesk_webchat.ratelimit import TokenBucket
+from agentdesk_webchat.ratelimit import KeyedBuckets, TokenBucket
 from agentdesk_webchat.sessions import (
     TokenSigner,
     is_session_id,
@@ -189,6 +189,16 @@ def test_token_bucket_bursts_then_refills() -> None:
     assert not bucket.take()
     clock.now += 1000
     assert bucket.full()
+
+
+def test_keyed_buckets_limit_each_key_and_stay_bounded() -> None:
+    clock = FakeClock()
+    buckets = KeyedBuckets(per_minute=1, burst=1, max_keys=3, clock=clock)
+    assert buckets.take("a") and not buckets.take("a")
+    assert buckets.take("b")
+    for key in ("c", "d", "e", "f"):
+        buckets.take(key)
+    assert len(buckets) <= 3
 
 
 # -- the session log --------------------------------------------------------------

@@ -90,6 +90,14 @@ class WebChatChannel(Channel):
             help="messages a visitor may send at once before the rate applies",
         ),
         Option.number(
+            "new_sessions_per_minute",
+            default=10,
+            minimum=1,
+            maximum=100000,
+            help="new chats one client address may open per minute (twice that at once); "
+            "behind a proxy on another host, let uvicorn trust its X-Forwarded-For",
+        ),
+        Option.number(
             "history_limit",
             default=200,
             minimum=10,
@@ -130,6 +138,8 @@ class WebChatChannel(Channel):
             rate_per_minute=float(self._opts["rate_limit_per_minute"]),
             rate_burst=int(self._opts["rate_limit_burst"]),
             max_connections=int(self._opts["max_connections"]),
+            new_sessions_per_minute=float(self._opts["new_sessions_per_minute"]),
+            new_sessions_burst=max(1, int(2 * self._opts["new_sessions_per_minute"])),
             title=str(self._opts["title"]),
             greeting=str(self._opts["greeting"]),
         )

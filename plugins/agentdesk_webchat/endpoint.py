@@ -25,7 +25,7 @@ from .protocol import (
     CLOSE_TRY_LATER,
     ProtocolError,
 )
-from .ratelimit import TokenBucket
+from .ratelimit import KeyedBuckets, TokenBucket
 from .sessions import TokenSigner, new_session_id
 
 #: How often a visitor who keeps typing is reported to the desk again.
@@ -45,6 +45,10 @@ class ChatSettings:
     #: Frames of any kind one tab may send: a flood guard above the message limit.
     frames_per_minute: float = 600.0
     frames_burst: int = 60
+    #: New sessions one client address may open: keeps one machine from
+    #: opening chat after chat to flood the desk with tasks.
+    new_sessions_per_minute: float = 10.0
+    new_sessions_burst: int = 20
     title: str = "Chat with us"
     greeting: str = ""
 
@@ -86,6 +90,9 @@ class ChatEndpoint:
         self.public_url = public_url
         self.logger = logger
         self.clock = clock
+        self.new_sessions = KeyedBuckets(
+            settings.new_sessions_per_minute, settings.new_sessions_burst, clock=clock
+        )
 
     async def __call__(self, websocket: Any) -> None:
         headers = websocket.headers
@@ -141,6 +148,9 @@ class ChatEndpoint:
         if not isinstance(hello, protocol.Hello):
             raise _Close(CLOSE_PROTOCOL, "the first frame must be hello")
         if hello.token is None:
+            client = websocket.client
+            if not self.new_sessions.take(client.host if client else "unknown"):
+                raise _Close(CLOSE_TRY_LATER, "too many new chats from this address; try later")
             return new_session_id(), 0
         session_id = self.signer.verify(hello.token)
         if session_id is None:

@@ -44,3 +44,40 @@ class TokenBucket:
         elapsed = max(0.0, now - self._last)
         self._last = now
         self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
+
+
+class KeyedBuckets:
+    """One ``TokenBucket`` per key (a client address), forgetting full ones when many."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        burst: int,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._per_minute = per_minute
+        self._burst = burst
+        self._max_keys = max_keys
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def take(self, key: str) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._max_keys:
+                self._forget_full()
+            bucket = TokenBucket(self._per_minute, self._burst, clock=self._clock)
+            self._buckets[key] = bucket
+        return bucket.take()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _forget_full(self) -> None:
+        for key in [k for k, bucket in self._buckets.items() if bucket.full()]:
+            del self._buckets[key]
+        if len(self._buckets) >= self._max_keys:
+            # Every address is busy: start over rather than grow without bound.
+            self._buckets.clear()

@@ -1,0 +1,103 @@
+"""The desk's HTTP server: channel webhooks, web pages and websockets.
+
+One Starlette app served by uvicorn as a task of the desk's own event loop
+(see ``agentdesk.plugin.serving``). Each channel's routes live under
+``/channels/<name>/``; the server listens on loopback unless the config says
+otherwise, and runs only when some channel needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from agentdesk.plugin import HttpEndpoint, WebSocketEndpoint
+from agentdesk.plugin.serving import EmbeddedServer
+
+from .config import HttpConfig
+
+
+def channel_prefix(channel: str) -> str:
+    return f"/channels/{channel}"
+
+
+class DeskHttpServer:
+    """Routes can be added before or after ``start``; ``start`` and ``stop`` are idempotent."""
+
+    def __init__(self, config: HttpConfig | None = None) -> None:
+        config = config or HttpConfig()
+        self.config = config
+        self._server = EmbeddedServer(config.host, config.port, public_url=config.public_url)
+        self._server.add_route("/healthz", _healthz)
+
+    @property
+    def running(self) -> bool:
+        return self._server.running
+
+    @property
+    def base_url(self) -> str | None:
+        """The public URL when configured, else the address listened on; None when stopped."""
+        return self._server.base_url
+
+    @property
+    def port(self) -> int | None:
+        return self._server.bound_port
+
+    def add_route(
+        self, path: str, endpoint: HttpEndpoint, methods: Sequence[str] = ("GET",)
+    ) -> None:
+        """A route outside the channels' space (the hub's endpoints)."""
+        self._server.add_route(path, endpoint, methods)
+
+    def add_websocket_route(self, path: str, endpoint: WebSocketEndpoint) -> None:
+        self._server.add_websocket_route(path, endpoint)
+
+    def add_channel_route(
+        self, channel: str, path: str, endpoint: HttpEndpoint, methods: Sequence[str] = ("GET",)
+    ) -> str:
+        full = channel_prefix(channel) + _checked(path)
+        self._server.add_route(full, endpoint, methods)
+        return full
+
+    def add_channel_websocket_route(
+        self, channel: str, path: str, endpoint: WebSocketEndpoint
+    ) -> str:
+        full = channel_prefix(channel) + _checked(path)
+        self._server.add_websocket_route(full, endpoint)
+        return full
+
+    def remove_channel_routes(self, channel: str) -> None:
+        """Forget a channel's routes (before a restarted instance adds them again)."""
+        self._server.remove_routes(channel_prefix(channel) + "/")
+
+    def channel_routes(self, channel: str) -> list[str]:
+        prefix = channel_prefix(channel) + "/"
+        return [
+            path
+            for path in (getattr(route, "path", "") for route in self._server.routes)
+            if path.startswith(prefix)
+        ]
+
+    def has_channel_routes(self) -> bool:
+        return any(
+            getattr(route, "path", "").startswith("/channels/") for route in self._server.routes
+        )
+
+    async def start(self) -> str:
+        """Listen and serve; returns the base URL. OSError when the port is taken."""
+        return await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+
+def _checked(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError(f"route path must start with '/': {path!r}")
+    return path
+
+
+async def _healthz(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")

@@ -1,0 +1,226 @@
+"""The desk's ``PluginContext``: what one channel instance gets from the desk.
+
+Inbound items go through an ``InboundPump``: a bounded queue per channel
+(``emit`` waits when it is full, so a flooding channel slows down instead of
+growing memory) drained by one task that hands each item to ``desk.ingest``.
+A malformed item is refused by the desk, logged and counted; the pump keeps
+going. The pump outlives restarts of its channel, so nothing queued is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from agentdesk.plugin import (
+    ChannelConnectionError,
+    Health,
+    HttpEndpoint,
+    Inbound,
+    InboundCall,
+    InboundMessage,
+    InboundSurvey,
+    TypingSignal,
+    WebSocketEndpoint,
+)
+from agentdesk.plugin.recording import default_http_timeout
+
+from .http_server import DeskHttpServer
+
+_INBOUND_TYPES = (InboundMessage, InboundCall, InboundSurvey, TypingSignal)
+# Items handled before the pump lets other tasks run.
+_DRAIN_BATCH = 64
+
+
+class IngestDesk(Protocol):
+    """The part of the desk a plugin context uses."""
+
+    async def ingest(self, channel: str, item: Any) -> Any: ...
+    def state_get(self, namespace: str, key: str, default: Any = None) -> Any: ...
+    async def state_set(self, namespace: str, key: str, value: Any) -> None: ...
+
+
+class DeskState:
+    """A channel's ``PluginState``: the desk's durable state under the channel's name."""
+
+    def __init__(self, desk: IngestDesk, namespace: str) -> None:
+        self._desk = desk
+        self._namespace = namespace
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._desk.state_get(self._namespace, key, default)
+
+    async def set(self, key: str, value: Any) -> None:
+        await self._desk.state_set(self._namespace, key, value)
+
+    async def delete(self, key: str) -> None:
+        await self._desk.state_set(self._namespace, key, None)
+
+
+@dataclass(slots=True)
+class PumpCounters:
+    ingested: int = 0
+    rejected: int = 0
+    failed: int = 0
+    last_rejection: str | None = None
+
+
+class InboundPump:
+    """The bounded queue between one channel and ``desk.ingest``."""
+
+    def __init__(
+        self,
+        desk: IngestDesk,
+        channel: str,
+        *,
+        maxsize: int = 1000,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.desk = desk
+        self.channel = channel
+        self.queue: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=maxsize)
+        self.counters = PumpCounters()
+        self.log = logger or logging.getLogger(f"agentdesk.channel.{channel}")
+        #: Called after each item is handled (the benchmark measures latency with it).
+        self.on_ingested: Callable[[Inbound], None] | None = None
+
+    async def put(self, item: Inbound) -> None:
+        await self.queue.put(item)
+        # Yield even when the queue has room, so a channel emitting in a tight
+        # loop cannot keep the drain (and everyone else) from running.
+        await asyncio.sleep(0)
+
+    async def run(self) -> None:
+        """Drain forever; cancel the task to stop (``flush`` first to finish the queue)."""
+        while True:
+            item = await self.queue.get()
+            handled = 0
+            while True:
+                await self._ingest(item)
+                self.queue.task_done()
+                handled += 1
+                if handled >= _DRAIN_BATCH or self.queue.empty():
+                    break
+                item = self.queue.get_nowait()
+            await asyncio.sleep(0)
+
+    async def _ingest(self, item: Inbound) -> None:
+        try:
+            await self.desk.ingest(self.channel, item)
+        except ValueError as exc:
+            self.counters.rejected += 1
+            self.counters.last_rejection = str(exc)
+            self.log.warning("inbound %s refused: %s", type(item).__name__, exc)
+        except Exception:
+            self.counters.failed += 1
+            self.log.exception("ingesting an inbound %s failed", type(item).__name__)
+        else:
+            self.counters.ingested += 1
+        if self.on_ingested is not None:
+            self.on_ingested(item)
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait until everything queued is handled; False if ``timeout`` ran out."""
+        try:
+            await asyncio.wait_for(self.queue.join(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class DeskPluginContext:
+    """The ``PluginContext`` of one channel instance (a new one for each restart)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        options: dict[str, Any],
+        desk: IngestDesk,
+        pump: InboundPump,
+        data_dir: Path,
+        http: DeskHttpServer | None,
+        on_report: Callable[[Health], None] = lambda health: None,
+        on_crash: Callable[[BaseException], None] = lambda exc: None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.channel_name = name
+        self.options = options
+        self.logger = logger or logging.getLogger(f"agentdesk.channel.{name}")
+        self.state = DeskState(desk, name)
+        self.data_dir = data_dir
+        self._pump = pump
+        self._http = http
+        self._on_report = on_report
+        self._on_crash = on_crash
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    async def emit(self, item: Inbound) -> None:
+        if not isinstance(item, _INBOUND_TYPES):
+            raise TypeError(f"emit() takes an Inbound item, got {type(item).__name__}")
+        if self._closed:
+            raise ChannelConnectionError(f"channel {self.channel_name} was stopped")
+        await self._pump.put(item)
+
+    def report(self, health: Health) -> None:
+        if not isinstance(health, Health):
+            raise TypeError(f"report() takes a Health, got {type(health).__name__}")
+        if not self._closed:
+            self._on_report(health)
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> asyncio.Task[Any]:
+        if self._closed:
+            coro.close()
+            raise ChannelConnectionError(f"channel {self.channel_name} was stopped")
+        task = asyncio.create_task(coro, name=name or f"channel-{self.channel_name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or self._closed:
+            return
+        error = task.exception()
+        if error is not None:
+            self._on_crash(error)
+
+    def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        kwargs.setdefault("timeout", default_http_timeout())
+        return httpx.AsyncClient(**kwargs)
+
+    def add_route(
+        self, path: str, endpoint: HttpEndpoint, methods: tuple[str, ...] = ("GET",)
+    ) -> str:
+        return self._require_http().add_channel_route(self.channel_name, path, endpoint, methods)
+
+    def add_websocket_route(self, path: str, endpoint: WebSocketEndpoint) -> str:
+        return self._require_http().add_channel_websocket_route(self.channel_name, path, endpoint)
+
+    def _require_http(self) -> DeskHttpServer:
+        if self._http is None:
+            raise RuntimeError("this desk runs without an HTTP server")
+        return self._http
+
+    @property
+    def base_url(self) -> str | None:
+        return self._http.base_url if self._http is not None else None
+
+    async def close(self) -> None:
+        """Stop accepting emits and cancel whatever background tasks are left."""
+        self._closed = True
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()

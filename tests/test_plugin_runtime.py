@@ -1,0 +1,298 @@
+"""Channels under supervision, against a real desk on the in-memory store.
+
+Broken and misbehaving channels come from tests/plugin_examples; each must be
+contained: reported, restarted with backoff, or refused by the desk, while
+the other channels keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
+from agentdesk.core.config import ChannelConfig, Config
+from agentdesk.core.desk import Desk
+from agentdesk.core.discovery import PluginCatalog, discover
+from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.domain import DeliveryState, Message
+from agentdesk.plugin import HandoffContext, HealthState, InboundMessage
+from agentdesk.store.memory import MemoryStore
+
+EXAMPLES = Path(__file__).parent / "plugin_examples"
+FAST = RuntimeSettings(
+    restart_base=0.01,
+    restart_cap=0.05,
+    send_timeout=0.3,
+    start_timeout=2.0,
+    stop_timeout=2.0,
+    queue_size=50,
+)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> PluginCatalog:
+    return discover([EXAMPLES], entry_points=None)
+
+
+def config_for(tmp_path: Path, *channels: tuple[str, str, dict[str, Any]]) -> Config:
+    return Config(
+        source="test.toml",
+        store=tmp_path / "store",
+        channels=[
+            ChannelConfig(plugin, name, options, index)
+            for index, (plugin, name, options) in enumerate(channels)
+        ],
+    )
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, catalog: PluginCatalog) -> None:
+        self.tmp_path = tmp_path
+        self.catalog = catalog
+        self.desk = Desk(MemoryStore())
+        self.history: list[tuple[str, dict[str, Any]]] = []
+        update = self.desk.update_channel
+
+        def spy(name: str, **changes: Any) -> None:
+            self.history.append((name, changes))
+            update(name, **changes)
+
+        self.desk.update_channel = spy  # type: ignore[method-assign]
+        self.runtime: ChannelRuntime | None = None
+
+    async def start(self, *channels: tuple[str, str, dict[str, Any]]) -> ChannelRuntime:
+        config = config_for(self.tmp_path, *channels)
+        self.runtime = ChannelRuntime(self.desk, config, catalog=self.catalog, settings=FAST)
+        await self.runtime.start()
+        return self.runtime
+
+    def status(self, name: str):
+        return self.desk.channel(name)
+
+    def states(self, name: str) -> list[str]:
+        return [c["state"] for n, c in self.history if n == name and "state" in c]
+
+    def messages(self, channel: str) -> list[Message]:
+        return [
+            e
+            for e in self.desk.store.iter_events()
+            if isinstance(e, Message) and e.channel == channel
+        ]
+
+    async def wait_up(self, name: str) -> None:
+        await until(lambda: self.status(name).state == HealthState.UP, f"{name} up")
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, catalog: PluginCatalog) -> AsyncIterator[Harness]:
+    before = asyncio.all_tasks()
+    h = Harness(tmp_path, catalog)
+    yield h
+    if h.runtime is not None:
+        await h.runtime.stop()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    leaked = [t for t in asyncio.all_tasks() - before if not t.done()]
+    assert leaked == [t for t in leaked if t is asyncio.current_task()], leaked
+
+
+async def test_two_simulators_feed_one_customer_timeline(harness: Harness) -> None:
+    runtime = await harness.start(
+        ("simulator", "sim-email", {"kind": "email", "rate": 0, "count": 40, "seed": 3}),
+        ("simulator", "sim-sms", {"kind": "sms", "rate": 0, "count": 40, "seed": 3}),
+        ("simulator", "sim-phone", {"kind": "phone", "rate": 0, "count": 40, "seed": 3}),
+    )
+    await until(lambda: all(p.counters.ingested == 40 for p in runtime.pumps.values()), "120 items")
+    assert {s.name: s.state for s in harness.desk.channels()} == dict.fromkeys(
+        ("sim-email", "sim-sms", "sim-phone"), HealthState.UP
+    )
+    assert harness.status("sim-sms").capabilities.max_text_length == 1600
+    assert not harness.status("sim-phone").capabilities.outbound
+    store = harness.desk.store
+    journeys = [{t.channel for t in store.tasks_of_customer(c.id)} for c in store.customers()]
+    assert any(len(channels) >= 2 for channels in journeys), journeys
+    assert not runtime.http.running  # no channel needs HTTP
+
+
+async def test_closing_reply_is_delivered_and_answered_with_a_survey(harness: Harness) -> None:
+    await harness.start(
+        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1, "reply_delay": 0})
+    )
+    await until(lambda: len(harness.messages("sim-chat")) == 1, "the first chat message")
+    task = next(iter(harness.desk.store.tasks()))
+    client = LocalDeskClient(harness.desk, "ana")
+    reply = await client.reply(task.id, "Your issue is resolved. Have a nice day!")
+    await until(
+        lambda: (
+            harness.desk.store.get_event(reply.id).delivery == DeliveryState.SENT
+            or harness.desk.store.get_event(reply.id).delivery == DeliveryState.DELIVERED
+        ),
+        "the reply delivered",
+    )
+    await until(
+        lambda: any(e.kind == "survey" for e in harness.desk.store.events_of_task(task.id)),
+        "a survey answer",
+    )
+    assert harness.desk.store.outbox() == []
+
+
+async def test_a_channel_failing_to_start_is_restarted_with_backoff(harness: Harness) -> None:
+    await harness.start(("crash-on-start", "sms", {"fail_times": 3}))
+    await harness.wait_up("sms")
+    assert harness.states("sms") == [
+        HealthState.STARTING,
+        HealthState.DEGRADED,
+        HealthState.STARTING,
+        HealthState.DEGRADED,
+        HealthState.STARTING,
+        HealthState.DOWN,  # three failures in a row
+        HealthState.STARTING,
+        HealthState.UP,
+    ]
+    failures = [c for n, c in harness.history if c.get("state") == HealthState.DOWN]
+    assert failures[0]["last_error"] == "ChannelConnectionError: gateway unreachable (start 3)"
+    assert failures[0]["next_retry_at"] is not None
+    status = harness.status("sms")
+    assert status.restarts == 3 and status.next_retry_at is None
+
+
+async def test_a_crashed_background_task_restarts_the_channel(harness: Harness) -> None:
+    await harness.start(("crashing-task", "poller", {}))
+    await until(lambda: harness.status("poller").restarts == 1, "one restart")
+    await harness.wait_up("poller")
+    degraded = [c for n, c in harness.history if c.get("state") == HealthState.DEGRADED]
+    assert degraded[0]["last_error"] == (
+        "a background task crashed: RuntimeError: poll loop lost its connection"
+    )
+
+
+async def test_a_hanging_send_degrades_and_the_reply_goes_out_once(harness: Harness) -> None:
+    runtime = await harness.start(("hanging-send", "slow-sms", {}))
+    await harness.wait_up("slow-sms")
+    result = await harness.desk.ingest("slow-sms", InboundMessage("+33611111111", "bonjour"))
+    reply = await LocalDeskClient(harness.desk, "ana").reply(result.task.id, "Bonjour !")
+    await until(
+        lambda: harness.desk.store.get_event(reply.id).delivery == DeliveryState.SENT,
+        "delivery after the restart",
+    )
+    degraded = [c for n, c in harness.history if c.get("state") == HealthState.DEGRADED]
+    assert degraded[0]["last_error"] == "send() did not return within 0.3 s"
+    assert harness.desk.state_get("slow-sms", "sent") == [reply.id]
+    assert runtime.dispatcher.sent == 1
+
+
+async def test_temporary_failures_retry_and_permanent_ones_fail(harness: Harness) -> None:
+    await harness.start(("flaky-send", "flaky", {}))
+    await harness.wait_up("flaky")
+    client = LocalDeskClient(harness.desk, "ana")
+    good = await harness.desk.ingest("flaky", InboundMessage("+33622222222", "allô"))
+    bad = await harness.desk.ingest("flaky", InboundMessage("+33600000000", "allô"))
+    ok_reply = await client.reply(good.task.id, "On s'en occupe.")
+    bad_reply = await client.reply(bad.task.id, "On s'en occupe.")
+    event = harness.desk.store.get_event
+    await until(lambda: event(ok_reply.id).delivery == DeliveryState.SENT, "retried delivery")
+    await until(lambda: event(bad_reply.id).delivery == DeliveryState.FAILED, "refusal")
+    assert event(bad_reply.id).delivery_error == "number does not exist"
+    assert harness.desk.state_get("flaky", "tries") == 3
+    assert harness.status("flaky").state == HealthState.UP
+
+
+async def test_replies_queued_while_channels_were_stopped_go_out_after(
+    harness: Harness,
+) -> None:
+    first = await harness.start(("crash-on-start", "sms", {"fail_times": 0}))
+    await harness.wait_up("sms")
+    result = await harness.desk.ingest("sms", InboundMessage("+33633333333", "hello"))
+    await first.stop()
+    reply = await LocalDeskClient(harness.desk, "ana").reply(result.task.id, "Hi!")
+    assert [e.key for e in harness.desk.store.outbox()] == [reply.id]
+    await harness.start(("crash-on-start", "sms", {"fail_times": 0}))
+    await until(
+        lambda: harness.desk.store.get_event(reply.id).delivery == DeliveryState.SENT,
+        "delivery by the new runtime",
+    )
+    assert harness.desk.store.get_event(reply.id).external_id == f"ok-{reply.id}"
+
+
+async def test_malformed_inbound_is_refused_or_cleaned_and_the_desk_goes_on(
+    harness: Harness,
+) -> None:
+    runtime = await harness.start(("malformed", "hostile", {}))
+    pump = runtime.pumps["hostile"]
+    await until(lambda: pump.counters.ingested + pump.counters.rejected == 7, "seven items")
+    assert pump.counters.rejected == 3  # no sender, a blank sender, an empty message
+    assert pump.counters.failed == 0
+    by_sender = {m.identity.split(":", 1)[-1]: m for m in harness.messages("hostile")}
+    huge = by_sender["+33600000001"].text
+    assert len(huge) < 1_000_000 and "more characters not shown" in huge
+    assert "\ufffd" in by_sender["+33600000002"].text
+    hostile = next(m for sender, m in by_sender.items() if sender.startswith("+33600000003"))
+    customer = harness.desk.store.get_customer(hostile.customer_id)
+    for text in (hostile.text, hostile.identity, customer.name):
+        assert "\x1b" not in text and "\x07" not in text
+    assert by_sender["+33600000005"].text == "an ordinary message"
+    assert harness.status("hostile").state == HealthState.UP
+
+
+async def test_a_flooding_channel_is_held_back_and_cannot_starve_the_loop(
+    harness: Harness,
+) -> None:
+    runtime = await harness.start(("flooder", "flood", {"count": 1000}))
+    pump = runtime.pumps["flood"]
+    turns = 0
+    deepest = 0
+    while pump.counters.ingested < 1000:
+        turns += 1
+        deepest = max(deepest, pump.queue.qsize())
+        await asyncio.sleep(0)
+    assert deepest <= FAST.queue_size
+    assert turns >= 500  # another task got the loop between the flood's items
+
+
+async def test_unknown_plugin_and_unknown_option_leave_the_others_running(
+    harness: Harness,
+) -> None:
+    await harness.start(
+        ("carrier-pigeon", "birds", {}),
+        ("simulator", "typo", {"kind": "sms", "colour": "red"}),
+        ("simulator", "fine", {"kind": "sms", "rate": 0, "count": 1}),
+    )
+    birds, typo = harness.status("birds"), harness.status("typo")
+    assert birds.state == HealthState.DOWN
+    assert birds.last_error.startswith("test.toml: channels[0].plugin: unknown plugin")
+    assert "simulator" in birds.last_error
+    assert typo.state == HealthState.DOWN
+    assert typo.last_error.startswith("test.toml: channels[1].colour: unknown option")
+    await harness.wait_up("fine")
+
+
+async def test_handoff_asks_the_target_channel_for_its_first_message(harness: Harness) -> None:
+    await harness.start(("simulator", "sim-email", {"kind": "email", "count": 0, "rate": 0.01}))
+    await harness.wait_up("sim-email")
+    handoff = HandoffContext("t1", 1042, "Zoé", "zoe@example.fr", "chat", "Suite de notre chat")
+    outbound = await harness.desk.handoff_gateway("sim-email", handoff)
+    assert outbound.to == "zoe@example.fr" and outbound.text == "Suite de notre chat"
+    assert await harness.desk.handoff_gateway("nowhere", handoff) is None
+
+
+async def test_stop_marks_channels_stopped(harness: Harness) -> None:
+    runtime = await harness.start(("simulator", "sim", {"kind": "sms", "rate": 0.01}))
+    await harness.wait_up("sim")
+    await runtime.stop()
+    harness.runtime = None
+    assert harness.status("sim").state == HealthState.STOPPED
+    assert harness.desk.handoff_gateway is None

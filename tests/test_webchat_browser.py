@@ -160,3 +160,32 @@ async def test_returning_visitor_keeps_session_and_links_email(page: Any, desk: 
         identities = {str(identity) for identity in result.customer.identities}
         assert "email:ada@example.com" in identities
         assert any(identity.startswith("chat:") for identity in identities)
+
+
+async def test_script_tag_embeds_the_widget_on_another_site(page: Any) -> None:
+    # The same server answers as "localhost" too: a different origin from
+    # 127.0.0.1, as a shop's site is from the desk.
+    def shop_of(base_url: str) -> str:
+        return base_url.replace("127.0.0.1", "localhost")
+
+    async with running_chat(lambda base: {"allowed_origins": [shop_of(base)]}) as chat:
+        host_page = (
+            "<!doctype html><title>Shop</title><h1>Our shop</h1>"
+            f'<script src="{chat.page_url}embed.js" data-label="Ask us" async></script>'
+        )
+
+        async def shop(request: Any) -> Any:
+            from starlette.responses import HTMLResponse
+
+            return HTMLResponse(host_page)
+
+        chat.ctx.server.add_route("/shop/", shop)
+        await page.goto(shop_of(chat.base_url) + "/shop/")
+        await page.get_by_role("button", name="Ask us").click()
+        widget = page.frame_locator("iframe[title='Ask us']")
+        await expect(widget.locator("#chat-status")).to_have_text("Online")
+        await widget.locator("#composer-text").fill("Do you ship to Lyon?")
+        await widget.locator("#composer-text").press("Enter")
+        assert (await next_message(chat)).text == "Do you ship to Lyon?"
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "webchat-embedded.png"))

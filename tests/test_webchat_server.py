@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from agentdesk.plugin import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TypingSignal,
+    parse_options,
 )
 from agentdesk.plugin.testing import MemoryState, RecordingContext, serve
 
@@ -54,15 +55,20 @@ class Chat:
 
 @contextlib.asynccontextmanager
 async def running_chat(
-    options: dict[str, Any] | None = None, *, state: MemoryState | None = None
+    options: dict[str, Any] | Callable[[str], dict[str, Any]] | None = None,
+    *,
+    state: MemoryState | None = None,
 ) -> AsyncIterator[Chat]:
-    """Serve a started web chat channel named "webchat" on 127.0.0.1."""
-    ctx = RecordingContext.for_channel(
-        WebChatChannel, options or {}, channel_name="webchat", state=state
-    )
-    channel = WebChatChannel(ctx)
+    """Serve a started web chat channel named "webchat" on 127.0.0.1.
+
+    ``options`` may be a function of the server's base URL, for options that
+    name the server's own address."""
+    ctx = RecordingContext("webchat", state=state)
     try:
         async with serve(ctx) as base_url:
+            raw = options(base_url) if callable(options) else (options or {})
+            ctx.options = parse_options(WebChatChannel.options, raw, where="webchat")
+            channel = WebChatChannel(ctx)
             await channel.start()
             try:
                 yield Chat(channel, ctx, base_url)

@@ -125,6 +125,9 @@ class History:
     def ids_of_customer(self, customer_id: str) -> list[str]:
         return list(self._by_customer.get(customer_id, ()))
 
+    def loaded_months(self) -> list[str]:
+        return sorted(self._shards)
+
     def months(self) -> list[str]:
         return sorted({entry.month for entry in self.catalog.values()} | set(self._shards))
 

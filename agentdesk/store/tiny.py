@@ -171,6 +171,11 @@ class TinyStore:
         log.warning("store %s: %s", self.path, message)
         self.warnings.append(message)
 
+    @property
+    def loaded_shards(self) -> list[str]:
+        """The months of closed history currently in memory (for diagnostics)."""
+        return self._history.loaded_months()
+
     # --- writing ----------------------------------------------------------------
 
     @property
@@ -307,7 +312,9 @@ class TinyStore:
         with self._state_lock:
             self._hot.mark_clean()
             self._history.mark_clean()
-        for old in self._journal.start_segment():
+        # The segment just closed stays, so a reader that is a little behind
+        # (the search index after a crash) can still catch up from it.
+        for old in self._journal.start_segment()[:-1]:
             old.unlink()
         fsync_dir(self.path)
         self._retry_checkpoint_at = 0

@@ -1,0 +1,576 @@
+"""The persistent store: files, reopening, damage, refusals and lazy history.
+
+The protocol's behaviour itself is checked on every engine in
+``test_store_memory.py``; this file is about what happens on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_store_memory import ANA, every_event_kind, inbound, make_task
+from tinydb import TinyDB
+
+from agentdesk.domain import Customer, Identity, OutboxEntry, Status, codec
+from agentdesk.store import (
+    Batch,
+    StoreError,
+    StoreLocked,
+    StoreReadOnly,
+    StoreVersionError,
+)
+from agentdesk.store.journal import JournalCorrupt, OsJournalFile
+from agentdesk.store.tiny import TinyStore
+
+NOW = 1_790_000_000.0  # 2026-09
+DAY = 86_400.0
+JAN_2025 = 1_736_000_000.0
+FEB_2025 = 1_739_000_000.0
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+def open_store(path: Path, **options) -> TinyStore:
+    options.setdefault("clock", lambda: NOW)
+    return TinyStore.open(path, **options)
+
+
+def run_child(code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run Python code in a child process (which never calls close unless told)."""
+    tests = str(Path(__file__).parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def full_batch() -> Batch:
+    return Batch(
+        customers=[ANA],
+        tasks=[make_task()],
+        events=every_event_kind(),
+        outbox_put=[OutboxEntry(key="K1", event_id="E01", task_id="T1", channel="mail")],
+        state=[("mail", "cursor", {"uid": 42})],
+        meta={"next_task_number": 2},
+    )
+
+
+def assert_full_batch(store: TinyStore) -> None:
+    assert store.get_customer("C1") == ANA
+    assert store.customer_by_identity(Identity.of("email", "ana@example.com")) == ANA
+    assert store.get_task("T1") == make_task()
+    assert store.events_of_task("T1") == every_event_kind()
+    assert store.get_event("E05") == every_event_kind()[4]
+    assert store.message_by_external_id("mail", "<E01@example.com>").id == "E01"
+    assert [e.key for e in store.outbox()] == ["K1"]
+    assert store.get_state("mail", "cursor") == {"uid": 42}
+    assert store.get_meta("next_task_number") == 2
+
+
+def closed_task(task_id: str, number: int, closed_at: float, **changes) -> object:
+    return make_task(
+        task_id, number, status=Status.CLOSED, closed_at=closed_at, updated_at=closed_at, **changes
+    )
+
+
+def history_batch() -> Batch:
+    """Two tasks closed in January 2025, one in February, one open."""
+    return Batch(
+        customers=[ANA],
+        tasks=[
+            closed_task("T1", 1, JAN_2025),
+            closed_task("T2", 2, JAN_2025 + DAY),
+            closed_task("T3", 3, FEB_2025),
+            make_task("T4", 4),
+        ],
+        events=[
+            inbound("E1", JAN_2025 - 10, "T1"),
+            inbound("E2", JAN_2025 - 5, "T2"),
+            inbound("E3", FEB_2025 - 5, "T3"),
+            inbound("E4", NOW - 5, "T4"),
+        ],
+    )
+
+
+# --- round trips and reopening ---------------------------------------------------------
+
+
+def test_everything_survives_close_and_reopen(path: Path) -> None:
+    store = open_store(path)
+    assert store.commit(full_batch()) == 1
+    store.close()
+    store.close()
+    reopened = open_store(path)
+    assert reopened.seq == 1
+    assert reopened.warnings == []
+    assert_full_batch(reopened)
+    reopened.close()
+
+
+def test_reopen_after_a_crash_replays_the_journal(path: Path) -> None:
+    child = run_child(
+        """
+        import os, sys
+        from pathlib import Path
+        from test_store_tiny import full_batch
+        from agentdesk.store.tiny import TinyStore
+        store = TinyStore.open(Path(sys.argv[1]))
+        store.commit(full_batch())
+        os._exit(0)  # no close: no checkpoint, the lock goes with the process
+        """,
+        str(path),
+    )
+    assert child.returncode == 0, child.stderr
+    assert not (path / "hot" / "tasks.json").exists()
+    store = open_store(path)
+    assert store.seq == 1
+    assert_full_batch(store)
+    store.close()
+
+
+def test_new_store_layout(path: Path) -> None:
+    store = open_store(path)
+    store.commit(history_batch())
+    store.close()
+    names = {str(p.relative_to(path)) for p in path.rglob("*")}
+    assert {"LOCK", "manifest.json", "hot", "hot/tasks.json", "hot/customers.json"} <= names
+    assert {"history/2025-01.json", "history/2025-02.json"} <= names
+    assert any(n.startswith("journal-") and n.endswith(".jsonl") for n in names)
+    assert not [n for n in names if n.endswith(".tmp")]
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["format"] == 1 and manifest["seq"] == 1
+
+
+def test_stock_tinydb_reads_the_files(path: Path) -> None:
+    store = open_store(path)
+    store.commit(history_batch())
+    store.close()
+    hot = TinyDB(path / "hot" / "tasks.json", access_mode="r")
+    assert [codec.task_from_dict(doc) for doc in hot.table("tasks").all()] == [make_task("T4", 4)]
+    hot.close()
+    shard = TinyDB(path / "history" / "2025-01.json", access_mode="r")
+    assert {doc["id"] for doc in shard.table("tasks").all()} == {"T1", "T2"}
+    assert {doc["id"] for doc in shard.table("events").all()} == {"E1", "E2"}
+    assert shard.table("catalog").all()[0]["ids"] == ["T1", "T2"]
+    shard.close()
+
+
+def test_files_rewritten_by_stock_tinydb_still_open(path: Path) -> None:
+    store = open_store(path)
+    store.commit(history_batch())
+    store.close()
+    for name in ("hot/tasks.json", "history/2025-01.json"):
+        db = TinyDB(path / name)
+        db.table("tasks").update({"subject": "edited"}, doc_ids=[1])  # rewrites in TinyDB's layout
+        db.close()
+    store = open_store(path)
+    assert store.get_task("T4").subject == "edited"
+    assert {t.subject for t in store.tasks([Status.CLOSED])} == {"edited", "Broken invoice"}
+    store.close()
+
+
+def test_checkpoints_during_commits_rotate_the_journal(path: Path) -> None:
+    store = open_store(path, checkpoint_every=5)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()]))
+    for n in range(22):
+        store.commit(Batch(events=[inbound(f"E{n:02d}", 100.0 + n)]))
+    segments = sorted(p.name for p in path.glob("journal-*.jsonl"))
+    assert len(segments) == 2  # the current one and the one before it
+    assert json.loads((path / "manifest.json").read_text())["seq"] == 20
+    store.close()
+    store = open_store(path)
+    assert [e.id for e in store.events_of_task("T1")] == [f"E{n:02d}" for n in range(22)]
+    store.close()
+
+
+def test_batches_since_reaches_back_one_checkpoint(path: Path) -> None:
+    store = open_store(path, checkpoint_every=4)
+    for n in range(10):
+        store.commit(Batch(meta={"n": n}))
+    # Checkpoints at 4 and 8: the journal still holds 5..10.
+    assert store.batches_since(2) is None
+    assert [s for s, _ in store.batches_since(4)] == [5, 6, 7, 8, 9, 10]
+    assert [b.meta for _, b in store.batches_since(9)] == [{"n": 9}]
+    assert list(store.batches_since(10)) == []
+    store.close()
+
+
+# --- history shards --------------------------------------------------------------------
+
+
+def test_history_is_loaded_lazily_shard_by_shard(path: Path) -> None:
+    store = open_store(path)
+    store.commit(history_batch())
+    store.close()
+    store = open_store(path)
+    assert store.loaded_shards == []
+    assert [t.id for t in store.tasks([Status.OPEN])] == ["T4"]
+    assert store.loaded_shards == []
+    assert store.task_by_number(3).id == "T3"
+    assert store.loaded_shards == ["2025-02"]
+    assert [e.id for e in store.events_of_task("T1")] == ["E1"]
+    assert store.loaded_shards == ["2025-01", "2025-02"]
+    stats = store.stats()
+    assert stats.tasks_by_status == {"open": 1, "pending": 0, "closed": 3}
+    assert stats.events == 4
+    assert [t.id for t in store.tasks_of_customer("C1")] == ["T1", "T2", "T3", "T4"]
+    assert sorted(e.id for e in store.iter_events()) == ["E1", "E2", "E3", "E4"]
+    store.close()
+
+
+def test_loaded_shards_are_bounded(path: Path) -> None:
+    store = open_store(path)
+    tasks = [closed_task(f"T{m}", m, JAN_2025 + m * 31 * DAY) for m in range(1, 9)]
+    store.commit(Batch(customers=[ANA], tasks=tasks))
+    store.close()
+    store = open_store(path, max_loaded_shards=3)
+    assert len(list(store.tasks([Status.CLOSED]))) == 8
+    assert len(store.loaded_shards) == 3
+    store.close()
+
+
+def test_recently_closed_tasks_stay_hot(path: Path) -> None:
+    store = open_store(path, recent_days=30)
+    store.commit(
+        Batch(
+            customers=[ANA],
+            tasks=[closed_task("T1", 1, NOW - 2 * DAY), closed_task("T2", 2, NOW - 40 * DAY)],
+        )
+    )
+    store.close()
+    hot = TinyDB(path / "hot" / "tasks.json", access_mode="r")
+    assert [doc["id"] for doc in hot.table("tasks").all()] == ["T1"]
+    hot.close()
+
+
+def test_closed_task_with_undelivered_reply_stays_hot(path: Path) -> None:
+    store = open_store(path)
+    store.commit(
+        Batch(
+            customers=[ANA],
+            tasks=[closed_task("T1", 1, JAN_2025)],
+            outbox_put=[OutboxEntry(key="K", event_id="E1", task_id="T1", channel="mail")],
+        )
+    )
+    store.close()
+    assert not (path / "history" / "2025-01.json").exists()
+
+
+def test_a_change_to_a_closed_task_brings_it_back_from_history(path: Path) -> None:
+    store = open_store(path)
+    store.commit(history_batch())
+    store.close()
+    store = open_store(path)
+    reopened = make_task("T1", 1, updated_at=NOW)
+    store.commit(Batch(tasks=[reopened], events=[inbound("E9", NOW, "T1")]))
+    assert store.get_task("T1") == reopened
+    assert [e.id for e in store.events_of_task("T1")] == ["E1", "E9"]
+    store.close()
+    store = open_store(path)
+    assert store.loaded_shards == []
+    assert {t.id for t in store.tasks([Status.OPEN])} == {"T1", "T4"}
+    assert [e.id for e in store.events_of_task("T1")] == ["E1", "E9"]
+    shard = TinyDB(path / "history" / "2025-01.json", access_mode="r")
+    assert [doc["id"] for doc in shard.table("tasks").all()] == ["T2"]
+    shard.close()
+    assert store.stats().tasks_by_status == {"open": 2, "pending": 0, "closed": 2}
+    store.close()
+
+
+def test_lookups_after_reopen_find_hot_events_in_unread_buckets(path: Path) -> None:
+    store = open_store(path)
+    tasks = [make_task(f"T{n}", n) for n in range(1, 41)]
+    events = [inbound(f"E{n}", 1000.0 + n, f"T{n}") for n in range(1, 41)]
+    store.commit(Batch(customers=[ANA], tasks=tasks, events=events))
+    store.close()
+    store = open_store(path)
+    assert store.message_by_external_id("mail", "<E17@example.com>").task_id == "T17"
+    assert store.get_event("E33").task_id == "T33"
+    assert store.get_event("nope") is None
+    assert store.message_by_external_id("mail", "<nope>") is None
+    assert store.stats().events == 40
+    store.close()
+
+
+def test_changes_before_a_bucket_is_read_are_kept(path: Path) -> None:
+    store = open_store(path)
+    reply = inbound("E2", 20.0, delivery="queued", external_id=None)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()], events=[inbound("E1", 10.0), reply]))
+    store.close()
+    store = open_store(path)
+    sent = dataclasses.replace(reply, delivery="sent", external_id="<sent>")
+    store.commit(Batch(events=[sent, inbound("E3", 30.0)]))
+    timeline = store.events_of_task("T1")
+    assert [(e.id, e.delivery) for e in timeline] == [
+        ("E1", "received"),
+        ("E2", "sent"),
+        ("E3", "received"),
+    ]
+    store.close()
+    store = open_store(path)
+    assert [e.id for e in store.events_of_task("T1")] == ["E1", "E2", "E3"]
+    assert store.get_event("E2").delivery == "sent"
+    store.close()
+
+
+def test_customers_changed_before_they_are_read_are_kept(path: Path) -> None:
+    store = open_store(path)
+    other = Customer(id="C2", name="Bo", identities=[Identity.of("email", "bo@example.com")])
+    store.commit(Batch(customers=[ANA, other]))
+    store.close()
+    store = open_store(path)
+    store.commit(Batch(customers=[dataclasses.replace(ANA, name="Ana L.")]))
+    assert store.get_customer("C1").name == "Ana L."
+    assert store.customer_by_identity(Identity.of("email", "bo@example.com")).id == "C2"
+    store.close()
+    store = open_store(path)
+    assert {c.name for c in store.customers()} == {"Ana L.", "Bo"}
+    store.close()
+
+
+# --- damage ------------------------------------------------------------------------------
+
+
+def crashed_store(path: Path, commits: int) -> Path:
+    """A store whose process committed ``commits`` batches and died without closing."""
+    child = run_child(
+        """
+        import os, sys
+        from pathlib import Path
+        from agentdesk.store import Batch
+        from agentdesk.store.tiny import TinyStore
+        store = TinyStore.open(Path(sys.argv[1]))
+        for n in range(int(sys.argv[2])):
+            store.commit(Batch(meta={"n": n}))
+        os._exit(0)
+        """,
+        str(path),
+        str(commits),
+    )
+    assert child.returncode == 0, child.stderr
+    (segment,) = path.glob("journal-*.jsonl")
+    return segment
+
+
+def test_truncated_tail_is_dropped_with_a_warning(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    segment = crashed_store(path, 3)
+    with open(segment, "ab") as journal:
+        journal.write(b'{"seq":4,"crc":1,"batch":{"meta":{"n"')
+    store = open_store(path)
+    assert store.seq == 3
+    assert store.get_meta("n") == 2
+    assert len(store.warnings) == 1 and "incomplete last line" in store.warnings[0]
+    assert "incomplete last line" in caplog.text
+    # The damaged end is cut off, so new records do not follow it.
+    assert store.commit(Batch(meta={"n": 99})) == 4
+    store.close()
+    store = open_store(path)
+    assert store.get_meta("n") == 99
+    assert store.warnings == []
+    store.close()
+
+
+def test_bad_checksum_at_the_tail_is_dropped(path: Path) -> None:
+    segment = crashed_store(path, 3)
+    data = segment.read_bytes()
+    segment.write_bytes(data[:-4] + b"7}}\n")  # last record's meta value changed
+    store = open_store(path)
+    assert store.seq == 2
+    assert "checksum mismatch" in store.warnings[0]
+    store.close()
+
+
+def test_damage_before_the_end_is_refused_unless_salvaged(path: Path) -> None:
+    segment = crashed_store(path, 4)
+    lines = segment.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"n":1', b'"n":5')
+    segment.write_bytes(b"".join(lines))
+    with pytest.raises(JournalCorrupt, match=r"damaged .* before its end"):
+        open_store(path)
+    store = open_store(path, salvage=True)
+    assert store.seq == 1
+    assert "salvaged" in store.warnings[0]
+    store.close()
+
+
+def test_newer_format_is_refused_with_what_to_do(path: Path) -> None:
+    open_store(path).close()
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest.update(format=7, written_by="9.1.0")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreVersionError) as refused:
+        open_store(path)
+    message = str(refused.value)
+    assert "9.1.0" in message and "format 7" in message
+    assert "Upgrade agentdesk" in message and "agentdesk export" in message
+    # The refusal released the lock.
+    with pytest.raises(StoreVersionError):
+        open_store(path)
+
+
+def test_directory_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="not an agentdesk store"):
+        open_store(tmp_path)
+    with pytest.raises(StoreError, match="not a directory"):
+        open_store(tmp_path / "notes.txt")
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory this process cannot write to, even as root (immutable flag)."""
+    target = tmp_path / "ro"
+    target.mkdir()
+    open_store(target / "store").close()
+    if os.geteuid() != 0:
+        target.chmod(0o555)
+        (target / "store").chmod(0o555)
+        yield target
+        (target / "store").chmod(0o755)
+        target.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    flagged = []
+    for folder in (target / "store", target):
+        done = chattr and subprocess.run([chattr, "+i", str(folder)], capture_output=True)
+        if not done or done.returncode != 0:
+            break
+        flagged.append(folder)
+    try:
+        if len(flagged) < 2:
+            pytest.skip("running as root without the immutable flag: no way to deny writes")
+        yield target
+    finally:
+        for folder in flagged:
+            subprocess.run([chattr, "-i", str(folder)], check=True)
+
+
+def test_read_only_directory_is_reported_clearly(read_only_dir: Path) -> None:
+    with pytest.raises(StoreReadOnly, match="cannot write to the store"):
+        open_store(read_only_dir / "store")
+    with pytest.raises(StoreReadOnly, match="cannot create the store directory"):
+        open_store(read_only_dir / "new")
+
+
+class FullDisk(OsJournalFile):
+    """A journal file on a disk that fills up when told: half a write, then ENOSPC."""
+
+    full = False
+
+    def write(self, data: bytes) -> None:
+        if FullDisk.full:
+            super().write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        super().write(data)
+
+
+def test_full_disk_acknowledges_nothing_and_changes_nothing(path: Path) -> None:
+    store = open_store(path, opener=FullDisk)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()]))
+    FullDisk.full = True
+    try:
+        with pytest.raises(StoreError, match=r"disk is full.*NOT saved"):
+            store.commit(Batch(tasks=[make_task(subject="lost")], events=[inbound("E1", 1.0)]))
+    finally:
+        FullDisk.full = False
+    assert store.seq == 1
+    assert store.get_task("T1").subject == "Broken invoice"
+    assert store.events_of_task("T1") == []
+    assert store.commit(Batch(events=[inbound("E2", 2.0)])) == 2
+    store.close()
+    store = open_store(path)
+    assert store.warnings == []
+    assert store.get_task("T1").subject == "Broken invoice"
+    assert [e.id for e in store.events_of_task("T1")] == ["E2"]
+    store.close()
+
+
+# --- locking and threads -----------------------------------------------------------------
+
+
+def test_second_process_is_refused_with_the_holders_pid(path: Path) -> None:
+    store = open_store(path)
+    child = run_child(
+        """
+        import sys
+        from pathlib import Path
+        from agentdesk.store import StoreLocked
+        from agentdesk.store.tiny import TinyStore
+        try:
+            TinyStore.open(Path(sys.argv[1]))
+        except StoreLocked as exc:
+            print(exc)
+        """,
+        str(path),
+    )
+    assert f"already open in process {os.getpid()}" in child.stdout, child.stderr
+    with pytest.raises(StoreLocked):
+        open_store(path)  # a second open in the same process is refused too
+    store.close()
+    open_store(path).close()
+
+
+class GatedJournalFile(OsJournalFile):
+    """Holds the first sync until released, and counts syncs."""
+
+    gate = threading.Event()
+    syncs = 0
+
+    def sync(self) -> None:
+        GatedJournalFile.syncs += 1
+        if GatedJournalFile.syncs == 1:
+            GatedJournalFile.gate.wait(timeout=30)
+        super().sync()
+
+
+def test_concurrent_commits_share_one_sync(path: Path) -> None:
+    GatedJournalFile.syncs = 0
+    GatedJournalFile.gate.clear()
+    store = open_store(path, opener=GatedJournalFile)
+    results: list[int] = []
+
+    def commit(n: int) -> None:
+        results.append(store.commit(Batch(meta={f"k{n}": n})))
+
+    first = threading.Thread(target=commit, args=(0,))
+    first.start()
+    while GatedJournalFile.syncs == 0:  # the first commit is now inside its sync
+        threading.Event().wait(0.001)
+    others = [threading.Thread(target=commit, args=(n,)) for n in range(1, 9)]
+    for thread in others:
+        thread.start()
+    while len(store._queue) < 8:  # all of them wait behind the first
+        threading.Event().wait(0.001)
+    GatedJournalFile.gate.set()
+    for thread in [first, *others]:
+        thread.join()
+    assert sorted(results) == list(range(1, 10))
+    assert GatedJournalFile.syncs == 2
+    store.close()
+    store = open_store(path)
+    assert store.get_meta("k8") == 8
+    store.close()

@@ -54,24 +54,14 @@ def export_lines(store: Store) -> Iterator[str]:
         yield _line("event", to_dict(event))
     for entry in store.outbox():
         yield _line("outbox", to_dict(entry))
-    for namespace, key, value in _state_items(store):
+    for namespace, key, value in store.state_items():
         yield _line("state", {"namespace": namespace, "key": key, "value": value})
-    for key, value in _meta_items(store):
+    for key, value in store.meta_items():
         yield _line("meta", {"key": key, "value": value})
 
 
 def _line(kind: str, data: dict[str, Any]) -> str:
     return json.dumps({"type": kind, "data": data}, ensure_ascii=False)
-
-
-def _state_items(store: Store) -> list[tuple[str, str, Any]]:
-    items = getattr(store, "state_items", None)
-    return list(items()) if items else []
-
-
-def _meta_items(store: Store) -> list[tuple[str, Any]]:
-    items = getattr(store, "meta_items", None)
-    return list(items()) if items else []
 
 
 def run_export(inv: Invocation) -> int:

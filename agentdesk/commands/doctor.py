@@ -76,6 +76,10 @@ def index_checks(inv: Invocation, store: Any) -> list[Check]:
     index = SearchIndex.open(index_path(inv.store_path))
     try:
         checks = [Check("search", True, w, warning=True) for w in index.warnings]
+        if index.needs_rebuild or index.last_seq != store.seq:
+            # What the console would do on start; only a failure here is a problem.
+            moved = index.catch_up(store)
+            checks.append(Check("search", True, f"caught up {moved} batches", warning=True))
         problems = index.check(store)
         if problems:
             hint = " (agentdesk reindex rebuilds it; the console catches up by itself)"
@@ -88,9 +92,40 @@ def index_checks(inv: Invocation, store: Any) -> list[Check]:
 
 
 def plugin_checks(config: Config) -> list[Check]:
-    from agentdesk.core.discovery import doctor_checks
+    """Every plugin that failed to load (a warning unless a channel uses it), and
+    each configured channel: its plugin found and its options valid."""
+    from agentdesk.core.discovery import discover, resolve_channel
+    from agentdesk.plugin import PluginConfigError
 
-    return [Check(area, ok, detail, warning) for area, ok, detail, warning in doctor_checks(config)]
+    catalog = discover(config.plugin_paths)
+    used = {c.plugin for c in config.channels if c.enabled}
+    checks = [
+        Check(
+            "plugin",
+            report.name not in used,
+            f"{report.name} ({report.origin}): {report.error}",
+            warning=True,
+        )
+        for report in catalog.reports
+        if not report.ok
+    ]
+    loaded = sorted(r.name for r in catalog.reports if r.ok and r.kind == "channel")
+    checks.append(Check("plugins", True, f"channel plugins: {', '.join(loaded) or 'none'}"))
+    for channel in config.channels:
+        where = f"{config.source}: channels[{channel.index}]"
+        if not channel.enabled:
+            checks.append(Check(f"channel {channel.name}", True, "disabled", warning=True))
+            continue
+        try:
+            cls, _ = resolve_channel(catalog, channel.plugin, channel.options, where=where)
+        except PluginConfigError as exc:
+            checks.append(Check(f"channel {channel.name}", False, str(exc)))
+            continue
+        caps = cls.capabilities
+        checks.append(
+            Check(f"channel {channel.name}", True, f"{channel.plugin} {cls.version} ({caps.kind})")
+        )
+    return checks
 
 
 def run_doctor(inv: Invocation, *, config_error: str | None = None) -> int:

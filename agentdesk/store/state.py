@@ -251,3 +251,17 @@ class StateReads:
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         return self._state.meta.get(key, default)
+
+    def state_items(self) -> Iterator[tuple[str, str, Any]]:
+        """Every plugin state value as (namespace, key, value), for export."""
+        return iter(
+            [
+                (ns, key, value)
+                for ns, values in self._state.state.items()
+                for key, value in values.items()
+            ]
+        )
+
+    def meta_items(self) -> Iterator[tuple[str, Any]]:
+        """Every counter and setting as (key, value), for export."""
+        return iter(list(self._state.meta.items()))

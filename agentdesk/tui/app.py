@@ -1,0 +1,224 @@
+"""The agent console: a Textual app over a desk client.
+
+The app opens the desk through its connector once the event loop runs, loads a
+snapshot, then follows the desk's update stream in a worker. Agent actions go
+back to the desk client; the console never touches a store or a plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.screen import Screen
+
+from agentdesk.core.client import ChannelStatus, DeskClient, DeskConnector, Update
+from agentdesk.plugin import HealthState
+
+from .canned import normalize_canned
+from .keymap import KeyGroup, bindings_of, check_keymap, known_ids
+from .palette import DeskCommands
+from .screens.handoff import HandoffScreen
+from .screens.help import HelpScreen
+from .screens.main import MainScreen
+from .screens.search import SearchScreen
+from .themes import DEFAULT_THEMES_DIR, load_themes
+from .widgets.composer import ComposerArea
+from .widgets.inbox import InboxList
+
+FALLBACK_THEME = "textual-dark"
+#: Waits between attempts to reach a desk that went away (seconds, capped).
+RECONNECT_DELAYS = (1, 2, 5, 10, 30)
+
+
+class AgentDeskApp(App[None]):
+    """The keyboard-driven agent console."""
+
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    COMMANDS = App.COMMANDS | {DeskCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="palette"),
+    ]
+
+    def __init__(
+        self,
+        connector: DeskConnector,
+        *,
+        keymap: dict[str, str] | None = None,
+        theme: str = "agentdesk-dark",
+        canned: dict[str, str] | None = None,
+        themes_dir: Path | None = None,
+        title: str = "agentdesk",
+        clock: Callable[[], float] = time.time,
+        waiting_warn: float = 15 * 60,
+        waiting_error: float = 60 * 60,
+        search_delay: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.connector = connector
+        self.client: DeskClient | None = None
+        self.clock = clock
+        self.canned = normalize_canned(canned)
+        self.search_delay = search_delay
+        self.waiting = (waiting_warn, waiting_error)
+        self.title = title
+        self.problems: list[str] = []
+        self._closed = False
+        self._channel_states: dict[str, HealthState] = {}
+        loaded = load_themes(themes_dir if themes_dir is not None else DEFAULT_THEMES_DIR)
+        self.problems.extend(loaded.problems)
+        for found in loaded.themes:
+            self.register_theme(found)
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            self.problems.append(f"theme {theme!r} not found; using {FALLBACK_THEME}")
+            self.theme = FALLBACK_THEME
+        usable, problems = check_keymap(keymap, known_ids(self.key_groups()))
+        self.problems.extend(problems)
+        self.keymap = usable
+        if usable:
+            self.set_keymap(usable)
+
+    # --- keys, for help and the palette ----------------------------------------------
+
+    def key_groups(self) -> list[KeyGroup]:
+        """Every binding of the console, grouped as the help screen shows them."""
+        return [
+            KeyGroup("Tasks", bindings_of(MainScreen.BINDINGS)),
+            KeyGroup("Inbox", bindings_of(InboxList.BINDINGS)),
+            KeyGroup("Composer", bindings_of(ComposerArea.BINDINGS)),
+            KeyGroup("Search", bindings_of(SearchScreen.BINDINGS)),
+            KeyGroup("Handoff", bindings_of(HandoffScreen.BINDINGS)),
+            KeyGroup("Console", bindings_of(self.BINDINGS)),
+        ]
+
+    def palette_bindings(self, screen: Screen) -> Iterable[tuple[DOMNode, tuple[Binding, ...]]]:
+        """(node to run the action on, its bindings) for the command palette."""
+        if isinstance(screen, MainScreen):
+            yield screen, bindings_of(MainScreen.BINDINGS)
+            yield screen.inbox, bindings_of(InboxList.BINDINGS)
+        yield self, bindings_of(self.BINDINGS)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.key_groups(), self.keymap))
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @property
+    def main(self) -> MainScreen:
+        return self.get_screen("main")  # type: ignore[return-value]
+
+    async def on_mount(self) -> None:
+        self.install_screen(
+            MainScreen(
+                me="",
+                title=self.title,
+                canned=self.canned,
+                clock=self.clock,
+                waiting_warn=self.waiting[0],
+                waiting_error=self.waiting[1],
+            ),
+            "main",
+        )
+        await self.push_screen("main")
+        for problem in self.problems:
+            self.notify(Text(problem), title="Configuration", severity="warning", timeout=8)
+        self.connect()
+
+    @work(exclusive=True, group="desk")
+    async def connect(self) -> None:
+        """Open the desk, load a snapshot, then follow updates until the app quits."""
+        main = self.main
+        main.set_presence("connecting")
+        try:
+            self.client = await self.connector.open()
+        except Exception as exc:  # the connector's error is for the agent to read
+            main.set_presence("offline")
+            self.notify(Text(f"Cannot open the desk: {exc}"), severity="error", timeout=30)
+            return
+        main.set_me(self.client.me)
+        attempt = 0
+        while not self._closed:
+            try:
+                seq = await self._load_snapshot()
+                main.set_presence("online")
+                attempt = 0
+                async for update in self.client.subscribe(seq):
+                    if update.reset:
+                        seq = await self._load_snapshot()
+                        continue
+                    self.apply_update(update)
+                if self._closed:
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a hub that went away: say so and retry
+                main.set_presence("offline")
+                self.notify(Text(f"Lost the desk: {exc}"), severity="error", timeout=10)
+            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            attempt += 1
+            main.set_presence("offline")
+            await asyncio.sleep(delay)
+
+    async def _load_snapshot(self) -> int:
+        assert self.client is not None
+        snapshot = await self.client.snapshot()
+        self._note_channels(snapshot.channels, quiet=True)
+        self.main.load_snapshot(snapshot.tasks, snapshot.channels)
+        return snapshot.seq
+
+    def apply_update(self, update: Update) -> None:
+        for notice in update.notices:
+            self.notify(Text(notice), title="Desk")
+        if update.channels:
+            self._note_channels(update.channels, quiet=False)
+        self.main.apply_update(update)
+
+    def _note_channels(self, channels: list[ChannelStatus], *, quiet: bool) -> None:
+        """Toast a channel going down, and coming back."""
+        for channel in channels:
+            before = self._channel_states.get(channel.name)
+            self._channel_states[channel.name] = channel.state
+            if quiet or before == channel.state:
+                continue
+            if channel.state == HealthState.DOWN:
+                why = channel.detail or channel.last_error or "no detail"
+                self.notify(
+                    Text(f"Channel {channel.name} is down: {why}. Replies wait in the outbox."),
+                    title="Channel down",
+                    severity="error",
+                    timeout=10,
+                )
+            elif channel.state == HealthState.UP and before in (
+                HealthState.DOWN,
+                HealthState.DEGRADED,
+            ):
+                self.notify(Text(f"Channel {channel.name} is back up."), title="Channel up")
+
+    async def close_desk(self) -> None:
+        """Stop following the desk and close the connector (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.workers.cancel_group(self, "desk")
+        try:
+            await self.connector.close()
+        except Exception as exc:  # closing must not stop the console from quitting
+            self.log.error(f"closing the desk failed: {exc}")
+
+    async def action_quit(self) -> None:
+        await self.close_desk()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.close_desk()

@@ -1,0 +1,499 @@
+"""The main screen: inbox, conversation (or two, split) and customer pane.
+
+Task actions (reply, close, assign...) act on the task of the conversation that
+has focus, or on the inbox's selected task when the inbox has focus. Commands
+go to the desk client in workers; the screen never waits on the desk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import DescendantFocus, Resize
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from agentdesk.core.client import ChannelStatus, DeskError, Update
+from agentdesk.domain import Customer, Event, Priority, Status, Task
+
+from ..canned import canned_fields
+from ..inbox_index import InboxIndex, InboxView, Scope, SortOrder, StatusFilter
+from ..labels import channel_badge
+from ..widgets.composer import ComposeMode, Composer
+from ..widgets.conversation import ConversationPane
+from ..widgets.customer_pane import CustomerPane
+from ..widgets.desk_header import DeskHeader
+from ..widgets.inbox import InboxList
+from . import task_actions
+
+if TYPE_CHECKING:
+    from ..app import AgentDeskApp
+
+#: Below this many columns one pane at a time gets the whole width.
+NARROW_WIDTH = 120
+
+
+def _cycle(values: list, current: object) -> object:
+    return values[(values.index(current) + 1) % len(values)]
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("r", "reply", "Reply", id="reply"),
+        Binding("n", "note", "Note", id="note"),
+        Binding("p", "pending", "Pending", id="pending"),
+        Binding("x", "close_task", "Close", id="close"),
+        Binding("o", "reopen", "Reopen", show=False, id="reopen"),
+        Binding("a", "assign", "Assign", show=False, id="assign"),
+        Binding("t", "transfer", "Transfer", show=False, id="transfer"),
+        Binding("h", "handoff", "Handoff", show=False, id="handoff"),
+        Binding("number_sign", "tags", "Tags", show=False, id="tags"),
+        Binding("exclamation_mark", "priority", "Priority", show=False, id="priority"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("s", "split", "Split view", show=False, id="split"),
+        Binding("w", "swap", "Swap split panes", show=False, id="swap"),
+        Binding("tab", "next_pane", "Next pane", show=False, id="next_pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="previous_pane"),
+        Binding("escape", "back", "Back to inbox", show=False, id="back"),
+        Binding("v", "cycle_scope", "View: mine / unassigned / all", show=False, id="view.scope"),
+        Binding("f", "cycle_status", "Filter by status", show=False, id="view.status"),
+        Binding("O", "cycle_sort", "Sort order", show=False, id="view.sort"),
+        Binding("0", "channel_view(0)", "All channels", show=False, id="view.channel.0"),
+        *[
+            Binding(
+                str(n), f"channel_view({n})", f"Channel {n}", show=False, id=f"view.channel.{n}"
+            )
+            for n in range(1, 10)
+        ],
+        Binding("question_mark", "help", "Help", id="help"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        me: str,
+        title: str,
+        canned: dict[str, str],
+        clock: Callable[[], float] = time.time,
+        waiting_warn: float = 15 * 60,
+        waiting_error: float = 60 * 60,
+    ) -> None:
+        super().__init__(id="main")
+        self.me = me
+        self.title_text = title
+        self.canned = canned
+        self.clock = clock
+        self.index = InboxIndex(me)
+        self._waiting = (waiting_warn, waiting_error)
+        self.channels: dict[str, ChannelStatus] = {}
+        self.customers: dict[str, Customer] = {}
+        self.split = False
+        self.active_conv = "conv-a"
+        self.active_pane = "inbox-pane"
+        #: Where in the inbox each conversation's task was opened: "close and next"
+        #: opens the task that now sits there.
+        self._anchor: dict[str, int] = {}
+
+    @property
+    def desk_app(self) -> AgentDeskApp:
+        return self.app  # type: ignore[return-value]
+
+    # --- layout ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader(self.title_text, self.me)
+        with Horizontal(id="panes"):
+            with Vertical(id="inbox-pane", classes="pane -active"):
+                yield Static("", id="inbox-title", markup=False)
+                yield InboxList(
+                    self.index,
+                    clock=self.clock,
+                    waiting_warn=self._waiting[0],
+                    waiting_error=self._waiting[1],
+                    id="inbox",
+                )
+            with Horizontal(id="centre", classes="pane"):
+                for pane_id in ("conv-a", "conv-b"):
+                    yield ConversationPane(
+                        me=self.me,
+                        canned=self.canned,
+                        fields=self._fields,
+                        clock=self.clock,
+                        id=pane_id,
+                    )
+            yield CustomerPane(clock=self.clock, id="customer")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#conv-b").display = False
+        self.inbox.focus()
+        self._title()
+        self.set_interval(5, self.inbox.refresh_clock)
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
+
+    @property
+    def inbox(self) -> InboxList:
+        return self.query_one(InboxList)
+
+    def pane(self, pane_id: str | None = None) -> ConversationPane:
+        return self.query_one(f"#{pane_id or self.active_conv}", ConversationPane)
+
+    @property
+    def customer_pane(self) -> CustomerPane:
+        return self.query_one(CustomerPane)
+
+    def _title(self) -> None:
+        view = self.index.view
+        count = len(self.index)
+        self.query_one("#inbox-title", Static).update(
+            f"{view.describe()} · {count} task{'s' if count != 1 else ''}"
+        )
+
+    @on(DescendantFocus)
+    def _focus_moved(self, event: DescendantFocus) -> None:
+        node: Widget | None = event.widget
+        while node is not None and node is not self:
+            if node.id in ("conv-a", "conv-b") and node.id != self.active_conv:
+                self.active_conv = node.id
+                self._show_customer_of(self.pane())
+            if node.id in ("inbox-pane", "centre", "customer"):
+                self._activate(node.id)
+                break
+            node = node.parent  # type: ignore[assignment]
+
+    def _activate(self, pane_id: str) -> None:
+        self.active_pane = pane_id
+        for pane_name in ("inbox-pane", "centre", "customer"):
+            self.query_one(f"#{pane_name}").set_class(pane_name == pane_id, "-active")
+
+    # --- data from the desk -------------------------------------------------------
+
+    def load_snapshot(self, tasks: list[Task], channels: list[ChannelStatus]) -> None:
+        self.inbox.load(tasks)
+        self.set_channels(channels)
+        self._title()
+
+    def set_channels(self, channels: list[ChannelStatus]) -> None:
+        for channel in channels:
+            self.channels[channel.name] = channel
+        self.query_one(DeskHeader).set_channels(list(self.channels.values()))
+        for pane_id in ("conv-a", "conv-b"):
+            self._bind_composer(self.pane(pane_id))
+
+    def set_me(self, me: str) -> None:
+        """The agent this console acts for, known once the desk is open."""
+        self.me = me
+        self.index.me = me
+        for pane in self.query(ConversationPane):
+            pane.me = me
+        self.query_one(DeskHeader).set_agent(me)
+        self.inbox.invalidate()
+
+    def set_presence(self, presence: str) -> None:
+        self.query_one(DeskHeader).set_presence(presence)
+
+    def apply_update(self, update: Update) -> None:
+        """Fold a live update in without moving the agent's cursor or focus."""
+        if update.tasks:
+            self.inbox.apply(update.tasks)
+            for task in update.tasks:
+                for pane_id in ("conv-a", "conv-b"):
+                    pane = self.pane(pane_id)
+                    if pane.task_id == task.id:
+                        pane.update_task(task)
+                        self._bind_composer(pane)
+            self._title()
+        touched: set[str] = set()
+        for event in update.events:
+            touched.add(event.customer_id)
+            for pane_id in ("conv-a", "conv-b"):
+                self.pane(pane_id).add_event(event)
+        for customer in update.customers:
+            self.customers[customer.id] = customer
+            touched.add(customer.id)
+        shown = self.customer_pane.customer
+        if shown is not None and shown.id in touched:
+            self._show_customer_of(self.pane())
+        if update.channels:
+            self.set_channels(update.channels)
+
+    # --- opening tasks ------------------------------------------------------------
+
+    @on(InboxList.Opened)
+    def _inbox_opened(self, event: InboxList.Opened) -> None:
+        self.open_task(event.task_id)
+
+    @on(CustomerPane.OpenTask)
+    def _timeline_opened(self, event: CustomerPane.OpenTask) -> None:
+        self.open_task(event.task_id)
+
+    def open_task(self, task_id: str, *, pane_id: str | None = None, focus: bool = True) -> None:
+        """Show a task in a conversation pane (the active one by default)."""
+        pane = self.pane(pane_id)
+        if self.inbox.select(task_id):
+            row = self.index.row_of(task_id)
+            if row is not None:
+                self._anchor[pane.id or ""] = row
+        task = self.index.get(task_id)
+        if task is not None:
+            # Show what we know at once, so keys typed right after enter act on it.
+            pane.show(task, [], self._customer_name(task))
+            self._bind_composer(pane)
+        if focus:
+            pane.thread.focus()
+        self._load(pane, task_id)
+
+    def _customer_name(self, task: Task) -> str:
+        customer = self.customers.get(task.customer_id)
+        return customer.display_name if customer else task.customer_name or "customer"
+
+    def _load(self, pane: ConversationPane, task_id: str) -> None:
+        self.run_worker(self._load_task(pane, task_id), group=f"load-{pane.id}", exclusive=True)
+
+    async def _load_task(self, pane: ConversationPane, task_id: str) -> None:
+        client = self.desk_app.client
+        if client is None:
+            return
+        task = self.index.get(task_id) or await client.get_task(task_id)
+        if task is None:
+            self.notify("That task no longer exists.", severity="warning")
+            return
+        events = await client.thread(task_id)
+        customer = await client.customer(task.customer_id)
+        if customer is not None:
+            self.customers[customer.id] = customer
+        pane.show(task, events, self._customer_name(task))
+        self._bind_composer(pane)
+        if pane.id == self.active_conv:
+            self._show_customer_of(pane)
+        if task.unread:
+            with contextlib.suppress(DeskError):
+                await client.mark_read(task_id)
+
+    def _bind_composer(self, pane: ConversationPane) -> None:
+        task = pane.current
+        channel = self.channels.get(task.channel) if task else None
+        label = (
+            f"{channel_badge(task.channel_kind).strip()} {task.channel}" if task is not None else ""
+        )
+        if channel is not None and channel.state in ("down", "stopped"):
+            label += f" (channel {channel.state}: replies wait in the outbox)"
+        pane.composer.bind_task(
+            task.id if task else None, channel.capabilities if channel else None, label
+        )
+
+    def _show_customer_of(self, pane: ConversationPane) -> None:
+        task = pane.current
+        if task is None:
+            self.customer_pane.show(None, [], None)
+            return
+        self._load_customer(task.customer_id, task.id)
+
+    @work(exclusive=True, group="customer")
+    async def _load_customer(self, customer_id: str, task_id: str) -> None:
+        client = self.desk_app.client
+        if client is None:
+            return
+        customer = await client.customer(customer_id)
+        entries = await client.timeline(customer_id)
+        if customer is not None:
+            self.customers[customer.id] = customer
+        self.customer_pane.show(customer, entries, task_id)
+
+    def _fields(self, pane: ConversationPane) -> dict[str, str]:
+        task = pane.current
+        customer = self.customers.get(task.customer_id) if task else None
+        return canned_fields(customer, task, self.me)
+
+    # --- which task an action is for -------------------------------------------------
+
+    def target_task(self) -> Task | None:
+        """The task in the focused conversation, or the inbox's selected task."""
+        if self.active_pane == "inbox-pane" or self.pane().current is None:
+            return self.inbox.cursor_task
+        return self.pane().current
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in task_actions.NEEDS_TASK and self.target_task() is None:
+            return None
+        if action == "swap" and not self.split:
+            return None
+        return True
+
+    def _ensure_open(self, task: Task) -> ConversationPane:
+        pane = self.pane()
+        if pane.task_id != task.id:
+            self.open_task(task.id, focus=False)
+        return pane
+
+    # --- actions ----------------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        self._start_composer(ComposeMode.REPLY)
+
+    def action_note(self) -> None:
+        self._start_composer(ComposeMode.NOTE)
+
+    def _start_composer(self, mode: ComposeMode) -> None:
+        task = self.target_task()
+        if task is None:
+            return
+        self._ensure_open(task).composer.start(mode)
+
+    @on(Composer.Send)
+    def _send(self, event: Composer.Send) -> None:
+        pane = next(p for p in self.query(ConversationPane) if p.composer is event.composer)
+        pane.thread.focus()
+        self.run_worker(task_actions.send(self, pane, event.task_id, event.mode, event.text))
+
+    @on(Composer.Leave)
+    def _leave_composer(self, event: Composer.Leave) -> None:
+        for pane in self.query(ConversationPane):
+            if pane.composer is event.composer:
+                pane.thread.focus()
+
+    @on(Composer.PickCanned)
+    def _pick_canned(self, event: Composer.PickCanned) -> None:
+        task_actions.pick_canned(self, event.composer)
+
+    def action_pending(self) -> None:
+        task_actions.pending(self)
+
+    def action_close_task(self) -> None:
+        task = self.target_task()
+        if task is None:
+            return
+        pane_id = self.active_conv if self.pane().task_id == task.id else None
+        self.run_worker(task_actions.close_and_next(self, task, pane_id))
+
+    def action_reopen(self) -> None:
+        task = self.target_task()
+        if task is not None:
+            self.run_worker(task_actions.set_status(self, task, Status.OPEN))
+
+    def action_assign(self) -> None:
+        task_actions.assign(self)
+
+    def action_transfer(self) -> None:
+        task_actions.transfer(self)
+
+    def action_tags(self) -> None:
+        task_actions.tags(self)
+
+    def action_priority(self) -> None:
+        task_actions.priority(self)
+
+    def action_handoff(self) -> None:
+        task = self.target_task()
+        if task is not None:
+            self.run_worker(task_actions.handoff(self, task))
+
+    def action_search(self) -> None:
+        task_actions.search(self)
+
+    def action_help(self) -> None:
+        self.desk_app.action_help()
+
+    def next_in_queue(self, pane_id: str | None) -> str | None:
+        """The task now at the inbox row where ``pane_id``'s task was opened."""
+        if not len(self.index):
+            return None
+        row = self._anchor.get(pane_id or "", self.inbox._cursor_row)
+        return self.index.id_at(min(row, len(self.index) - 1))
+
+    def show_nothing(self, pane: ConversationPane) -> None:
+        pane.show(None, [], "")
+        self._bind_composer(pane)
+        self.customer_pane.show(None, [], None)
+
+    # --- panes and views --------------------------------------------------------------
+
+    def _pane_order(self) -> list[Widget]:
+        order: list[Widget] = [self.inbox, self.pane("conv-a").thread]
+        if self.split:
+            order.append(self.pane("conv-b").thread)
+        order.append(self.query_one("#customer .timeline"))
+        return order
+
+    def _step_pane(self, step: int) -> None:
+        order = self._pane_order()
+        focused = self.focused
+        current = 0
+        for index, widget in enumerate(order):
+            if focused is not None and (focused is widget or widget in focused.ancestors):
+                current = index
+                break
+        else:
+            if focused is not None:
+                for index, widget in enumerate(order):
+                    if widget.parent is not None and focused in widget.parent.walk_children():
+                        current = index
+                        break
+        order[(current + step) % len(order)].focus()
+
+    def action_next_pane(self) -> None:
+        self._step_pane(1)
+
+    def action_previous_pane(self) -> None:
+        self._step_pane(-1)
+
+    def action_back(self) -> None:
+        self.inbox.focus()
+
+    def action_split(self) -> None:
+        self.split = not self.split
+        second = self.pane("conv-b")
+        second.display = self.split
+        self.set_class(self.split, "-split")
+        if self.split:
+            first_task = self.pane("conv-a").task_id
+            cursor = self.inbox.cursor_id
+            if second.current is None and cursor and cursor != first_task:
+                self.open_task(cursor, pane_id="conv-b", focus=False)
+            second.thread.focus()
+        else:
+            self.active_conv = "conv-a"
+            self.pane("conv-a").thread.focus()
+        self.refresh_bindings()
+
+    def action_swap(self) -> None:
+        other = "conv-b" if self.active_conv == "conv-a" else "conv-a"
+        self.pane(other).thread.focus()
+
+    def set_view(self, view: InboxView) -> None:
+        self.inbox.set_view(view)
+        self._title()
+
+    def action_cycle_scope(self) -> None:
+        scopes = [Scope.ALL, Scope.MINE, Scope.UNASSIGNED]
+        self.set_view(self.index.view.with_(scope=_cycle(scopes, self.index.view.scope)))
+
+    def action_cycle_status(self) -> None:
+        statuses = list(StatusFilter)
+        self.set_view(self.index.view.with_(status=_cycle(statuses, self.index.view.status)))
+
+    def action_cycle_sort(self) -> None:
+        orders = list(SortOrder)
+        self.set_view(self.index.view.with_(sort=_cycle(orders, self.index.view.sort)))
+
+    def action_channel_view(self, number: int) -> None:
+        names = list(self.channels)
+        channel = names[number - 1] if 0 < number <= len(names) else None
+        self.set_view(self.index.view.with_(channel=channel))
+
+    def priority_choices(self) -> list[tuple[str, str]]:
+        return [(p.value, p.value) for p in Priority]
+
+    def add_event_everywhere(self, event: Event) -> None:
+        for pane in self.query(ConversationPane):
+            pane.add_event(event)

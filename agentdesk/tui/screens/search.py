@@ -1,0 +1,177 @@
+"""Search over open, pending and closed tasks, results updating as you type."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from agentdesk.core.client import DeskClient, DeskError
+from agentdesk.search.query import QuerySyntaxError, parse_query
+
+from ..labels import channel_badge, format_time
+from ..safe_text import safe_line
+
+SYNTAX = """\
+Search syntax
+  refund label          tasks with both words (prefixes match: refu)
+  "broken screen"       the exact phrase
+  -invoice              without this word
+  refund OR return      either word
+  #1042                 the task with this number
+  status:open           open, pending or closed (is:open is the same)
+  channel:sms           a channel name or kind
+  customer:ana          from:ana is the same; a name, address or phone
+  assignee:me           me, none, or an agent's name; team:billing
+  tag:vip  priority:high  is:unread  is:waiting
+  after:2025-01-01  before:7d   a date, or an age (24h, 7d, 2w)
+  sort:newest           newest, oldest, waiting or relevance (default)
+enter opens the task · escape goes back · ? shows this help"""
+
+
+class SearchResults(OptionList):
+    BINDINGS = [
+        Binding("j", "cursor_down", show=False),
+        Binding("k", "cursor_up", show=False),
+    ]
+
+
+class SearchScreen(Screen[str | None]):
+    """Dismisses with the id of the task to open, or None."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="search.back"),
+        Binding("question_mark", "syntax", "Syntax", id="search.syntax"),
+        Binding("f1", "syntax", "Syntax", show=False, id="search.syntax_f1"),
+        Binding("down", "results", "Results", show=False, id="search.results"),
+    ]
+
+    def __init__(
+        self,
+        client: DeskClient,
+        *,
+        delay: float = 0.25,
+        clock: Callable[[], float] = time.time,
+        query: str = "",
+    ) -> None:
+        super().__init__(classes="search")
+        self.client = client
+        self.delay = delay
+        self.clock = clock
+        self._initial = query
+        self._task_ids: list[str] = []
+        #: Queries actually sent to the desk (stale ones are cancelled before).
+        self.sent: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-box"):
+            yield Input(self._initial, placeholder="search tasks… (? for syntax)", id="query")
+            yield Static("Type to search.", id="search-status", markup=False)
+            yield SearchResults(id="results")
+            yield Static(SYNTAX, id="syntax", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+        self._syntax(visible=not self._initial)
+        if self._initial:
+            self.run_search(self._initial)
+
+    def _syntax(self, visible: bool) -> None:
+        self.query_one("#syntax").display = visible
+        self.query_one("#results").display = not visible
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the query field "?" is a character; it shows the syntax only while
+        # the field is empty or the results have focus.
+        return not (action == "syntax" and isinstance(self.focused, Input) and self.focused.value)
+
+    @on(Input.Changed, "#query")
+    def _changed(self, event: Input.Changed) -> None:
+        self.run_search(event.value)
+
+    @work(exclusive=True, group="search")
+    async def run_search(self, query: str) -> None:
+        """Debounced: a newer keystroke cancels this worker before it asks the desk."""
+        query = query.strip()
+        status = self.query_one("#search-status", Static)
+        if not query:
+            self._show([], 0)
+            status.update("Type to search.")
+            self._syntax(visible=True)
+            return
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        try:
+            parse_query(query)
+        except QuerySyntaxError as exc:
+            # Told here, without a round trip to the desk.
+            status.update(Text(f"⚠ {exc.message}"))
+            return
+        self.sent.append(query)
+        status.update("Searching…")
+        try:
+            page = await self.client.search(query, limit=50)
+        except (DeskError, QuerySyntaxError) as exc:
+            status.update(Text(f"Cannot search: {exc}"))
+            return
+        self._syntax(visible=False)
+        self._show(page.hits, page.total)
+
+    def _show(self, hits: list[Any], total: int) -> None:
+        results = self.query_one("#results", SearchResults)
+        results.clear_options()
+        self._task_ids = [hit.task_id for hit in hits]
+        now = self.clock()
+        options = []
+        for hit in hits:
+            text = Text()
+            text.append(f"#{hit.number} ", "bold")
+            text.append(f"{channel_badge(hit.channel_kind)} ")
+            text.append(f"{safe_line(hit.status, 8):<8} ")
+            text.append(safe_line(hit.customer_name, 24), "bold")
+            text.append(f" · {safe_line(hit.subject, 50)}" if hit.subject else "")
+            text.append(f" · {format_time(hit.last_activity, now)}", "dim")
+            text.append("\n    ")
+            for fragment, highlighted in hit.snippet:
+                text.append(safe_line(fragment, 200), "reverse bold" if highlighted else "")
+            options.append(Option(text, id=hit.task_id))
+        results.add_options(options)
+        shown = len(hits)
+        self.query_one("#search-status", Static).update(
+            f"{total} result{'s' if total != 1 else ''}"
+            + (f", first {shown} shown" if shown < total else "")
+        )
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._task_ids:
+            self.dismiss(self._task_ids[0])
+
+    @on(OptionList.OptionSelected, "#results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_results(self) -> None:
+        if self._task_ids:
+            self._syntax(visible=False)
+            self.query_one("#results").focus()
+
+    def action_syntax(self) -> None:
+        syntax = self.query_one("#syntax")
+        self._syntax(visible=not syntax.display)
+
+    def action_back(self) -> None:
+        self.dismiss(None)

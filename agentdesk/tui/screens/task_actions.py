@@ -1,0 +1,300 @@
+"""What the main screen's task actions do: ask, then command the desk in a worker.
+
+Each function takes the main screen. Prompts return through callbacks; the desk
+commands are coroutines the screen runs as workers, so the console stays live
+while the desk works. A refused command becomes an error toast, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from agentdesk.core.client import DeskError
+from agentdesk.domain import Priority, Status, Task
+from agentdesk.domain.snooze import SnoozeError, parse_snooze
+
+from ..labels import format_time
+from ..safe_text import safe_line
+from ..widgets.composer import ComposeMode, Composer
+from .handoff import HandoffRequest, HandoffScreen
+from .prompts import ChoicePrompt, TextPrompt, TransferPrompt, TransferRequest
+from .search import SearchScreen
+
+if TYPE_CHECKING:
+    from ..widgets.conversation import ConversationPane
+    from .main import MainScreen
+
+#: Actions that mean nothing without a task (disabled in footer and palette).
+NEEDS_TASK = frozenset(
+    {
+        "reply",
+        "note",
+        "pending",
+        "close_task",
+        "reopen",
+        "assign",
+        "transfer",
+        "handoff",
+        "tags",
+        "priority",
+    }
+)
+
+
+async def _command(screen: MainScreen, call: Callable[[], Awaitable[Any]], done: str = "") -> Any:
+    """Run a desk command; toast its refusal. Returns the result or None."""
+    try:
+        result = await call()
+    except DeskError as exc:
+        screen.notify(Text(str(exc)), title="Refused", severity="error")
+        return None
+    if isinstance(result, Task):
+        screen.inbox.apply([result])
+        for pane in screen.query("ConversationPane"):
+            pane.update_task(result)  # type: ignore[attr-defined]
+    if done:
+        screen.notify(done, timeout=3)
+    return result
+
+
+def _client(screen: MainScreen):
+    client = screen.desk_app.client
+    if client is None:
+        raise DeskError("not connected to the desk yet")
+    return client
+
+
+async def send(
+    screen: MainScreen, pane: ConversationPane, task_id: str, mode: ComposeMode, text: str
+) -> None:
+    client = _client(screen)
+    call = client.reply if mode == ComposeMode.REPLY else client.note
+    event = await _command(screen, lambda: call(task_id, text))
+    if event is None:
+        return
+    if pane.composer.task_id == task_id and pane.composer.text == text:
+        pane.composer.clear()
+    pane.add_event(event)
+
+
+async def set_status(
+    screen: MainScreen, task: Task, status: Status, pending_until: float | None = None
+) -> Task | None:
+    client = _client(screen)
+    return await _command(
+        screen, lambda: client.set_status(task.id, status, pending_until=pending_until)
+    )
+
+
+async def close_and_next(screen: MainScreen, task: Task, pane_id: str | None) -> None:
+    closed = await set_status(screen, task, Status.CLOSED)
+    if closed is None or pane_id is None:
+        return
+    pane = screen.pane(pane_id)
+    if pane.task_id != task.id:
+        return
+    next_id = screen.next_in_queue(pane_id)
+    if next_id is not None and next_id != task.id:
+        screen.notify(f"#{task.number} closed", timeout=2)
+        screen.open_task(next_id, pane_id=pane_id, focus=screen.focused is not screen.inbox)
+    else:
+        screen.notify(f"#{task.number} closed · nothing else waiting", timeout=3)
+        screen.show_nothing(pane)
+
+
+def pending(screen: MainScreen) -> None:
+    task = screen.target_task()
+    if task is None:
+        return
+
+    def check(text: str) -> str | None:
+        if not text.strip():
+            return None
+        try:
+            parse_snooze(text, screen.clock())
+        except SnoozeError as exc:
+            return str(exc)
+        return None
+
+    def preview(text: str) -> str:
+        if not text.strip():
+            return "Pending with no time: it comes back when the customer writes."
+        until = parse_snooze(text, screen.clock())
+        return f"Pending until {format_time(until, screen.clock())}"
+
+    def done(text: str | None) -> None:
+        if text is None:
+            return
+        until = parse_snooze(text, screen.clock()) if text.strip() else None
+        screen.run_worker(set_status(screen, task, Status.PENDING, until))
+
+    screen.app.push_screen(
+        TextPrompt(
+            f"Set #{task.number} pending until… (empty: until the customer answers)",
+            placeholder="1h, tomorrow 9:00, friday, 2025-03-01 14:00",
+            check=check,
+            preview=preview,
+        ),
+        done,
+    )
+
+
+def _known_agents(screen: MainScreen) -> list[str]:
+    names = {screen.me}
+    for task in screen.index.all_tasks():  # the assignees the console has seen
+        if task.assignee:
+            names.add(task.assignee)
+    return sorted(names)
+
+
+def assign(screen: MainScreen) -> None:
+    task = screen.target_task()
+    if task is None:
+        return
+    client = _client(screen)
+
+    def done(text: str | None) -> None:
+        if text is None:
+            return
+        name = text.strip()
+        assignee = None if name in ("", "-", "none") else (screen.me if name == "me" else name)
+        screen.run_worker(_command(screen, lambda: client.assign(task.id, assignee)))
+
+    screen.app.push_screen(
+        TextPrompt(
+            f"Assign #{task.number} to",
+            value=screen.me,
+            hint="an agent's name; empty or - unassigns",
+            suggestions=_known_agents(screen),
+        ),
+        done,
+    )
+
+
+def transfer(screen: MainScreen) -> None:
+    task = screen.target_task()
+    if task is None:
+        return
+    client = _client(screen)
+    teams = sorted({t.team for t in screen.index.all_tasks() if t.team})
+
+    def done(request: TransferRequest | None) -> None:
+        if request is None:
+            return
+        screen.run_worker(
+            _command(
+                screen,
+                lambda: client.transfer(
+                    task.id, assignee=request.assignee, team=request.team, note=request.note
+                ),
+                done=f"#{task.number} transferred",
+            )
+        )
+
+    screen.app.push_screen(
+        TransferPrompt(f"Transfer #{task.number}", agents=_known_agents(screen), teams=teams),
+        done,
+    )
+
+
+def tags(screen: MainScreen) -> None:
+    task = screen.target_task()
+    if task is None:
+        return
+    client = _client(screen)
+
+    def done(text: str | None) -> None:
+        if text is None:
+            return
+        new = []
+        for word in text.replace(",", " ").split():
+            word = word.lstrip("#")
+            if word and word not in new:
+                new.append(word)
+        screen.run_worker(_command(screen, lambda: client.set_tags(task.id, new)))
+
+    screen.app.push_screen(
+        TextPrompt(
+            f"Tags of #{task.number}",
+            value=" ".join(task.tags),
+            hint="separate with spaces or commas; empty clears",
+        ),
+        done,
+    )
+
+
+def priority(screen: MainScreen) -> None:
+    task = screen.target_task()
+    if task is None:
+        return
+    client = _client(screen)
+
+    def done(choice: str | None) -> None:
+        if choice is None:
+            return
+        screen.run_worker(_command(screen, lambda: client.set_priority(task.id, Priority(choice))))
+
+    choices = [(p.value, p.value) for p in reversed(list(Priority))]
+    screen.app.push_screen(
+        ChoicePrompt(f"Priority of #{task.number}", choices, current=task.priority.value), done
+    )
+
+
+async def handoff(screen: MainScreen, task: Task) -> None:
+    client = _client(screen)
+    customer = screen.customers.get(task.customer_id) or await client.customer(task.customer_id)
+    channels = list(screen.channels.values())
+
+    def done(request: HandoffRequest | None) -> None:
+        if request is None:
+            return
+        screen.run_worker(
+            _command(
+                screen,
+                lambda: client.handoff(
+                    task.id,
+                    to_channel=request.channel,
+                    to_identity=request.identity,
+                    message=request.message,
+                ),
+                done=f"#{task.number} handed off to {request.channel}",
+            )
+        )
+
+    screen.app.push_screen(HandoffScreen(task, customer, channels), done)
+
+
+def search(screen: MainScreen) -> None:
+    client = screen.desk_app.client
+    if client is None:
+        screen.notify("Not connected to the desk yet.", severity="warning")
+        return
+
+    def done(task_id: str | None) -> None:
+        if task_id:
+            screen.open_task(task_id)
+
+    screen.app.push_screen(
+        SearchScreen(client, delay=screen.desk_app.search_delay, clock=screen.clock), done
+    )
+
+
+def pick_canned(screen: MainScreen, composer: Composer) -> None:
+    if not composer.canned:
+        screen.notify("No canned responses configured ([canned] in the config).")
+        return
+    choices = [
+        (trigger, Text.assemble((f";{trigger}", "bold"), "  ", safe_line(text, 60)))
+        for trigger, text in sorted(composer.canned.items())
+    ]
+
+    def done(trigger: str | None) -> None:
+        if trigger:
+            composer.insert_canned(trigger)
+        else:
+            composer.area.focus()
+
+    screen.app.push_screen(ChoicePrompt("Canned responses", choices), done)

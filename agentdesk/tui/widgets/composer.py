@@ -1,0 +1,194 @@
+"""The composer: where the agent writes a reply or an internal note.
+
+ctrl+s sends (it reaches every terminal, where ctrl+enter mostly does not). A
+canned response is inserted by typing its trigger (``;refund``) and pressing
+tab, or picked from a list with ctrl+t. The line above the text shows the
+channel's limits live: characters left, SMS segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static, TextArea
+
+from agentdesk.plugin import Capabilities
+
+from ..canned import fill, trigger_at_end
+from ..limits import count_text
+
+
+class ComposeMode(StrEnum):
+    REPLY = "reply"
+    NOTE = "note"
+
+
+class ComposerArea(TextArea):
+    """A TextArea that expands canned-response triggers on tab."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", id="composer.send"),
+        Binding("ctrl+t", "pick_canned", "Canned", id="composer.canned"),
+        Binding("escape", "leave", "Leave composer", id="composer.leave"),
+    ]
+
+    def __init__(self, composer: Composer, **kwargs: object) -> None:
+        super().__init__(soft_wrap=True, tab_behavior="focus", **kwargs)  # type: ignore[arg-type]
+        self.composer = composer
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "tab" and self.composer.expand_trigger():
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
+    def action_send(self) -> None:
+        self.composer.send()
+
+    def action_pick_canned(self) -> None:
+        self.composer.post_message(Composer.PickCanned(self.composer))
+
+    def action_leave(self) -> None:
+        self.composer.post_message(Composer.Leave(self.composer))
+
+
+class Composer(Vertical):
+    """A reply/note editor bound to one task at a time, keeping a draft per task."""
+
+    class Send(Message):
+        def __init__(self, composer: Composer, task_id: str, mode: ComposeMode, text: str) -> None:
+            super().__init__()
+            self.composer = composer
+            self.task_id = task_id
+            self.mode = mode
+            self.text = text
+
+    class PickCanned(Message):
+        def __init__(self, composer: Composer) -> None:
+            super().__init__()
+            self.composer = composer
+
+    class Leave(Message):
+        def __init__(self, composer: Composer) -> None:
+            super().__init__()
+            self.composer = composer
+
+    def __init__(
+        self,
+        *,
+        canned: dict[str, str],
+        fields: Callable[[], dict[str, str]],
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes="composer")
+        self.canned = canned
+        self._fields = fields
+        self.task_id: str | None = None
+        self.mode = ComposeMode.REPLY
+        self.capabilities: Capabilities | None = None
+        self.channel_label = ""
+        self._drafts: dict[str, tuple[ComposeMode, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="composer-status", markup=False)
+        yield ComposerArea(self, classes="composer-area")
+
+    @property
+    def area(self) -> ComposerArea:
+        return self.query_one(ComposerArea)
+
+    @property
+    def text(self) -> str:
+        return self.area.text
+
+    def bind_task(self, task_id: str | None, capabilities: Capabilities | None, label: str) -> None:
+        """Switch to another task, keeping the draft of the one we leave."""
+        if task_id != self.task_id:
+            if self.task_id is not None:
+                if self.text.strip():
+                    self._drafts[self.task_id] = (self.mode, self.text)
+                else:
+                    self._drafts.pop(self.task_id, None)
+            self.task_id = task_id
+            mode, text = (
+                self._drafts.pop(task_id, (ComposeMode.REPLY, ""))
+                if task_id
+                else (
+                    ComposeMode.REPLY,
+                    "",
+                )
+            )
+            self.mode = mode
+            self.area.load_text(text)
+        self.capabilities = capabilities
+        self.channel_label = label
+        self.refresh_status()
+
+    def start(self, mode: ComposeMode) -> None:
+        """Focus the editor to write a reply or a note."""
+        self.mode = mode
+        self.refresh_status()
+        self.area.focus()
+
+    def clear(self) -> None:
+        self.area.load_text("")
+        self.refresh_status()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        status = self.query_one(".composer-status", Static)
+        self.set_class(self.mode == ComposeMode.NOTE, "-note")
+        if self.task_id is None:
+            status.update("No task open")
+            self.set_class(False, "-over")
+            return
+        if self.mode == ComposeMode.NOTE:
+            status.update(f"Internal note (not sent to the customer) · {len(self.text)} chars")
+            self.set_class(False, "-over")
+            return
+        count = count_text(self.text, self.capabilities)
+        status.update(f"Reply via {self.channel_label} · {count.describe()} · ctrl+s send")
+        self.set_class(count.over, "-over")
+
+    def send(self) -> None:
+        text = self.text
+        if self.task_id is None or not text.strip():
+            self.app.bell()
+            return
+        if self.mode == ComposeMode.REPLY:
+            count = count_text(text, self.capabilities)
+            if count.over:
+                self.app.notify(
+                    f"Too long for {self.channel_label}: "
+                    f"{count.length} of {count.limit} characters",
+                    severity="error",
+                )
+                return
+        self.post_message(self.Send(self, self.task_id, self.mode, text))
+
+    def expand_trigger(self) -> bool:
+        """Replace a ``;trigger`` right before the cursor by its canned text."""
+        area = self.area
+        row, column = area.cursor_location
+        before = area.document.get_line(row)[:column]
+        trigger = trigger_at_end(before)
+        if trigger is None or trigger not in self.canned:
+            return False
+        start = (row, column - len(trigger) - 1)
+        area.replace(fill(self.canned[trigger], self._fields()), start, (row, column))
+        return True
+
+    def insert_canned(self, trigger: str) -> None:
+        if trigger in self.canned:
+            self.area.insert(fill(self.canned[trigger], self._fields()))
+            self.area.focus()

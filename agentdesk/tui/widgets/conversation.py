@@ -1,0 +1,161 @@
+"""A conversation pane: the task's title, its whole thread, and the composer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from agentdesk.domain import Event, Task
+
+from ..event_text import describe_event
+from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_time
+from ..safe_text import safe_line
+from .composer import Composer
+
+#: A thread shows its latest events; older ones are summed up in one line.
+MAX_EVENTS = 200
+
+
+class EventBox(Static):
+    """One event of the thread."""
+
+    def __init__(self, event: Event, *, now: float, customer_name: str) -> None:
+        described = describe_event(event, now=now, customer_name=customer_name)
+        content = Text()
+        content.append_text(described.header)
+        if described.body is not None and described.body.plain:
+            content.append("\n")
+            content.append_text(described.body)
+        super().__init__(content, classes=described.classes, markup=False)
+        self.event_id = event.id
+
+
+class Thread(VerticalScroll, can_focus=True):
+    """The scrollable list of a task's events, oldest first."""
+
+    BINDINGS = [
+        Binding("j,down", "scroll_down", "Scroll down", show=False, id="thread.down"),
+        Binding("k,up", "scroll_up", "Scroll up", show=False, id="thread.up"),
+        Binding("g,home", "scroll_home", "Top", show=False, id="thread.top"),
+        Binding("G,end", "scroll_end", "Bottom", show=False, id="thread.bottom"),
+    ]
+
+
+class ConversationPane(Vertical):
+    """Shows one task: title, thread, composer. Two of these make the split view."""
+
+    def __init__(
+        self,
+        *,
+        me: str,
+        canned: dict[str, str],
+        fields: Callable[[ConversationPane], dict[str, str]],
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes="pane conversation")
+        self.me = me
+        self.clock = clock
+        self._canned = canned
+        self._fields = fields
+        self.current: Task | None = None
+        self.events: list[Event] = []
+        self.customer_name = "customer"
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Select a task in the inbox and press enter.", classes="pane-title", markup=False
+        )
+        yield Thread(classes="thread")
+        yield Composer(canned=self._canned, fields=lambda: self._fields(self))
+
+    @property
+    def task_id(self) -> str | None:
+        return self.current.id if self.current else None
+
+    @property
+    def thread(self) -> Thread:
+        return self.query_one(Thread)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def show(self, task: Task | None, events: list[Event], customer_name: str) -> None:
+        """Replace what the pane shows."""
+        self.current = task
+        self.events = list(events)
+        self.customer_name = customer_name
+        self._render_title()
+        thread = self.thread
+        thread.remove_children()
+        now = self.clock()
+        shown = self.events[-MAX_EVENTS:]
+        widgets: list[Static] = []
+        if len(self.events) > len(shown):
+            hidden = len(self.events) - len(shown)
+            widgets.append(
+                Static(f"… {hidden} earlier events (search finds them)", classes="event -system")
+            )
+        if task is None:
+            widgets.append(Static("Nothing open.", classes="event -system"))
+        widgets.extend(EventBox(e, now=now, customer_name=customer_name) for e in shown)
+        thread.mount_all(widgets)
+        thread.scroll_end(animate=False, immediate=False)
+
+    def update_task(self, task: Task) -> None:
+        if self.current is not None and task.id == self.current.id:
+            self.current = task
+            self._render_title()
+
+    def add_event(self, event: Event) -> None:
+        """Add a live event, or replace it (a delivery state that changed)."""
+        if self.current is None or event.task_id != self.current.id:
+            return
+        box = EventBox(event, now=self.clock(), customer_name=self.customer_name)
+        for index, known in enumerate(self.events):
+            if known.id == event.id:
+                self.events[index] = event
+                for old in self.thread.query(EventBox):
+                    if old.event_id == event.id:
+                        self.thread.mount(box, after=old)
+                        old.remove()
+                        return
+                return
+        self.events.append(event)
+        at_end = self.thread.scroll_y >= self.thread.max_scroll_y - 1
+        self.thread.mount(box)
+        if at_end:
+            self.thread.scroll_end(animate=False, immediate=False)
+
+    def _render_title(self) -> None:
+        title = self.query_one(".pane-title", Static)
+        task = self.current
+        if task is None:
+            title.update("Select a task in the inbox and press enter.")
+            return
+        text = Text()
+        text.append(f"#{task.number} ", "bold")
+        text.append(safe_line(task.subject or task.preview, 60), "bold")
+        text.append(f"  {safe_line(task.customer_name, 30)}")
+        text.append(f" · {channel_badge(task.channel_kind).strip()} {safe_line(task.channel, 20)}")
+        status = STATUS_LABELS.get(task.status, str(task.status))
+        if task.pending_until:
+            status += f" until {format_time(task.pending_until, self.clock())}"
+        text.append(f" · {status}")
+        priority = PRIORITY_LABELS.get(task.priority, "")
+        if priority:
+            text.append(f" · {priority}")
+        owner = "me" if task.assignee == self.me else task.assignee or "unassigned"
+        text.append(f" · {safe_line(owner, 20)}")
+        if task.team:
+            text.append(f" ({safe_line(task.team, 20)})")
+        if task.tags:
+            text.append(" · " + safe_line(" ".join(f"#{t}" for t in task.tags), 40))
+        title.update(text)

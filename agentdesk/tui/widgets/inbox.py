@@ -1,0 +1,381 @@
+"""The unified inbox: one virtual list of tasks across every channel.
+
+A Line API widget: ``render_line`` draws only the rows on screen, each from the
+``InboxIndex`` row it shows, through a cache of finished strips. Nothing here
+walks the whole inbox, so a key press costs the same with 100 or 100,000 tasks.
+The cursor is a task id, not a row number: live updates that insert or move rows
+keep the agent's selection (and where it sits on screen) in place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.events import Click, Resize
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agentdesk.domain import Priority, Status, Task
+
+from ..inbox_index import InboxIndex, InboxView
+from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_wait
+from ..safe_text import safe_line
+
+#: Below this width a task takes two lines, so no column is squeezed to nothing.
+ONE_LINE_WIDTH = 96
+
+
+class InboxList(ScrollView, can_focus=True):
+    """Every task of the current view, one (or two) lines each."""
+
+    COMPONENT_CLASSES = {
+        "inbox--cursor",
+        "inbox--cursor-blur",
+        "inbox--unread",
+        "inbox--muted",
+        "inbox--badge",
+        "inbox--warning",
+        "inbox--error",
+        "inbox--urgent",
+        "inbox--high",
+        "inbox--mine",
+    }
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="inbox.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="inbox.up"),
+        Binding("pagedown,space", "page_down", "Page down", show=False, id="inbox.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="inbox.page_up"),
+        Binding("home,g", "first", "First", show=False, id="inbox.first"),
+        Binding("end,G", "last", "Last", show=False, id="inbox.last"),
+        Binding("enter", "open", "Open", id="inbox.open"),
+    ]
+
+    class Highlighted(Message):
+        """The cursor moved to another task."""
+
+        def __init__(self, task_id: str | None) -> None:
+            super().__init__()
+            self.task_id = task_id
+
+    class Opened(Message):
+        """The agent asked to open a task (enter or click)."""
+
+        def __init__(self, task_id: str) -> None:
+            super().__init__()
+            self.task_id = task_id
+
+    def __init__(
+        self,
+        index: InboxIndex,
+        *,
+        clock: Callable[[], float] = time.time,
+        waiting_warn: float = 15 * 60,
+        waiting_error: float = 60 * 60,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.index = index
+        self.clock = clock
+        self.waiting_warn = waiting_warn
+        self.waiting_error = waiting_error
+        self.cursor_id: str | None = None
+        self._cursor_row = 0
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        #: How many strips were built (not served from the cache); read by benchmarks.
+        self.rows_built = 0
+
+    # --- geometry ---------------------------------------------------------------
+
+    @property
+    def row_height(self) -> int:
+        return 1 if self.size.width >= ONE_LINE_WIDTH else 2
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.index) * self.row_height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._cache.clear()
+        self._update_virtual_size()
+        self._scroll_cursor_visible()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # --- the data -----------------------------------------------------------------
+
+    def load(self, tasks: Iterable[Task]) -> None:
+        """Show a fresh set of tasks (a snapshot); the cursor keeps its task if present."""
+        self.index.load(tasks)
+        self._after_change(None)
+
+    def apply(self, tasks: list[Task]) -> None:
+        """Take changed tasks from a live update without moving the agent's selection."""
+        before = self._current_row()
+        self.index.upsert_many(tasks)
+        self._after_change(before)
+
+    def set_view(self, view: InboxView) -> None:
+        self.index.set_view(view)
+        self._after_change(None)
+        self._scroll_cursor_visible()
+
+    def _current_row(self) -> int | None:
+        return self.index.row_of(self.cursor_id) if self.cursor_id else None
+
+    def _after_change(self, row_before: int | None) -> None:
+        old_id = self.cursor_id
+        row_now = self._current_row()
+        if row_now is None:
+            # The selected task left this view: select what took its place.
+            fallback = self._cursor_row if row_before is None else row_before
+            row_now = min(fallback, len(self.index) - 1)
+            self.cursor_id = self.index.id_at(row_now) if row_now >= 0 else None
+            row_now = max(row_now, 0)
+        elif row_before is not None and row_now != row_before:
+            # Rows were inserted or removed above: scroll by as much so the
+            # selected row stays where the agent's eyes are.
+            shift = (row_now - row_before) * self.row_height
+            self.set_scroll(None, max(0, self.scroll_y + shift))
+        self._cursor_row = row_now
+        self._update_virtual_size()
+        self.refresh()
+        if self.cursor_id != old_id:
+            self.post_message(self.Highlighted(self.cursor_id))
+
+    @property
+    def cursor_task(self) -> Task | None:
+        return self.index.get(self.cursor_id) if self.cursor_id else None
+
+    def select(self, task_id: str) -> bool:
+        """Put the cursor on a task; False if the view does not show it."""
+        row = self.index.row_of(task_id)
+        if row is None:
+            return False
+        self._move_to(row)
+        return True
+
+    def task_after(self, task_id: str) -> str | None:
+        """The task shown after ``task_id`` (or before, at the end), for "close and next"."""
+        row = self.index.row_of(task_id)
+        if row is None:
+            return self.cursor_id
+        return self.index.id_at(row + 1) or self.index.id_at(row - 1)
+
+    # --- moving -------------------------------------------------------------------------
+
+    def _move_to(self, row: int) -> None:
+        if not len(self.index):
+            return
+        row = max(0, min(row, len(self.index) - 1))
+        old_id = self.cursor_id
+        self._cursor_row = row
+        self.cursor_id = self.index.id_at(row)
+        self._scroll_cursor_visible()
+        self.refresh()
+        if self.cursor_id != old_id:
+            self.post_message(self.Highlighted(self.cursor_id))
+
+    def _scroll_cursor_visible(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        height = self.row_height
+        top, visible = self.scroll_y, self.scrollable_content_region.height
+        y = row * height
+        if y < top:
+            self.set_scroll(None, y)
+        elif visible and y + height > top + visible:
+            self.set_scroll(None, y + height - visible)
+
+    def action_cursor_down(self) -> None:
+        self._move_to((self._current_row() or 0) + 1 if self.cursor_id else 0)
+
+    def action_cursor_up(self) -> None:
+        self._move_to((self._current_row() or 0) - 1)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height // self.row_height - 1)
+
+    def action_page_down(self) -> None:
+        self._move_to((self._current_row() or 0) + self._page())
+
+    def action_page_up(self) -> None:
+        self._move_to((self._current_row() or 0) - self._page())
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self.index) - 1)
+
+    def action_open(self) -> None:
+        if self.cursor_id is None and len(self.index):
+            self._move_to(0)
+        if self.cursor_id is not None:
+            self.post_message(self.Opened(self.cursor_id))
+
+    def on_click(self, event: Click) -> None:
+        row = (event.y + self.scroll_offset.y) // self.row_height
+        if 0 <= row < len(self.index):
+            self._move_to(row)
+            self.action_open()
+
+    # --- drawing ------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        height = self.row_height
+        row, sub = divmod(self.scroll_offset.y + y, height)
+        task = self.index.task_at(row)
+        if task is None:
+            return Strip.blank(width, self.rich_style)
+        now = self.clock()
+        waited = now - task.waiting_since if task.waiting_since is not None else None
+        wait_text = format_wait(waited) if waited is not None else ""
+        is_cursor = task.id == self.cursor_id
+        key = (
+            task.id,
+            self.index.revision(task.id),
+            width,
+            sub,
+            is_cursor,
+            is_cursor and self.has_focus,
+            wait_text,
+            self._wait_level(waited),
+        )
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._build(task, sub, width, is_cursor, wait_text, waited)
+            self._cache[key] = strip
+            self.rows_built += 1
+        return strip
+
+    def invalidate(self) -> None:
+        """Forget every drawn row (the agent's name changed, say) and redraw."""
+        self._cache.clear()
+        self.refresh()
+
+    def refresh_clock(self) -> None:
+        """Redraw waiting times (called every few seconds; only visible rows cost)."""
+        self.refresh()
+
+    def _wait_level(self, waited: float | None) -> int:
+        if waited is None or waited < self.waiting_warn:
+            return 0
+        return 1 if waited < self.waiting_error else 2
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _build(
+        self,
+        task: Task,
+        sub: int,
+        width: int,
+        is_cursor: bool,
+        wait_text: str,
+        waited: float | None,
+    ) -> Strip:
+        base = self.rich_style
+        if is_cursor:
+            base = base + self.get_component_rich_style(
+                "inbox--cursor" if self.has_focus else "inbox--cursor-blur", partial=True
+            )
+        muted = self._style("inbox--muted")
+        wait_style = (
+            Style(),
+            self._style("inbox--warning"),
+            self._style("inbox--error"),
+        )[self._wait_level(waited)]
+        prio_style = {
+            Priority.URGENT: self._style("inbox--urgent"),
+            Priority.HIGH: self._style("inbox--high"),
+            Priority.LOW: muted,
+        }.get(task.priority, Style())
+        name_style = self._style("inbox--unread") if task.unread else Style()
+        mark = "●" if task.unread else " "
+        badge = channel_badge(task.channel_kind)
+        number = f"#{task.number}"
+        status = STATUS_LABELS.get(task.status, str(task.status))
+        status_style = muted if task.status != Status.OPEN else Style()
+        priority = PRIORITY_LABELS.get(task.priority, "")
+        me = self.index.me
+        if task.assignee is None:
+            assignee, assignee_style = "—", muted
+        elif task.assignee == me:
+            assignee, assignee_style = "me", self._style("inbox--mine")
+        else:
+            assignee, assignee_style = task.assignee, Style()
+        about = task.subject or task.preview
+        cells: list[tuple[str, int, Style]]
+        if width >= ONE_LINE_WIDTH:
+            fixed = 1 + 5 + 1 + 7 + 1 + 1 + 7 + 1 + 4 + 1 + 10 + 1 + 5 + 1
+            flex = max(0, width - fixed)
+            name_w = min(24, max(8, flex // 3))
+            about_w = max(0, flex - name_w)
+            cells = [
+                (mark, 1, name_style),
+                (badge, 5, self._style("inbox--badge")),
+                ("", 1, Style()),
+                (f"{number:>7}", 7, muted),
+                ("", 1, Style()),
+                (safe_line(task.customer_name, name_w), name_w, name_style),
+                ("", 1, Style()),
+                (safe_line(about, about_w), about_w, Style()),
+                ("", 1, Style()),
+                (status, 7, status_style),
+                ("", 1, Style()),
+                (priority, 4, prio_style),
+                ("", 1, Style()),
+                (safe_line(assignee, 10), 10, assignee_style),
+                ("", 1, Style()),
+                (f"{wait_text:>5}", 5, wait_style),
+            ]
+        elif sub == 0:
+            fixed = 1 + 5 + 1 + 7 + 1 + 1 + 4 + 1 + 5 + 1
+            name_w = max(0, width - fixed)
+            cells = [
+                (mark, 1, name_style),
+                (badge, 5, self._style("inbox--badge")),
+                ("", 1, Style()),
+                (f"{number:<7}", 7, muted),
+                ("", 1, Style()),
+                (safe_line(task.customer_name, name_w), name_w, name_style),
+                ("", 1, Style()),
+                (priority, 4, prio_style),
+                ("", 1, Style()),
+                (f"{wait_text:>5}", 5, wait_style),
+            ]
+        else:
+            fixed = 2 + 1 + 7 + 1 + 8 + 1
+            about_w = max(0, width - fixed)
+            cells = [
+                ("", 2, Style()),
+                (safe_line(about, about_w), about_w, muted),
+                ("", 1, Style()),
+                (status, 7, status_style),
+                ("", 1, Style()),
+                (safe_line(assignee, 8), 8, assignee_style),
+            ]
+        segments = [
+            Segment(set_cell_size(text, size), base + style) for text, size, style in cells if size
+        ]
+        return Strip(segments).adjust_cell_length(width, base)

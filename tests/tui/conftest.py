@@ -1,0 +1,142 @@
+"""Fixtures for the console tests: a real desk (in-memory store, search index,
+fixed clock) reached through the in-process client, and helpers to drive it."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentdesk.core.client import ChannelStatus
+from agentdesk.core.desk import Desk
+from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.domain import Task
+from agentdesk.plugin import Capabilities, HealthState, InboundMessage
+from agentdesk.search.index import SearchIndex
+from agentdesk.store.memory import MemoryStore
+from agentdesk.tui import AgentDeskApp
+
+CONSOLE_CHANNELS = {
+    "mail": Capabilities(kind="email", identity_kind="email", threading=True),
+    "chat": Capabilities(kind="chat", identity_kind="chat", realtime=True, max_text_length=4000),
+    "sms": Capabilities(kind="sms", identity_kind="phone", max_text_length=480, segment_length=160),
+    "social": Capabilities(kind="social", identity_kind="social", max_text_length=280),
+}
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch):
+    """Times on screen are local times: pin the zone so screens are reproducible."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+class LocalConnector:
+    """The smallest DeskConnector over a desk the test built."""
+
+    def __init__(self, desk: Desk, me: str) -> None:
+        self.desk = desk
+        self.me = me
+        self.opened = 0
+        self.closed = 0
+
+    async def open(self) -> LocalDeskClient:
+        self.opened += 1
+        return LocalDeskClient(self.desk, self.me)
+
+    async def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.fixture
+def console_desk(clock, tmp_path: Path) -> Desk:
+    index = SearchIndex.open(tmp_path / "search.sqlite")
+    desk = Desk(MemoryStore(), index=index, clock=clock)
+    for name, caps in CONSOLE_CHANNELS.items():
+        desk.register_channel(
+            ChannelStatus(name=name, plugin="test", capabilities=caps, state=HealthState.UP)
+        )
+    yield desk
+    desk.close()
+    index.close()
+
+
+async def seed(desk: Desk, clock) -> list[Task]:
+    """Three customers writing on three channels, the oldest first."""
+    items = [
+        (
+            "chat",
+            InboundMessage(
+                "sess-ana",
+                "Hi, my order #4411 arrived broken. Refund?",
+                customer_name="Ana García",
+                other_identities=(("email", "ana@example.com"),),
+            ),
+        ),
+        (
+            "mail",
+            InboundMessage(
+                "bo@example.org",
+                "The March invoice lacks the VAT number.",
+                customer_name="Bo Chen",
+                subject="Invoice VAT",
+            ),
+        ),
+        (
+            "sms",
+            InboundMessage(
+                "+34600111222", "Is the store open on Sunday?", customer_name="Cy Adeyemi"
+            ),
+        ),
+    ]
+    tasks = []
+    for channel, item in items:
+        result = await desk.ingest(channel, item)
+        tasks.append(result.task)
+        clock.advance(600)
+    return tasks
+
+
+@pytest.fixture
+def make_app(console_desk: Desk, clock) -> Callable[..., AgentDeskApp]:
+    def make(**kwargs) -> AgentDeskApp:
+        kwargs.setdefault("search_delay", 0)
+        kwargs.setdefault("clock", clock)
+        return AgentDeskApp(LocalConnector(console_desk, kwargs.pop("me", "ana")), **kwargs)
+
+    return make
+
+
+async def until(pilot, predicate: Callable[[], object], tries: int = 200) -> None:
+    """Let the app run until ``predicate()`` holds (workers finish, updates land)."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause()
+    raise AssertionError("the console never reached the expected state")
+
+
+async def ready(pilot) -> None:
+    """Wait for the snapshot to be on screen."""
+    app = pilot.app
+    await until(pilot, lambda: app.client is not None and app.main.index.known() > 0)
+    await pilot.pause()
+
+
+def screen_text(app: AgentDeskApp) -> str:
+    """What the terminal shows, as plain text."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)
+
+
+def notices(app: AgentDeskApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+REQUIRE = os.environ.get("AGENTDESK_REQUIRE_SERVERS") == "1"

@@ -1,0 +1,126 @@
+"""The inbox index: views, sort orders, and live changes one task at a time."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from agentdesk.domain import Priority, Status, Task
+from agentdesk.tui.inbox_index import InboxIndex, InboxView, Scope, SortOrder, StatusFilter
+
+
+def task(n: int, **changes) -> Task:
+    base = Task(
+        id=f"T{n:05d}",
+        number=n,
+        customer_id=f"C{n}",
+        customer_name=f"Customer {n}",
+        channel="mail" if n % 2 else "sms",
+        channel_kind="email" if n % 2 else "sms",
+        created_at=1000.0 + n,
+        updated_at=1000.0 + n,
+        waiting_since=1000.0 + n,
+    )
+    return replace(base, **changes)
+
+
+def ids(index: InboxIndex) -> list[int]:
+    return [index.task_at(row).number for row in range(len(index))]
+
+
+def test_longest_waiting_first_then_the_rest_by_recent_activity():
+    index = InboxIndex("ana")
+    index.load(
+        [
+            task(1, waiting_since=None, updated_at=5000),
+            task(2, waiting_since=300),
+            task(3, waiting_since=100),
+            task(4, waiting_since=None, updated_at=6000),
+        ]
+    )
+    assert ids(index) == [3, 2, 4, 1]
+
+
+def test_newest_and_priority_orders():
+    tasks = [
+        task(1, priority=Priority.LOW),
+        task(2, priority=Priority.URGENT),
+        task(3, priority=Priority.HIGH, waiting_since=50),
+        task(4, priority=Priority.HIGH, waiting_since=10),
+    ]
+    index = InboxIndex("ana", InboxView(sort=SortOrder.NEWEST))
+    index.load(tasks)
+    assert ids(index) == [4, 3, 2, 1]
+    index.set_view(InboxView(sort=SortOrder.PRIORITY))
+    assert ids(index) == [2, 4, 3, 1]
+
+
+def test_views_by_owner_channel_and_status():
+    tasks = [
+        task(1, assignee="ana"),
+        task(2, assignee="ben"),
+        task(3),
+        task(4, status=Status.PENDING, assignee="ana"),
+        task(5, status=Status.CLOSED),
+    ]
+    index = InboxIndex("ana")
+    index.load(tasks)
+    assert sorted(ids(index)) == [1, 2, 3, 4]
+    index.set_view(InboxView(scope=Scope.MINE))
+    assert sorted(ids(index)) == [1, 4]
+    index.set_view(InboxView(scope=Scope.UNASSIGNED))
+    assert ids(index) == [3]
+    index.set_view(InboxView(channel="sms"))
+    assert sorted(ids(index)) == [2, 4]
+    index.set_view(InboxView(status=StatusFilter.PENDING))
+    assert ids(index) == [4]
+    index.set_view(InboxView(status=StatusFilter.CLOSED))
+    assert ids(index) == [5]
+
+
+def test_upsert_moves_inserts_and_drops_rows():
+    index = InboxIndex("ana")
+    index.load([task(n) for n in range(1, 6)])
+    index.upsert(task(3, waiting_since=1.0))  # now the longest waiting
+    assert ids(index)[0] == 3
+    index.upsert(task(4, status=Status.CLOSED))  # leaves the open+pending view
+    assert 4 not in ids(index) and index.row_of("T00004") is None
+    index.upsert(task(9, waiting_since=2.0))
+    assert ids(index)[:2] == [3, 9]
+    assert index.row_of("T00009") == 1
+    assert index.revision("T00003") == 2
+
+
+def test_incremental_changes_match_a_full_sort():
+    rng = random.Random(7)
+    tasks = {n: task(n, waiting_since=rng.choice([None, rng.random() * 1000])) for n in range(300)}
+    index = InboxIndex("ana")
+    index.load(tasks.values())
+    for _ in range(500):
+        n = rng.randrange(400)
+        changed = task(
+            n,
+            waiting_since=rng.choice([None, rng.random() * 1000]),
+            status=rng.choice(list(Status)),
+            assignee=rng.choice([None, "ana", "ben"]),
+        )
+        tasks[n] = changed
+        index.upsert(changed)
+    fresh = InboxIndex("ana")
+    fresh.load(tasks.values())
+    assert ids(index) == ids(fresh)
+    for row in range(len(index)):
+        assert index.row_of(index.id_at(row)) == row
+
+
+def test_big_batches_rebuild_to_the_same_order():
+    index = InboxIndex("ana")
+    index.load([task(n) for n in range(10)])
+    index.upsert_many([task(n, waiting_since=10_000.0 - n) for n in range(3000)])
+    assert ids(index)[:3] == [2999, 2998, 2997]
+    assert len(index) == 3000
+
+
+def test_view_title():
+    view = InboxView(scope=Scope.MINE, channel="sms", status=StatusFilter.OPEN)
+    assert view.describe() == "Mine · sms · open · longest waiting"

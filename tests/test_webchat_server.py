@@ -407,7 +407,12 @@ async def test_typing_both_ways() -> None:
         await visitor.send(type="typing", typing=False)
         assert await chat.ctx.next_inbound(STEP) == TypingSignal(visitor.session, False)
 
-        await visitor.say("hi")
+        await visitor.send(type="typing", typing=True)
+        await visitor.say("hi")  # sending ends the typing
+        assert (await chat.ctx.next_inbound(STEP)).typing is True
+        assert isinstance(await chat.ctx.next_inbound(STEP), InboundMessage)
+        assert await chat.ctx.next_inbound(STEP) == TypingSignal(visitor.session, False)
+
         await chat.channel.send_typing(visitor.session, True)
         assert await visitor.frame() == {"type": "typing", "typing": True}
         # A browser that joins while the agent types sees it too.

@@ -246,8 +246,10 @@ class ChatEndpoint:
                 )
             )
             entry = await self.history.append(record, VISITOR, frame.client_id, frame.text)
-        live.visitor_typing = False
         self.live.broadcast(session_id, entry.frame())
+        if live.visitor_typing:  # the message ends the typing
+            live.visitor_typing = False
+            await self.emit(TypingSignal(identity=session_id, typing=False))
 
     async def _identify(
         self, connection: Connection, live: LiveSession, frame: protocol.Identify

@@ -37,6 +37,7 @@ from agentdesk.plugin import (
     PluginConfigError,
     TemporaryDeliveryError,
 )
+from agentdesk.plugin.http_defaults import shared_ssl_context
 
 from .backoff import Backoff
 from .client import ChannelStatus
@@ -284,6 +285,7 @@ class ChannelRuntime:
         """Start every enabled channel; a channel that cannot load shows as down."""
         if self.catalog is None:
             self.catalog = await asyncio.to_thread(discover, self.config.plugin_paths)
+        await asyncio.to_thread(shared_ssl_context)  # so http_client() never blocks the loop
         for channel in self.config.channels:
             if channel.enabled:
                 self._add(channel)

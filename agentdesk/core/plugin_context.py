@@ -29,7 +29,7 @@ from agentdesk.plugin import (
     TypingSignal,
     WebSocketEndpoint,
 )
-from agentdesk.plugin.recording import default_http_timeout
+from agentdesk.plugin.http_defaults import make_http_client
 
 from .http_server import DeskHttpServer
 
@@ -195,8 +195,7 @@ class DeskPluginContext:
             self._on_crash(error)
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        kwargs.setdefault("timeout", default_http_timeout())
-        return httpx.AsyncClient(**kwargs)
+        return make_http_client(**kwargs)
 
     def add_route(
         self, path: str, endpoint: HttpEndpoint, methods: tuple[str, ...] = ("GET",)

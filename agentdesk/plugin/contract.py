@@ -18,6 +18,7 @@ from typing import Any
 
 from .channel import Channel
 from .errors import DeliveryError, PermanentDeliveryError, PluginError
+from .http_defaults import shared_ssl_context
 from .options import parse_options
 from .recording import RecordingContext, serve
 from .types import (
@@ -186,6 +187,7 @@ async def session(subject: ContractSubject) -> AsyncIterator[Session]:
     cls = subject.channel_class
     ctx = RecordingContext.for_channel(cls, subject.options, channel_name=subject.channel_name)
     lag = LoopLagMonitor()
+    await asyncio.to_thread(shared_ssl_context)  # built once, and not on the loop
     try:
         channel = cls(ctx)
         current = Session(subject, ctx, channel, lag)

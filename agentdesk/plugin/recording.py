@@ -31,6 +31,7 @@ import httpx
 
 from .channel import Channel
 from .context import HttpEndpoint, WebSocketEndpoint
+from .http_defaults import make_http_client
 from .options import parse_options
 from .serving import EmbeddedServer
 from .types import Health, Inbound, InboundCall, InboundMessage, InboundSurvey, TypingSignal
@@ -69,11 +70,6 @@ class RecordedRoute:
     endpoint: Any
     methods: tuple[str, ...] = ()
     websocket: bool = False
-
-
-def default_http_timeout() -> httpx.Timeout:
-    """The timeouts channels get from ``http_client``: connect 5 s, read 30 s."""
-    return httpx.Timeout(30.0, connect=5.0)
 
 
 class RecordingContext:
@@ -141,8 +137,7 @@ class RecordingContext:
         self.health.append(health)
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        kwargs.setdefault("timeout", default_http_timeout())
-        return httpx.AsyncClient(**kwargs)
+        return make_http_client(**kwargs)
 
     def add_route(
         self, path: str, endpoint: HttpEndpoint, methods: tuple[str, ...] = ("GET",)

@@ -58,7 +58,7 @@ class Blocking(Polite):
     plugin = "blocking"
 
     async def start(self) -> None:
-        time.sleep(0.3)  # the mistake: a blocking call on the event loop
+        time.sleep(0.15)  # the mistake: a blocking call on the event loop
         await super().start()
 
 

@@ -397,6 +397,33 @@ async def test_send_refuses_what_chat_cannot_deliver() -> None:
         await chat.channel.send(chat.reply(visitor.session, "hi"))
 
 
+class FlakyState(MemoryState):
+    """A state store that fails its writes while ``broken`` is set."""
+
+    broken = False
+
+    async def set(self, key: str, value: Any) -> None:
+        if self.broken:
+            raise OSError("disk full")
+        await super().set(key, value)
+
+
+async def test_a_desk_failure_ends_the_connection_and_the_resend_works() -> None:
+    state = FlakyState()
+    async with running_chat(state=state) as chat:
+        async with Visitor.connect(chat) as visitor:
+            state.broken = True
+            await visitor.send(type="message", id="m1", text="hello")
+            assert await closed(visitor.ws) == (1011, "internal error; reconnecting")
+        state.broken = False
+        async with Visitor.connect(chat, token=visitor.token) as again:
+            assert (await again.say("hello", "m1"))["seq"] == 1
+        # Emitted before the failed write, then again on the resend: the same
+        # external id lets the desk drop the second.
+        ids = {m.external_id for m in chat.emitted(InboundMessage)}
+        assert ids == {f"{visitor.session}:m1"}
+
+
 # -- typing -------------------------------------------------------------------------------
 
 

@@ -6,4 +6,7 @@ See docs/channels/webchat.md.
 
 from .channel import WebChatChannel
 
-__all__ = ["WebChatChannel"]
+#: What the desk loads when it finds this package in a plugin folder.
+CHANNELS = [WebChatChannel]
+
+__all__ = ["CHANNELS", "WebChatChannel"]

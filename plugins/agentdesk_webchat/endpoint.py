@@ -19,6 +19,7 @@ from .origins import OriginPolicy
 from .protocol import (
     CLOSE_BAD_TOKEN,
     CLOSE_HELLO_TIMEOUT,
+    CLOSE_INTERNAL_ERROR,
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
     CLOSE_TOO_BIG,
@@ -125,6 +126,11 @@ class ChatEndpoint:
             await self._serve(connection, live)
         except _Close as close:
             connection.close(close.code, close.reason)
+        except Exception:
+            # A failure of the desk side (state, emit) ends this connection only;
+            # the browser reconnects and resends what was not confirmed.
+            self.logger.exception("chat connection of session %s failed", session_id)
+            connection.close(CLOSE_INTERNAL_ERROR, "internal error; reconnecting")
         finally:
             self.live.remove(connection)
             if not live.connections and live.visitor_typing:

@@ -35,6 +35,7 @@ from typing import Any
 CLOSE_GOING_AWAY = 1001  # the desk is stopping
 CLOSE_POLICY = 1008  # too many frames, or the visitor was disconnected
 CLOSE_TOO_BIG = 1009  # a frame past the hard size limit
+CLOSE_INTERNAL_ERROR = 1011  # the desk failed; the browser reconnects
 CLOSE_TRY_LATER = 1013  # too many connections
 CLOSE_PROTOCOL = 4400  # a frame that is not this protocol
 CLOSE_BAD_TOKEN = 4401  # a session token that does not verify: start a new session

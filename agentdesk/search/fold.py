@@ -24,12 +24,32 @@ PART_SEPARATOR = "\ue000"
 _TOKEN = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
 
 
+# Combining marks (accents) left apart by NFD decomposition.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """``text`` in lower case without accents: ``"Reçu Élodie"`` → ``"recu elodie"``."""
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _MARKS.sub("", unicodedata.normalize("NFD", text)).lower()
+
+
+# Letters that commonly carry accents in Latin-script languages (é, ç, ñ, ü…).
+_OFTEN_ACCENTED = frozenset("aeiouycn")
+
+
+def like_pattern(word: str) -> str:
+    """An SQLite LIKE that matches any text holding folded ``word`` with usual accents.
+
+    ``"recu"`` gives ``%r_c_%``: LIKE ignores ASCII case, and ``_`` stands in for
+    any letter that may carry an accent (and for non-ASCII letters, whose case
+    LIKE does not fold). It may also match texts without the word, never the
+    reverse for the accents of French, Spanish, Portuguese and German; SQLite
+    runs it in C on every message of a page to shortlist those worth checking.
+    """
+    chars = ("_" if c in _OFTEN_ACCENTED or not c.isascii() else c for c in word)
+    return "%" + "".join(chars) + "%"
 
 
 def token_spans(text: str) -> list[tuple[int, int, str]]:

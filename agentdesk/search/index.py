@@ -15,20 +15,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentdesk.domain import Task
 from agentdesk.store.protocol import Batch, Store
 
 from . import schema
 from .consistency import compare
+from .pager import Pager
 from .plan import build_plan
 from .query import Query, parse_query
-from .snippet import Segments, best_snippet
+from .snippet import Segments, Snippets
 from .writer import IndexWriter, LookupCustomer, event_text
 
 Progress = Callable[[int, int], None]
 
 MAX_PAGE = 1000
+# A from: fragment matching more customers than this is tested on task rows.
+MAX_LISTED_CUSTOMERS = 500
 # Batches replayed per transaction when catching up.
 _CATCH_UP_CHUNK = 500
+
+
+def _activity(task: Task) -> tuple[float, str]:
+    return (task.updated_at, task.id)
 
 
 class IndexBehind(RuntimeError):
@@ -80,6 +88,7 @@ class SearchIndex:
         self.needs_rebuild = opened.needs_rebuild
         self.last_seq = opened.last_seq
         self._lock = threading.RLock()
+        self._snippets = Snippets(self._db)
 
     @classmethod
     def open(cls, path: Path) -> SearchIndex:
@@ -162,6 +171,7 @@ class SearchIndex:
         with self._lock:
             self._db.close()
             self._db = schema.create(self.path)
+            self._snippets = Snippets(self._db)
             db = self._db
             db.execute("PRAGMA synchronous=OFF")
             seq = store.seq
@@ -182,7 +192,8 @@ class SearchIndex:
                 for customer in store.customers():
                     writer.put_customer(customer)
                     tick()
-                for task in store.tasks():
+                # Oldest activity first: task row order is then document order.
+                for task in sorted(store.tasks(), key=_activity):
                     writer.put_task(task, store.get_customer)
                     tick()
                 writer.put_texts(self._texts(store, tick))
@@ -235,34 +246,49 @@ class SearchIndex:
         dates (``after:7d``). Raises ``QuerySyntaxError`` for a query it cannot read.
         """
         parsed = parse_query(query) if isinstance(query, str) else query
-        plan = build_plan(parsed, me=me, now=time.time() if now is None else now)
         limit = max(0, min(limit, MAX_PAGE))
         offset = max(0, offset)
-        terms = [term for group in parsed.groups for term in group]
-        source, params = plan.from_clause()
         with self._lock:
-            total = self._db.execute(f"SELECT count(*) {source}", params).fetchone()[0]
-            rows = self._db.execute(
-                f"SELECT {_HIT_COLUMNS}, {plan.score()} {source}"
-                f" ORDER BY {plan.order} LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            ).fetchall()
-            hits = [self._hit(row, terms) for row in rows]
+            plan = build_plan(
+                parsed,
+                me=me,
+                now=time.time() if now is None else now,
+                find=self._find_customers,
+            )
+            total, rows = Pager(self._db, plan).page(limit, offset)
+            terms = [term for group in parsed.groups for term in group]
+            hits = self._hits(rows, terms)
         end = offset + len(hits)
         return SearchPage(hits, total, offset, end if end < total else None)
 
-    def _hit(self, row: tuple, terms: list) -> SearchHit:
-        rid, *fields, preview, score = row
-        texts: list[str] = []
-        if terms:
-            texts = [
-                text
-                for (text,) in self._db.execute(
-                    "SELECT text FROM texts WHERE task_rid=? ORDER BY at DESC, rid DESC", (rid,)
-                )
-            ]
-            texts.append(fields[7])  # the subject, when no message has the words
-        return SearchHit(*fields, snippet=best_snippet(texts, terms, preview), score=score)
+    def _find_customers(self, fragment: str) -> list[int] | None:
+        if len(fragment) >= 3:
+            sql = "SELECT rowid FROM customer_grams WHERE customer_grams MATCH ? LIMIT ?"
+            param = '"' + fragment.replace('"', '""') + '"'
+        else:
+            sql = "SELECT rid FROM customers WHERE instr(search, ?) > 0 LIMIT ?"
+            param = fragment
+        rids = [rid for (rid,) in self._db.execute(sql, (param, MAX_LISTED_CUSTOMERS + 1))]
+        return None if len(rids) > MAX_LISTED_CUSTOMERS else rids
+
+    def _hits(self, rows: list[tuple[int, float]], terms: list) -> list[SearchHit]:
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        found = {
+            row[0]: row[1:]
+            for row in self._db.execute(
+                f"SELECT t.doc, {_HIT_COLUMNS} FROM tasks t WHERE t.doc IN ({marks})",
+                [doc for doc, _ in rows],
+            )
+        }
+        ordered = [(found[doc], score) for doc, score in rows if doc in found]
+        snippets = self._snippets.for_tasks(
+            [(row[0], row[8], row[-1]) for row, _ in ordered], terms
+        )
+        return [
+            SearchHit(*row[1:-1], snippet=snippets[row[0]], score=score) for row, score in ordered
+        ]
 
     def check(self, store: Store) -> list[str]:
         """Differences between the index and ``store``; an empty list means consistent."""

@@ -1,108 +1,143 @@
-"""Turning a parsed ``Query`` into SQL over the index tables.
+"""Turning a parsed ``Query`` into an FTS5 expression and SQL over the index.
 
-User text reaches SQLite only as bound parameters; words reach FTS5 only as
-quoted strings (``Term.fts``), so nothing a person types is read as FTS5 or SQL
-syntax.
+Words become terms on the subject, body and people columns; filters become
+facet tokens (see ``facets``); before:/after: become a range of document row
+ids, which follow last activity. Words reach FTS5 only as quoted strings
+(``Term.fts``) and every value is a bound parameter, so nothing a person
+types is read as FTS5 or SQL syntax.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import facets
 from .fold import digits, fold, looks_like_phone
-from .terms import Filter, Query, QuerySyntaxError, Sort
+from .terms import Filter, Query, QuerySyntaxError, Sort, Term
+from .writer import time_rowid
 
-# bm25 weights of the subject, body and people columns: a word in the subject
-# or the customer's name says more about a task than one in a long thread.
-_BM25 = "bm25(docs, 4.0, 1.0, 2.0)"
+_TEXT = "{subject body people}"
+# bm25 weights per column: a word in the subject or the customer's name says
+# more about a task than one in a long thread; facets do not count.
+BM25 = "bm25(docs, 4.0, 1.0, 2.0, 0.0)"
 
-# Below three characters the trigram index cannot help; scan the customers.
-_TRIGRAM_MIN = 3
+# Customers matching a from: fragment, or None when too many to list.
+FindCustomers = Callable[[str], list[int] | None]
 
 
 @dataclass(slots=True)
 class Plan:
-    match: str | None = None  # FTS5 expression the task's document must match
-    where: list[str] = field(default_factory=list)
+    match: str | None = None
+    low: int | None = None  # document row ids: low <= rowid < high
+    high: int | None = None
+    where: list[str] = field(default_factory=list)  # on tasks t, when facets cannot say it
     params: list[Any] = field(default_factory=list)
-    order: str = ""
+    sort: Sort = Sort.NEWEST
     ranked: bool = False
 
-    def from_clause(self) -> tuple[str, list[Any]]:
-        """FROM ... WHERE ... and its parameters, shared by the count and the page."""
-        if self.match is not None:
-            sql = "FROM docs JOIN tasks t ON t.rid = docs.rowid WHERE docs MATCH ?"
-            params: list[Any] = [self.match]
+    @property
+    def everything(self) -> bool:
+        return self.match is None and self.low is None and self.high is None and not self.where
+
+    def source(self, match: str | None = None, *, join: bool = False) -> tuple[str, list[Any]]:
+        """FROM ... WHERE ... over the documents (joined to tasks when needed)."""
+        if self.where or join:
+            sql = "FROM docs JOIN tasks t ON t.doc = docs.rowid WHERE docs MATCH ?"
         else:
-            sql = "FROM tasks t WHERE 1"
-            params = []
+            sql = "FROM docs WHERE docs MATCH ?"
+        params: list[Any] = [match or self.match or _phrase(facets.ALL, "facets")]
+        if self.low is not None:
+            sql += " AND docs.rowid >= ?"
+            params.append(self.low)
+        if self.high is not None:
+            sql += " AND docs.rowid < ?"
+            params.append(self.high)
         for clause in self.where:
             sql += f" AND ({clause})"
         return sql, params + self.params
 
-    def score(self) -> str:
-        return f"-{_BM25}" if self.ranked else "0.0"
+
+def _phrase(word: str, column: str) -> str:
+    return f'{column} : "{word}"'
 
 
-def build_plan(query: Query, *, me: str | None, now: float) -> Plan:
+def _any(words: list[str]) -> str:
+    return "facets : (" + " OR ".join(f'"{w}"' for w in words) + ")"
+
+
+def _terms(terms: tuple[Term, ...] | list[Term], joiner: str) -> str:
+    return f" {joiner} ".join(term.fts() for term in terms)
+
+
+def build_plan(query: Query, *, me: str | None, now: float, find: FindCustomers) -> Plan:
     plan = Plan()
-    positive = " AND ".join(_group(group) for group in query.groups)
-    negative = " OR ".join(term.fts() for term in query.excluded)
-    if positive:
-        plan.match = f"({positive}) NOT ({negative})" if negative else positive
-    elif negative:
-        plan.where.append("t.rid NOT IN (SELECT rowid FROM docs WHERE docs MATCH ?)")
-        plan.params.append(negative)
+    positive: list[str] = []
+    negative: list[str] = []
+    if query.groups:
+        groups = [
+            f"({_terms(group, 'OR')})" if len(group) > 1 else group[0].fts()
+            for group in query.groups
+        ]
+        positive.append(f"{_TEXT} : ({' AND '.join(groups)})")
+    if query.excluded:
+        negative.append(f"{_TEXT} : ({_terms(query.excluded, 'OR')})")
     for key, filters in query.by_key.items():
-        _add_filters(plan, key, filters, me=me, now=now)
-    sort = query.effective_sort
-    if sort == Sort.RELEVANCE and plan.match is None:
-        sort = Sort.NEWEST
-    plan.ranked = plan.match is not None
-    plan.order = {
-        Sort.RELEVANCE: f"{_BM25}, t.last_activity DESC, t.rid DESC",
-        Sort.NEWEST: "t.last_activity DESC, t.rid DESC",
-        Sort.OLDEST: "t.last_activity ASC, t.rid ASC",
-        Sort.WAITING: "t.waiting_since IS NULL, t.waiting_since ASC, t.last_activity DESC, t.rid",
-    }[sort]
+        if key in ("before", "after"):
+            _time_bounds(plan, key, filters, now)
+        elif key == "customer":
+            _customer_filters(plan, filters, find, positive, negative)
+        else:
+            wanted = [w for f in filters if not f.negated for w in _words(f, me=me)]
+            if wanted:
+                positive.append(_any(wanted))
+            negative.extend(_any(_words(f, me=me)) for f in filters if f.negated)
+    if positive or negative:
+        left = " AND ".join(positive) if positive else _phrase(facets.ALL, "facets")
+        plan.match = f"({left}) NOT ({' OR '.join(negative)})" if negative else left
+    plan.ranked = bool(query.groups)
+    plan.sort = query.effective_sort
+    if plan.sort == Sort.RELEVANCE and not plan.ranked:
+        plan.sort = Sort.NEWEST
     return plan
 
 
-def _group(group: tuple) -> str:
-    if len(group) == 1:
-        return group[0].fts()
-    return "(" + " OR ".join(term.fts() for term in group) + ")"
-
-
-def _add_filters(
-    plan: Plan, key: str, filters: list[Filter], *, me: str | None, now: float
-) -> None:
-    positive = [f for f in filters if not f.negated]
+def _time_bounds(plan: Plan, key: str, filters: list[Filter], now: float) -> None:
+    # before:X keeps last activity < X, after:X keeps >= X; several of one key
+    # widen (any may match), a negated one is the opposite bound.
+    lows, highs = [], []
+    positive = [time_rowid(f.threshold(now)) for f in filters if not f.negated]
     if positive:
-        parts, params = [], []
-        for item in positive:
-            clause, values = _condition(item, me=me, now=now)
-            parts.append(clause)
-            params.extend(values)
-        plan.where.append(" OR ".join(f"({p})" for p in parts))
-        plan.params.extend(params)
+        (highs if key == "before" else lows).append(
+            max(positive) if key == "before" else min(positive)
+        )
     for item in filters:
         if item.negated:
-            clause, values = _condition(item, me=me, now=now)
-            plan.where.append(f"NOT ({clause})")
-            plan.params.extend(values)
+            (lows if key == "before" else highs).append(time_rowid(item.threshold(now)))
+    if lows:
+        plan.low = max([*lows, plan.low] if plan.low is not None else lows)
+    if highs:
+        plan.high = min([*highs, plan.high] if plan.high is not None else highs)
 
 
-def _condition(item: Filter, *, me: str | None, now: float) -> tuple[str, list[Any]]:
-    """SQL that is true (never NULL) when a task passes ``item`` (ignoring negation)."""
+def _words(item: Filter, *, me: str | None) -> list[str]:
+    """Facet tokens any of which makes a task pass ``item`` (ignoring negation)."""
     key, value = item.key, item.value
-    if key in ("status", "priority"):
-        return f"t.{key} = ?", [value]
+    if key == "status":
+        return [facets.status(value)]
+    if key == "priority":
+        return [facets.priority(value)]
     if key == "number":
-        return "t.number = ?", [int(value)]
+        return [facets.number(int(value))]
     if key == "channel":
-        return "t.channel_f = ? OR t.channel_kind_f = ?", [value, value]
+        return facets.channel(value)
+    if key == "tag":
+        return [facets.tag(value)]
+    if key == "team":
+        return [facets.team(value)]
+    if key in ("unread", "waiting"):
+        return [key]
     if key == "assignee":
         if value == "me":
             if not me:
@@ -112,34 +147,58 @@ def _condition(item: Filter, *, me: str | None, now: float) -> tuple[str, list[A
                     " 'me'; name the agent instead",
                 )
             value = fold(me)
-        return "t.assignee_f = ?", ["" if value == "none" else value]
-    if key == "team":
-        return "t.team_f = ?", ["" if value == "none" else value]
-    if key == "tag":
-        return "t.rid IN (SELECT rid FROM task_tags WHERE tag = ?)", [value]
-    if key == "unread":
-        return "t.unread = 1", []
-    if key == "waiting":
-        return "t.waiting_since IS NOT NULL", []
-    if key == "before":
-        return "t.last_activity < ?", [item.threshold(now)]
-    if key == "after":
-        return "t.last_activity >= ?", [item.threshold(now)]
-    if key == "customer":
-        return _customer_condition(value)
+        return [facets.assignee(value)]
     raise AssertionError(f"unhandled filter {key}")
 
 
-def _customer_condition(value: str) -> tuple[str, list[Any]]:
+def customer_fragments(value: str) -> list[str]:
+    """What a from: value is looked for as: itself, and its digits if it looks like a phone."""
     fragments = [value]
     if looks_like_phone(value):
         fragments.append(digits(value))
-    parts, params = [], []
-    for fragment in dict.fromkeys(fragments):
-        if len(fragment) >= _TRIGRAM_MIN:
-            parts.append("SELECT rowid FROM customer_grams WHERE customer_grams MATCH ?")
-            params.append('"' + fragment.replace('"', '""') + '"')
+    return list(dict.fromkeys(fragments))
+
+
+def _customer_rids(value: str, find: FindCustomers) -> list[int] | None:
+    rids: set[int] = set()
+    for fragment in customer_fragments(value):
+        found = find(fragment)
+        if found is None:
+            return None
+        rids.update(found)
+    return sorted(rids)
+
+
+def _customer_filters(
+    plan: Plan, filters: list[Filter], find: FindCustomers, positive: list, negative: list
+) -> None:
+    """from:/customer: as customer tokens, or as SQL on the task row when a
+    fragment matches too many customers to list."""
+    wanted = [f for f in filters if not f.negated]
+    if wanted:
+        found = [_customer_rids(f.value, find) for f in wanted]
+        if all(rids is not None for rids in found):
+            words = [facets.customer(rid) for rids in found for rid in rids]  # type: ignore[union-attr]
+            positive.append(_any(words or [facets.NOTHING]))
         else:
-            parts.append("SELECT rid FROM customers WHERE instr(search, ?) > 0")
-            params.append(fragment)
+            clauses = [customer_sql(f.value) for f in wanted]
+            plan.where.append(" OR ".join(f"({c})" for c, _ in clauses))
+            plan.params.extend(p for _, params in clauses for p in params)
+    for item in filters:
+        if not item.negated:
+            continue
+        rids = _customer_rids(item.value, find)
+        if rids is None:
+            clause, params = customer_sql(item.value)
+            plan.where.append(f"NOT ({clause})")
+            plan.params.extend(params)
+        elif rids:
+            negative.append(_any([facets.customer(rid) for rid in rids]))
+
+
+def customer_sql(value: str) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    for fragment in customer_fragments(value):
+        parts.append("SELECT rid FROM customers WHERE instr(search, ?) > 0")
+        params.append(fragment)
     return "t.customer_rid IN (" + " UNION ".join(parts) + ")", params

@@ -6,11 +6,13 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# tasks.rid is the row id of the task's document in `docs`. Folded copies
-# (_f) of the columns filters compare keep every comparison accent- and
-# case-insensitive, like the word index.
+# A task's document in `docs` has the row id tasks.doc, derived from the
+# task's last activity (see writer.doc_rowid), so "newest first" and date
+# ranges are row id order and ranges inside FTS5. The `facets` column holds
+# one token per filterable value (status, channel, tag, ...), so filters
+# are FTS5 terms too and any combination is a merge of posting lists.
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE customers(
@@ -27,34 +29,24 @@ CREATE VIRTUAL TABLE customer_grams USING fts5(
 CREATE TABLE task_keys(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 CREATE TABLE tasks(
     rid INTEGER PRIMARY KEY,
+    doc INTEGER NOT NULL UNIQUE,
     id TEXT NOT NULL,
     number INTEGER NOT NULL,
     status TEXT NOT NULL,
     channel TEXT NOT NULL,
     channel_kind TEXT NOT NULL,
-    channel_f TEXT NOT NULL,
-    channel_kind_f TEXT NOT NULL,
     customer_id TEXT NOT NULL,
     customer_rid INTEGER NOT NULL,
     customer_name TEXT NOT NULL,
     subject TEXT NOT NULL,
     preview TEXT NOT NULL,
     assignee TEXT,
-    assignee_f TEXT NOT NULL,
-    team_f TEXT NOT NULL,
-    priority TEXT NOT NULL,
     last_activity REAL NOT NULL,
     waiting_since REAL,
-    unread INTEGER NOT NULL,
+    facets TEXT NOT NULL,
     fingerprint TEXT NOT NULL
 );
-CREATE INDEX tasks_activity ON tasks(last_activity);
-CREATE INDEX tasks_status ON tasks(status, last_activity);
-CREATE INDEX tasks_number ON tasks(number);
 CREATE INDEX tasks_customer ON tasks(customer_rid);
-CREATE INDEX tasks_assignee ON tasks(assignee_f, last_activity);
-CREATE TABLE task_tags(tag TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(tag, rid))
-    WITHOUT ROWID;
 CREATE TABLE texts(
     rid INTEGER PRIMARY KEY,
     event_id TEXT NOT NULL UNIQUE,
@@ -64,7 +56,7 @@ CREATE TABLE texts(
 );
 CREATE INDEX texts_task ON texts(task_rid, at);
 CREATE VIRTUAL TABLE docs USING fts5(
-    subject, body, people, content='', tokenize='unicode61 remove_diacritics 2'
+    subject, body, people, facets, content='', tokenize='unicode61 remove_diacritics 2'
 );
 """
 
@@ -74,7 +66,6 @@ _TABLES = (
     "customer_grams",
     "task_keys",
     "tasks",
-    "task_tags",
     "texts",
     "docs",
 )

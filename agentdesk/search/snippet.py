@@ -1,111 +1,134 @@
-"""Snippets: the best matching message of a task, cut around the matched words."""
+"""Snippets: each hit's best matching message, cut around the matched words.
+
+The best message of a task is the one containing the most query terms, the
+newest among equals; the subject stands in when no message has any. SQLite
+first shortlists, in C, the few messages of each task that may hold the most
+terms (an accent- and case-blind LIKE per term); those go into a small
+in-memory FTS5 table with the index's own tokenizer, which decides and marks
+the words exactly as the engine matched them.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
 
-from .fold import fold, token_spans
+from .fold import like_pattern
 from .terms import Term
 
 Segments = list[tuple[str, bool]]
 
-SNIPPET_CHARS = 160
-_LEAD = 40  # characters shown before the first matched word
+# Markers FTS5 puts around matched words: control characters that stored text
+# never contains (the domain strips them).
+_OPEN, _CLOSE = "\x02", "\x03"
+SNIPPET_TOKENS = 24
+PREVIEW_CHARS = 160
 _SPACE = re.compile(r"\s+")
+_SUBJECT_AT = -1e300  # subjects rank below every message
+SHORTLIST = 3  # messages per task checked exactly
+
+_CREATE = (
+    "CREATE TEMP TABLE IF NOT EXISTS snippet_rows("
+    "rid INTEGER PRIMARY KEY, text TEXT, task INTEGER, at REAL)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.snippet_texts USING fts5("
+    "text, content='snippet_rows', content_rowid='rid',"
+    " tokenize='unicode61 remove_diacritics 2')",
+)
 
 
-def term_ranges(spans: Sequence[tuple[int, int, str]], term: Term) -> list[tuple[int, int]]:
-    """Character ranges where ``term`` (a word, phrase or prefix) occurs."""
-    wanted = term.tokens
-    n = len(wanted)
-    found = []
-    for i in range(len(spans) - n + 1):
-        if any(spans[i + j][2] != wanted[j] for j in range(n - 1)):
-            continue
-        last = spans[i + n - 1][2]
-        if last == wanted[-1] or (term.prefix and last.startswith(wanted[-1])):
-            found.append((spans[i][0], spans[i + n - 1][1]))
-    return found
+def preview(text: str) -> Segments:
+    """An unmarked one-line snippet, for hits without matched words."""
+    text = _SPACE.sub(" ", text).strip()
+    return [(text[:PREVIEW_CHARS], False)] if text else []
 
 
-def _matches(text: str, terms: Sequence[Term]) -> tuple[int, list[tuple[int, int]]]:
-    """(number of terms found, their ranges) in ``text``."""
-    folded = fold(text)
-    # Cheap test first: most messages of a task contain none of the words.
-    if not any(term.tokens[-1] in folded for term in terms):
-        return 0, []
-    spans = token_spans(text)
-    count, ranges = 0, []
-    for term in terms:
-        found = term_ranges(spans, term)
-        if found:
-            count += 1
-            ranges.extend(found)
-    return count, ranges
-
-
-def best_snippet(texts: Iterable[str], terms: Sequence[Term], fallback: str) -> Segments:
-    """The snippet of the text (newest first) matching most terms; ``fallback`` unmarked if none."""
-    best: tuple[int, str, list[tuple[int, int]]] | None = None
-    if terms:
-        for text in texts:
-            count, ranges = _matches(text, terms)
-            if count and (best is None or count > best[0]):
-                best = (count, text, ranges)
-                if count == len(terms):
-                    break
-    if best is None:
-        return [(_squash(fallback)[:SNIPPET_CHARS], False)] if fallback else []
-    return cut(best[1], best[2])
-
-
-def cut(text: str, ranges: list[tuple[int, int]]) -> Segments:
-    """``text`` around its first matched range, as segments (True = matched)."""
-    ranges = _merge(sorted(ranges))
-    start = max(0, ranges[0][0] - _LEAD)
-    if start > 0:
-        space = text.find(" ", start, ranges[0][0])
-        start = space + 1 if space >= 0 else start
-    end = min(len(text), start + SNIPPET_CHARS)
-    if end < len(text):
-        space = text.rfind(" ", max(start, ranges[0][1]), end)
-        end = space if space > 0 else end
+def parse_marked(text: str) -> Segments:
+    """Split FTS5 snippet() output into (text, matched) segments."""
     segments: Segments = []
-    position = start
-    for begin, finish in ranges:
-        if begin >= end:
-            break
-        begin, finish = max(begin, position), min(finish, end)
-        if begin > position:
-            segments.append((text[position:begin], False))
-        if finish > begin:
-            segments.append((text[begin:finish], True))
-        position = max(position, finish)
-    if position < end:
-        segments.append((text[position:end], False))
-    if start > 0:
-        segments.insert(0, ("…", False))
-    if end < len(text):
-        segments.append(("…", False))
-    merged: Segments = []
-    for part, marked in segments:
-        if merged and merged[-1][1] == marked:
-            merged[-1] = (merged[-1][0] + part, marked)
+    marked = False
+    for part in re.split(f"([{_OPEN}{_CLOSE}])", text):
+        if part == _OPEN:
+            marked = True
+        elif part == _CLOSE:
+            marked = False
         elif part:
-            merged.append((part, marked))
-    return [(_squash(part), marked) for part, marked in merged]
+            part = _SPACE.sub(" ", part)
+            if segments and segments[-1][1] == marked:
+                segments[-1] = (segments[-1][0] + part, marked)
+            else:
+                segments.append((part, marked))
+    return segments
 
 
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for begin, end in ranges:
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((begin, end))
-    return merged
+class Snippets:
+    """Makes the snippets of one page of hits on the index's connection."""
 
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._ready = False
 
-def _squash(text: str) -> str:
-    return _SPACE.sub(" ", text)
+    def for_tasks(
+        self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]
+    ) -> dict[int, Segments]:
+        """Snippets by task row id for ``(task rid, subject, preview)``."""
+        result = {rid: preview(fallback) for rid, _, fallback in tasks}
+        if not terms or not tasks:
+            return result
+        self._load(tasks, terms)
+        counts: Counter[int] = Counter()
+        for fts in dict.fromkeys(term.fts() for term in terms):
+            for (rowid,) in self.db.execute(
+                "SELECT rowid FROM temp.snippet_texts WHERE snippet_texts MATCH ?", (fts,)
+            ):
+                counts[rowid] += 1
+        if not counts:
+            return result
+        best: dict[int, tuple[tuple[int, float, int], int]] = {}
+        marks = ",".join("?" * len(counts))
+        for rid, task, at in self.db.execute(
+            f"SELECT rid, task, at FROM temp.snippet_rows WHERE rid IN ({marks})", list(counts)
+        ):
+            key = (counts[rid], at, rid)
+            if task not in best or key > best[task][0]:
+                best[task] = (key, rid)
+        task_of = {rid: task for task, (_, rid) in best.items()}
+        marks = ",".join("?" * len(task_of))
+        expression = " OR ".join(dict.fromkeys(term.fts() for term in terms))
+        for rowid, text in self.db.execute(
+            f"SELECT rowid, snippet(snippet_texts, 0, char(2), char(3), '…', {SNIPPET_TOKENS})"
+            f" FROM temp.snippet_texts WHERE snippet_texts MATCH ? AND rowid IN ({marks})",
+            [expression, *task_of],
+        ):
+            result[task_of[rowid]] = parse_marked(text)
+        return result
+
+    def _load(self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]) -> None:
+        db = self.db
+        if not self._ready:
+            for statement in _CREATE:
+                db.execute(statement)
+            self._ready = True
+        db.execute("DELETE FROM temp.snippet_rows")
+        db.execute("INSERT INTO temp.snippet_texts(snippet_texts) VALUES ('delete-all')")
+        likes = list(dict.fromkeys(like_pattern(term.tokens[-1]) for term in terms))
+        bound = " + ".join(["(text LIKE ?)"] * len(likes))
+        rids = [rid for rid, _, _ in tasks]
+        marks = ",".join("?" * len(rids))
+        db.execute(
+            "INSERT INTO temp.snippet_rows(rid, text, task, at)"
+            " SELECT rid, text, task_rid, at FROM ("
+            "  SELECT *, row_number() OVER ("
+            "   PARTITION BY task_rid ORDER BY bound DESC, at DESC, rid DESC) AS n"
+            f"  FROM (SELECT rid, task_rid, text, at, {bound} AS bound"
+            f"   FROM main.texts WHERE task_rid IN ({marks}))"
+            "  WHERE bound > 0)"
+            " WHERE n <= ?",
+            [*likes, *rids, SHORTLIST],
+        )
+        db.executemany(
+            "INSERT INTO temp.snippet_rows(rid, text, task, at) VALUES (?,?,?,?)",
+            [(-rid, subject, rid, _SUBJECT_AT) for rid, subject, _ in tasks if subject],
+        )
+        db.execute("INSERT INTO temp.snippet_texts(snippet_texts) VALUES ('rebuild')")

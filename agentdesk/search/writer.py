@@ -1,37 +1,57 @@
 """Keeping the index rows in step with the store's customers, tasks and events.
 
 Each task has one document in the full-text table ``docs``: its subject, the
-text of its messages, notes and call summaries, and its customer's name and
-identities. The table keeps no copy of the text (``content=''``), so a changed
-document is removed by handing FTS5 the exact text it was built from; the
-writer therefore notes a task's document before its first change in a batch
+text of its messages, notes and call summaries, its customer's name and
+identities, and its facets (filter values). The document's row id follows the
+task's last activity. The table keeps no copy of the text (``content=''``),
+so a changed document is removed by handing FTS5 the exact text it was built
+from: the writer notes a task's document before its first change in a batch
 and swaps old for new once the batch is applied.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
 from agentdesk.store.protocol import Batch
 
+from . import facets
 from .fold import PART_SEPARATOR, fold, phone_forms
 
 LookupCustomer = Callable[[str], Customer | None]
-Doc = tuple[str, str, str]
+# (row id, subject, body, people, facets)
+Doc = tuple[int, str, str, str, str]
 
 _JOIN = f" {PART_SEPARATOR} "
-_PUT_TASK = "INSERT OR REPLACE INTO tasks VALUES (" + ",".join("?" * 21) + ")"
+_PUT_TASK = "INSERT OR REPLACE INTO tasks VALUES (" + ",".join("?" * 17) + ")"
+
+# A document's row id is its task's last activity in milliseconds, shifted
+# left to leave room for tasks active in the same millisecond.
+_SLOT_BITS = 20
+
+
+def time_rowid(at: float) -> int:
+    """The lowest document row id for a last activity at ``at`` (epoch seconds)."""
+    return math.floor(at * 1000) << _SLOT_BITS
 
 
 def event_text(event: Event) -> str:
-    """The searchable text of an event: messages, notes and call summaries."""
+    """The searchable text of an event (messages, notes and call summaries), in NFC.
+
+    Composed accents keep one character per accented letter for the snippet
+    shortlist's LIKE patterns.
+    """
     if isinstance(event, Message | Note):
-        return event.text
-    if isinstance(event, CallRecord):
-        return event.summary
-    return ""
+        text = event.text
+    elif isinstance(event, CallRecord):
+        text = event.summary
+    else:
+        return ""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def customer_values(customer: Customer) -> tuple[str, str, str, str]:
@@ -154,42 +174,50 @@ class IndexWriter:
         customer_rid = self._customer_rid(task, lookup_customer)
         fingerprint = task_fingerprint(task)
         old = self.db.execute(
-            "SELECT fingerprint, subject, customer_rid FROM tasks WHERE rid=?", (rid,)
+            "SELECT fingerprint, customer_rid, doc, last_activity FROM tasks WHERE rid=?", (rid,)
         ).fetchone()
-        if old is not None and old[0] == fingerprint and old[2] == customer_rid:
+        if old is not None and old[0] == fingerprint and old[1] == customer_rid:
             return
-        if old is None or old[1] != task.subject or old[2] != customer_rid:
-            self._touch(rid)
+        self._touch(rid)
+        if old is not None and old[3] == task.updated_at:
+            doc = old[2]
+        else:
+            doc = self._free_rowid(task.updated_at)
         self.db.execute(
             _PUT_TASK,
             (
                 rid,
+                doc,
                 task.id,
                 task.number,
                 str(task.status),
                 task.channel,
                 task.channel_kind,
-                fold(task.channel),
-                fold(task.channel_kind),
                 task.customer_id,
                 customer_rid,
                 task.customer_name,
                 task.subject,
                 task.preview,
                 task.assignee,
-                fold(task.assignee or ""),
-                fold(task.team or ""),
-                str(task.priority),
                 task.updated_at,
                 task.waiting_since,
-                int(task.unread),
+                facets.of_task(task, customer_rid),
                 fingerprint,
             ),
         )
-        if old is not None:
-            self.db.execute("DELETE FROM task_tags WHERE rid=?", (rid,))
-        tags = {fold(tag) for tag in task.tags if tag}
-        self.db.executemany("INSERT INTO task_tags VALUES (?,?)", [(tag, rid) for tag in tags])
+
+    def _free_rowid(self, at: float) -> int:
+        low = time_rowid(at)
+        high = low + (1 << _SLOT_BITS) - 1
+        row = self.db.execute(
+            "SELECT max(doc) FROM tasks WHERE doc BETWEEN ? AND ?", (low, high)
+        ).fetchone()
+        if row[0] is None:
+            return low
+        if row[0] < high:
+            return row[0] + 1
+        # A million tasks in one millisecond: any unused id will do.
+        return self.db.execute("SELECT max(doc) + 1 FROM tasks").fetchone()[0]
 
     def put_event(self, event: Event) -> None:
         text = event_text(event)
@@ -230,8 +258,8 @@ class IndexWriter:
 
     def doc(self, rid: int) -> Doc | None:
         row = self.db.execute(
-            "SELECT t.subject, c.people FROM tasks t JOIN customers c ON c.rid = t.customer_rid"
-            " WHERE t.rid=?",
+            "SELECT t.doc, t.subject, c.people, t.facets FROM tasks t"
+            " JOIN customers c ON c.rid = t.customer_rid WHERE t.rid=?",
             (rid,),
         ).fetchone()
         if row is None:
@@ -239,7 +267,7 @@ class IndexWriter:
         texts = self.db.execute(
             "SELECT text FROM texts WHERE task_rid=? ORDER BY at, rid", (rid,)
         ).fetchall()
-        return row[0], _JOIN.join(t for (t,) in texts), row[1]
+        return row[0], row[1], _JOIN.join(t for (t,) in texts), row[2], row[3]
 
     def _touch(self, rid: int) -> None:
         if not self.bulk and rid not in self._old_docs:
@@ -253,35 +281,40 @@ class IndexWriter:
                 continue
             if old is not None:
                 self.db.execute(
-                    "INSERT INTO docs(docs, rowid, subject, body, people)"
-                    " VALUES ('delete',?,?,?,?)",
-                    (rid, *old),
+                    "INSERT INTO docs(docs, rowid, subject, body, people, facets)"
+                    " VALUES ('delete',?,?,?,?,?)",
+                    old,
                 )
             if new is not None:
                 self.db.execute(
-                    "INSERT INTO docs(rowid, subject, body, people) VALUES (?,?,?,?)", (rid, *new)
+                    "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)",
+                    new,
                 )
         self._old_docs.clear()
 
     def build_all_docs(self, progress: Callable[[int], None] | None = None) -> None:
-        """Write every task's document in one pass (after a bulk load)."""
+        """Write every task's document in one pass (after a bulk load).
+
+        Goes in task row order, which a rebuild makes the order of last
+        activity, so FTS5 receives ascending row ids.
+        """
         tasks = self.db.execute(
-            "SELECT t.rid, t.subject, c.people FROM tasks t"
+            "SELECT t.rid, t.doc, t.subject, c.people, t.facets FROM tasks t"
             " JOIN customers c ON c.rid = t.customer_rid ORDER BY t.rid"
         )
         texts = self.db.execute("SELECT task_rid, text FROM texts ORDER BY task_rid, at, rid")
         pending = next(texts, None)
-        insert = "INSERT INTO docs(rowid, subject, body, people) VALUES (?,?,?,?)"
-        rows: list[tuple[int, str, str, str]] = []
+        insert = "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)"
+        rows: list[Doc] = []
         done = 0
-        for rid, subject, people in tasks:
+        for rid, doc, subject, people, words in tasks:
             while pending is not None and pending[0] < rid:
                 pending = next(texts, None)
             parts = []
             while pending is not None and pending[0] == rid:
                 parts.append(pending[1])
                 pending = next(texts, None)
-            rows.append((rid, subject, _JOIN.join(parts), people))
+            rows.append((doc, subject, _JOIN.join(parts), people, words))
             if len(rows) >= 2000:
                 self.db.executemany(insert, rows)
                 done += len(rows)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from conftest import skip_or_fail
 from test_webchat_server import STEP, Chat, running_chat
 
@@ -40,9 +41,12 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    """A fresh browser page the size of a chat widget."""
+# One browser for the module (launching one costs seconds), a fresh context per test.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Any]:
     reason = _missing()
     if reason:
         skip_or_fail(reason)
@@ -53,11 +57,20 @@ async def page() -> AsyncIterator[Any]:
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         try:
-            context = await browser.new_context(viewport={"width": 420, "height": 640})
-            context.set_default_timeout(STEP * 1000)
-            yield await context.new_page()
+            yield browser
         finally:
             await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh page (own storage) the size of a chat widget."""
+    context = await browser.new_context(viewport={"width": 420, "height": 640})
+    context.set_default_timeout(STEP * 1000)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
 
 
 def expect(locator: Any) -> Any:

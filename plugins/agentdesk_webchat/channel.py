@@ -21,16 +21,15 @@ from agentdesk.plugin import (
 )
 
 from . import protocol
-from .endpoint import ChatEndpoint, ChatSettings
+from .endpoint import ChatEndpoint
 from .history import AGENT, History, SessionRecord
 from .live import LiveSessions
-from .origins import OriginPolicy, check_origins
+from .origins import OriginPolicy
 from .pages import ASSETS, WidgetPages
 from .protocol import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_LATER
 from .ratelimit import TokenBucket
 from .sessions import is_session_id, load_signer
-
-MAX_TEXT_LENGTH = 4000
+from .settings import MAX_TEXT_LENGTH, OPTIONS, ChatSettings
 
 
 class WebChatChannel(Channel):
@@ -53,96 +52,14 @@ class WebChatChannel(Channel):
         typing_indicators=True,
         read_receipts=True,
     )
-    options: ClassVar[tuple[Option, ...]] = (
-        Option.list(
-            "allowed_origins",
-            help="sites that may embed the widget or open the chat, like "
-            "https://www.example.com; the desk's own origin always may; * allows any",
-            validator=check_origins,
-        ),
-        Option.secret(
-            "secret",
-            default="",
-            help="key that signs visitors' session tokens (16+ characters); "
-            "empty: one is generated and kept in the channel's state",
-        ),
-        Option.number(
-            "max_message_chars",
-            default=MAX_TEXT_LENGTH,
-            minimum=1,
-            maximum=MAX_TEXT_LENGTH,
-            integer=True,
-            help="longest message a visitor may send",
-        ),
-        Option.number(
-            "rate_limit_per_minute",
-            default=20,
-            minimum=1,
-            maximum=6000,
-            help="messages a visitor may send per minute, on average",
-        ),
-        Option.number(
-            "rate_limit_burst",
-            default=5,
-            minimum=1,
-            maximum=1000,
-            integer=True,
-            help="messages a visitor may send at once before the rate applies",
-        ),
-        Option.number(
-            "new_sessions_per_minute",
-            default=10,
-            minimum=1,
-            maximum=100000,
-            help="new chats one client address may open per minute (twice that at once); "
-            "behind a proxy on another host, let uvicorn trust its X-Forwarded-For",
-        ),
-        Option.number(
-            "history_limit",
-            default=200,
-            minimum=10,
-            maximum=10000,
-            integer=True,
-            help="messages kept per session for replay to a returning browser",
-        ),
-        Option.number(
-            "max_connections",
-            default=500,
-            minimum=1,
-            integer=True,
-            help="open visitor connections at most, all sessions together",
-        ),
-        Option.number(
-            "delivery_wait_seconds",
-            default=1.0,
-            minimum=0,
-            maximum=10,
-            help="how long send waits for an online browser's receipt to report "
-            "'delivered' (otherwise 'sent')",
-        ),
-        Option.text("title", default="Chat with us", help="the widget's heading"),
-        Option.text(
-            "greeting",
-            default="Hello! Ask us anything and we will answer here.",
-            help="first line shown to a visitor",
-        ),
-    )
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(self, context: PluginContext) -> None:
         super().__init__(context)
         declared = {option.name: option.default for option in self.options}
         self._opts: dict[str, Any] = {**declared, **context.options}
         self._policy = OriginPolicy(self._opts["allowed_origins"] or ())
-        self._settings = ChatSettings(
-            max_chars=int(self._opts["max_message_chars"]),
-            rate_per_minute=float(self._opts["rate_limit_per_minute"]),
-            rate_burst=int(self._opts["rate_limit_burst"]),
-            max_connections=int(self._opts["max_connections"]),
-            new_sessions_per_minute=float(self._opts["new_sessions_per_minute"]),
-            new_sessions_burst=max(1, int(2 * self._opts["new_sessions_per_minute"])),
-            title=str(self._opts["title"]),
-            greeting=str(self._opts["greeting"]),
-        )
+        self._settings = ChatSettings.from_options(self._opts)
         self._history = History(context.state, limit=int(self._opts["history_limit"]))
         self._live = LiveSessions(
             lambda: TokenBucket(self._settings.rate_per_minute, self._settings.rate_burst)

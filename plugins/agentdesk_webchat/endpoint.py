@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from agentdesk.plugin import Inbound, InboundMessage, TypingSignal
@@ -28,35 +27,10 @@ from .protocol import (
 )
 from .ratelimit import KeyedBuckets, TokenBucket
 from .sessions import TokenSigner, new_session_id
+from .settings import ChatSettings
 
 #: How often a visitor who keeps typing is reported to the desk again.
 TYPING_REFRESH_SECONDS = 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class ChatSettings:
-    """The endpoint's limits and texts, from the channel's options."""
-
-    max_chars: int = 4000
-    rate_per_minute: float = 20.0
-    rate_burst: int = 5
-    max_connections: int = 500
-    max_tabs: int = 10
-    hello_timeout: float = 10.0
-    #: Frames of any kind one tab may send: a flood guard above the message limit.
-    frames_per_minute: float = 600.0
-    frames_burst: int = 60
-    #: New sessions one client address may open: keeps one machine from
-    #: opening chat after chat to flood the desk with tasks.
-    new_sessions_per_minute: float = 10.0
-    new_sessions_burst: int = 20
-    title: str = "Chat with us"
-    greeting: str = ""
-
-    @property
-    def max_frame_bytes(self) -> int:
-        # Room for the longest text in UTF-8 with JSON escapes, and the envelope.
-        return self.max_chars * 6 + 1024
 
 
 class _Close(Exception):

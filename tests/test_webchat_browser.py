@@ -7,6 +7,7 @@ skip, unless AGENTDESK_REQUIRE_SERVERS=1 makes that a failure.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -136,14 +137,26 @@ async def test_dropped_connection_reconnects_and_replays(page: Any) -> None:
         await expect(page.locator("#chat-log .msg-visitor[data-seq='1']")).to_have_count(1)
 
         assert chat.channel.disconnect(session) == 1
-        await chat.channel.send(chat.reply(session, "Yes! Sorry for the wait.", "r1"))
-        await expect(page.locator("#chat-log .msg-agent .text").last).to_have_text(
-            "Yes! Sorry for the wait."
-        )
+        # More replies than the desk's flood guard allows frames at once: the page
+        # must confirm them in one receipt, or it would be cut off again.
+        replies = [f"Reply {n} while you were away" for n in range(1, 81)]
+        for n, text in enumerate(replies):
+            delivery = await chat.channel.send(chat.reply(session, text, f"r{n}"))
+            assert delivery.state == "sent"
+        await expect(page.locator("#chat-log .msg-agent .text").last).to_have_text(replies[-1])
         await expect(page.locator("#chat-status")).to_have_text("Online")
         # Each message shows once, in order, after the replay.
         texts = await page.locator("#chat-log [data-seq] .text").all_text_contents()
-        assert texts == ["Is anyone there?", "Yes! Sorry for the wait."]
+        assert texts == ["Is anyone there?", *replies]
+        assert chat.channel.is_connected(session)
+        # The page's receipt arrives: a retried send now reports it read.
+        async with asyncio.timeout(STEP):
+            while True:
+                retried = await chat.channel.send(chat.reply(session, replies[-1], "r79"))
+                if retried.detail == "read":
+                    break
+                await page.wait_for_timeout(20)
+        assert retried.state == "delivered"
 
 
 async def test_returning_visitor_keeps_session_and_links_email(page: Any, desk: Any) -> None:

@@ -60,7 +60,7 @@ class WebChatChannel(Channel):
         self._opts: dict[str, Any] = {**declared, **context.options}
         self._policy = OriginPolicy(self._opts["allowed_origins"] or ())
         self._settings = ChatSettings.from_options(self._opts)
-        self._history = History(context.state, limit=int(self._opts["history_limit"]))
+        self._history = History(context.state, limit=self._settings.history_limit)
         self._live = LiveSessions(
             lambda: TokenBucket(self._settings.rate_per_minute, self._settings.rate_burst)
         )
@@ -165,7 +165,7 @@ class WebChatChannel(Channel):
         if record.delivered_seq >= entry.seq:
             return Delivery(external_id, "delivered", detail=_read_detail(record, entry.seq))
         wait = float(self._opts["delivery_wait_seconds"])
-        if live is not None and live.connections and wait > 0:
+        if live is not None and self._live.connected(to) and wait > 0:
             future = live.waiting.get(entry.seq)
             if future is None:
                 future = asyncio.get_running_loop().create_future()

@@ -13,7 +13,7 @@ from agentdesk.plugin import Inbound, InboundMessage, TypingSignal
 
 from . import protocol
 from .history import VISITOR, History, SessionRecord
-from .live import Connection, LiveSession, LiveSessions
+from .live import QUEUE_SIZE, Connection, LiveSession, LiveSessions
 from .origins import OriginPolicy
 from .protocol import (
     CLOSE_BAD_TOKEN,
@@ -91,7 +91,9 @@ class ChatEndpoint:
         if len(live.connections) >= self.settings.max_tabs:
             await _close(websocket, CLOSE_TRY_LATER, "too many open chat windows")
             return
-        connection = Connection(websocket, session_id)
+        # Room for a whole replay on top of live traffic.
+        queue_size = self.settings.history_limit + QUEUE_SIZE
+        connection = Connection(websocket, session_id, queue_size=queue_size)
         self.history.pin(session_id)
         self.live.add(connection)
         connection.start()

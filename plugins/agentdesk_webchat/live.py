@@ -17,6 +17,7 @@ from typing import Any
 from .protocol import CLOSE_POLICY
 from .ratelimit import TokenBucket
 
+#: Frames waiting for one browser, beyond a whole replay of the session's log.
 QUEUE_SIZE = 256
 #: How long a closing connection may take to flush its queue and close frame.
 CLOSE_WAIT_SECONDS = 2.0
@@ -26,12 +27,16 @@ _CLOSE = object()
 class Connection:
     """One open websocket (a Starlette ``WebSocket``) of one session."""
 
-    def __init__(self, websocket: Any, session_id: str) -> None:
+    def __init__(self, websocket: Any, session_id: str, *, queue_size: int = QUEUE_SIZE) -> None:
         self.websocket = websocket
         self.session_id = session_id
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(queue_size)
         self._closing = False
         self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write(), name=f"webchat-writer-{id(self)}")
@@ -115,8 +120,9 @@ class LiveSessions:
         return self._sessions.get(session_id)
 
     def connected(self, session_id: str) -> bool:
+        """Whether the session has a tab that is open and not being closed."""
         live = self._sessions.get(session_id)
-        return bool(live and live.connections)
+        return bool(live) and any(not c.closing for c in live.connections)
 
     def count(self) -> int:
         return sum(len(live.connections) for live in self._sessions.values())

@@ -97,6 +97,7 @@ class ChatSettings:
     rate_burst: int = 5
     max_connections: int = 500
     max_tabs: int = 10
+    history_limit: int = 200
     hello_timeout: float = 10.0
     #: Frames of any kind one tab may send: a flood guard above the message limit.
     frames_per_minute: float = 600.0
@@ -122,6 +123,7 @@ class ChatSettings:
             rate_per_minute=float(options["rate_limit_per_minute"]),
             rate_burst=int(options["rate_limit_burst"]),
             max_connections=int(options["max_connections"]),
+            history_limit=int(options["history_limit"]),
             new_sessions_per_minute=per_minute,
             new_sessions_burst=max(1, int(2 * per_minute)),
             title=str(options["title"]),

@@ -9,6 +9,7 @@
   var AGENT_TYPING_MS = 10000; // hide the agent's "typing" if not refreshed
   var PING_MS = 30000;
   var MAX_BACKOFF_MS = 30000;
+  var ACK_DELAY_MS = 50;
 
   var $ = function (id) { return document.getElementById(id); };
   var log = $("chat-log");
@@ -25,6 +26,8 @@
   var lastSeq = 0; // highest sequence number shown
   var lastAgentSeq = 0;
   var readSeq = 0; // highest agent message reported as read
+  var receivedSeq = 0; // highest agent message reported as received
+  var ackTimer = null;
   var attempt = 0;
   var maxChars = 4000;
   var pending = new Map(); // client id -> {text, el}, until the desk confirms
@@ -149,12 +152,18 @@
   }
 
   function acknowledge() {
+    // One receipt for a burst of messages (a replay brings up to a few hundred).
+    if (!ackTimer) { ackTimer = setTimeout(sendReceipt, ACK_DELAY_MS); }
+  }
+
+  function sendReceipt() {
+    ackTimer = null;
     if (!lastAgentSeq) { return; }
     var visible = document.visibilityState === "visible";
     if (visible && lastAgentSeq > readSeq) {
       if (send({ type: "ack", seq: lastAgentSeq, read: true })) { readSeq = lastAgentSeq; }
-    } else if (!visible) {
-      send({ type: "ack", seq: lastAgentSeq, read: false });
+    } else if (!visible && lastAgentSeq > receivedSeq) {
+      if (send({ type: "ack", seq: lastAgentSeq, read: false })) { receivedSeq = lastAgentSeq; }
     }
   }
 
@@ -162,7 +171,7 @@
     Array.prototype.slice.call(log.querySelectorAll("[data-seq]")).forEach(function (li) {
       li.remove();
     });
-    lastSeq = lastAgentSeq = readSeq = 0;
+    lastSeq = lastAgentSeq = readSeq = receivedSeq = 0;
   }
 
   // -- typing ------------------------------------------------------------
@@ -263,6 +272,8 @@
         if (frame.name) { $("contact-name").value = frame.name; }
         if (frame.email) { $("contact-email").value = frame.email; }
         setStatus("online", "Online");
+        readSeq = receivedSeq = 0; // receipts sent on a lost connection may not have arrived
+        acknowledge();
         pending.forEach(function (item, id) { send({ type: "message", id: id, text: item.text }); });
         break;
       }

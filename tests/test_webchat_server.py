@@ -371,6 +371,23 @@ async def test_offline_visitor_gets_missed_replies_on_reconnect() -> None:
         ).state == ("delivered")
 
 
+async def test_a_full_log_replays_without_overflowing_the_connection() -> None:
+    async with running_chat({"history_limit": 300}) as chat:
+        async with Visitor.connect(chat) as visitor:
+            await visitor.say("hi")
+        for n in range(305):
+            await chat.channel.send(chat.reply(visitor.session, f"note {n}", f"k{n}"))
+        async with Visitor.connect(chat, token=visitor.token) as back:
+            await back.send(type="ping")
+            frames = []
+            async with asyncio.timeout(STEP):
+                while (frame := json.loads(await back.ws.recv()))["type"] != "pong":
+                    frames.append(frame)
+        # The newest 300 messages of 306, in order.
+        assert [f["seq"] for f in frames] == list(range(7, 307))
+        assert frames[-1]["text"] == "note 304"
+
+
 async def test_desk_drop_and_reconnect_replays_only_what_was_missed() -> None:
     async with running_chat() as chat:
         async with Visitor.connect(chat) as visitor:

@@ -210,6 +210,10 @@ class StoreState:
     def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
         return self.state.get(namespace, {}).get(key, default)
 
+    def state_items(self) -> Iterator[tuple[str, str, Any]]:
+        items = [(ns, k, v) for ns, values in self.state.items() for k, v in values.items()]
+        return iter(items)
+
     def stats(self) -> StoreStats:
         by_channel: dict[str, int] = {}
         for task in self.tasks.values():
@@ -254,13 +258,7 @@ class StateReads:
 
     def state_items(self) -> Iterator[tuple[str, str, Any]]:
         """Every plugin state value as (namespace, key, value), for export."""
-        return iter(
-            [
-                (ns, key, value)
-                for ns, values in self._state.state.items()
-                for key, value in values.items()
-            ]
-        )
+        return self._state.state_items()
 
     def meta_items(self) -> Iterator[tuple[str, Any]]:
         """Every counter and setting as (key, value), for export."""

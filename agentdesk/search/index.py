@@ -9,6 +9,7 @@ from the store when the journal no longer reaches back that far).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,9 @@ MAX_PAGE = 1000
 MAX_LISTED_CUSTOMERS = 500
 # Batches replayed per transaction when catching up.
 _CATCH_UP_CHUNK = 500
+# Changed tasks whose documents wait for a refresh before a write refreshes
+# them itself: bounds the work left for the next search.
+REFRESH_AT = 128
 
 
 def _activity(task: Task) -> tuple[float, str]:
@@ -64,9 +68,12 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     hits: list[SearchHit]
+    # Matching tasks; past pager.COUNT_CAP only a lower bound ("10,000+").
     total: int
     offset: int
+    # Where the next page starts; None on the last page.
     next_offset: int | None
+    total_exact: bool = True
 
 
 _HIT_COLUMNS = (
@@ -89,6 +96,7 @@ class SearchIndex:
         self.last_seq = opened.last_seq
         self._lock = threading.RLock()
         self._snippets = Snippets(self._db)
+        self._closed = False
 
     @classmethod
     def open(cls, path: Path) -> SearchIndex:
@@ -115,7 +123,10 @@ class SearchIndex:
                 )
             self._db.execute("BEGIN")
             try:
-                IndexWriter(self._db).apply(batch, lookup_customer)
+                writer = IndexWriter(self._db)
+                writer.apply(batch, lookup_customer)
+                if writer.dirty_count() >= REFRESH_AT:
+                    writer.refresh()
                 self._set_last_seq(seq)
                 self._db.execute("COMMIT")
             except BaseException:
@@ -150,12 +161,14 @@ class SearchIndex:
                     self.last_seq = seq
                     pending += 1
                     if pending >= _CATCH_UP_CHUNK:
+                        writer.refresh()
                         self._set_last_seq(seq)
                         self._db.execute("COMMIT")
                         self._db.execute("BEGIN")
                         pending = 0
                         if progress:
                             progress(seq - before, target - before)
+                writer.refresh()
                 self._set_last_seq(self.last_seq)
                 self._db.execute("COMMIT")
             except BaseException:
@@ -249,17 +262,39 @@ class SearchIndex:
         limit = max(0, min(limit, MAX_PAGE))
         offset = max(0, offset)
         with self._lock:
+            self.refresh()
             plan = build_plan(
                 parsed,
                 me=me,
                 now=time.time() if now is None else now,
                 find=self._find_customers,
             )
-            total, rows = Pager(self._db, plan).page(limit, offset)
+            total, exact, rows = Pager(self._db, plan).page(limit, offset)
+            more = len(rows) > limit
             terms = [term for group in parsed.groups for term in group]
-            hits = self._hits(rows, terms)
+            hits = self._hits(rows[:limit], terms)
         end = offset + len(hits)
-        return SearchPage(hits, total, offset, end if end < total else None)
+        if not exact:
+            total = max(total, end + more)
+        return SearchPage(hits, total, offset, end if more else None, exact)
+
+    def refresh(self) -> None:
+        """Bring the word index up to date with every change applied so far.
+
+        Searches do it first; call it from an idle moment to keep the next
+        search quick, and before reading the file from elsewhere.
+        """
+        with self._lock:
+            writer = IndexWriter(self._db)
+            if not writer.dirty_count():
+                return
+            self._db.execute("BEGIN")
+            try:
+                writer.refresh()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _find_customers(self, fragment: str) -> list[int] | None:
         if len(fragment) >= 3:
@@ -293,6 +328,7 @@ class SearchIndex:
     def check(self, store: Store) -> list[str]:
         """Differences between the index and ``store``; an empty list means consistent."""
         with self._lock:
+            self.refresh()
             problems = []
             if self.needs_rebuild:
                 problems.append("the search index was replaced and has not been rebuilt yet")
@@ -304,5 +340,15 @@ class SearchIndex:
             return problems + compare(self._db, store)
 
     def close(self) -> None:
+        """Refresh and close the file. Idempotent."""
         with self._lock:
-            self._db.close()
+            if self._closed:
+                return
+            try:
+                self.refresh()
+            except sqlite3.Error as exc:
+                # What was not refreshed stays marked in the file for next time.
+                self.warnings.append(f"search index not refreshed before closing: {exc}")
+            finally:
+                self._db.close()
+                self._closed = True

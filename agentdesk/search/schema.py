@@ -6,9 +6,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# A task's document in `docs` has the row id tasks.doc, derived from the
+# `dirty` holds, for each task changed since the last refresh, its document
+# as indexed (see writer). A task's document in `docs` has the row id tasks.doc, derived from the
 # task's last activity (see writer.doc_rowid), so "newest first" and date
 # ranges are row id order and ranges inside FTS5. The `facets` column holds
 # one token per filterable value (status, channel, tag, ...), so filters
@@ -55,6 +56,14 @@ CREATE TABLE texts(
     text TEXT NOT NULL
 );
 CREATE INDEX texts_task ON texts(task_rid, at);
+CREATE TABLE dirty(
+    rid INTEGER PRIMARY KEY,
+    doc INTEGER,
+    subject TEXT,
+    body TEXT,
+    people TEXT,
+    facets TEXT
+);
 CREATE VIRTUAL TABLE docs USING fts5(
     subject, body, people, facets, content='', tokenize='unicode61 remove_diacritics 2'
 );
@@ -67,6 +76,7 @@ _TABLES = (
     "task_keys",
     "tasks",
     "texts",
+    "dirty",
     "docs",
 )
 

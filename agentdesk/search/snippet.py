@@ -1,18 +1,17 @@
 """Snippets: each hit's best matching message, cut around the matched words.
 
-The best message of a task is the one containing the most query terms, the
-newest among equals; the subject stands in when no message has any. SQLite
-first shortlists, in C, the few messages of each task that may hold the most
-terms (an accent- and case-blind LIKE per term); those go into a small
-in-memory FTS5 table with the index's own tokenizer, which decides and marks
-the words exactly as the engine matched them.
+The best message of a task is the one that seems to contain the most query
+terms, the newest among equals; the subject stands in when no message has
+any. SQLite shortlists, in C, the few messages of each task that may hold the
+most terms (an accent- and case-blind LIKE per term); those go into a small
+in-memory FTS5 table with the index's own tokenizer, which confirms the
+match and marks the words exactly as the engine matched them.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 
 from .fold import like_pattern
@@ -26,12 +25,11 @@ _OPEN, _CLOSE = "\x02", "\x03"
 SNIPPET_TOKENS = 24
 PREVIEW_CHARS = 160
 _SPACE = re.compile(r"\s+")
-_SUBJECT_AT = -1e300  # subjects rank below every message
-SHORTLIST = 3  # messages per task checked exactly
+SHORTLIST = 2  # messages per task checked exactly
 
 _CREATE = (
     "CREATE TEMP TABLE IF NOT EXISTS snippet_rows("
-    "rid INTEGER PRIMARY KEY, text TEXT, task INTEGER, at REAL)",
+    "rid INTEGER PRIMARY KEY, text TEXT, task INTEGER, n INTEGER)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.snippet_texts USING fts5("
     "text, content='snippet_rows', content_rowid='rid',"
     " tokenize='unicode61 remove_diacritics 2')",
@@ -77,25 +75,20 @@ class Snippets:
         if not terms or not tasks:
             return result
         self._load(tasks, terms)
-        counts: Counter[int] = Counter()
-        for fts in dict.fromkeys(term.fts() for term in terms):
-            for (rowid,) in self.db.execute(
-                "SELECT rowid FROM temp.snippet_texts WHERE snippet_texts MATCH ?", (fts,)
-            ):
-                counts[rowid] += 1
-        if not counts:
-            return result
-        best: dict[int, tuple[tuple[int, float, int], int]] = {}
-        marks = ",".join("?" * len(counts))
-        for rid, task, at in self.db.execute(
-            f"SELECT rid, task, at FROM temp.snippet_rows WHERE rid IN ({marks})", list(counts)
-        ):
-            key = (counts[rid], at, rid)
-            if task not in best or key > best[task][0]:
-                best[task] = (key, rid)
-        task_of = {rid: task for task, (_, rid) in best.items()}
-        marks = ",".join("?" * len(task_of))
         expression = " OR ".join(dict.fromkeys(term.fts() for term in terms))
+        # The first shortlisted text of each task that really matches.
+        chosen: dict[int, tuple[int, int]] = {}
+        for rowid, task, n in self.db.execute(
+            "SELECT s.rowid, r.task, r.n FROM temp.snippet_texts s"
+            " JOIN temp.snippet_rows r ON r.rid = s.rowid WHERE snippet_texts MATCH ?",
+            (expression,),
+        ):
+            if task not in chosen or n < chosen[task][0]:
+                chosen[task] = (n, rowid)
+        if not chosen:
+            return result
+        task_of = {rowid: task for task, (_, rowid) in chosen.items()}
+        marks = ",".join("?" * len(task_of))
         for rowid, text in self.db.execute(
             f"SELECT rowid, snippet(snippet_texts, 0, char(2), char(3), '…', {SNIPPET_TOKENS})"
             f" FROM temp.snippet_texts WHERE snippet_texts MATCH ? AND rowid IN ({marks})",
@@ -117,8 +110,8 @@ class Snippets:
         rids = [rid for rid, _, _ in tasks]
         marks = ",".join("?" * len(rids))
         db.execute(
-            "INSERT INTO temp.snippet_rows(rid, text, task, at)"
-            " SELECT rid, text, task_rid, at FROM ("
+            "INSERT INTO temp.snippet_rows(rid, text, task, n)"
+            " SELECT rid, text, task_rid, n FROM ("
             "  SELECT *, row_number() OVER ("
             "   PARTITION BY task_rid ORDER BY bound DESC, at DESC, rid DESC) AS n"
             f"  FROM (SELECT rid, task_rid, text, at, {bound} AS bound"
@@ -127,8 +120,9 @@ class Snippets:
             " WHERE n <= ?",
             [*likes, *rids, SHORTLIST],
         )
+        # Subjects last, with row ids no message has.
         db.executemany(
-            "INSERT INTO temp.snippet_rows(rid, text, task, at) VALUES (?,?,?,?)",
-            [(-rid, subject, rid, _SUBJECT_AT) for rid, subject, _ in tasks if subject],
+            "INSERT INTO temp.snippet_rows(rid, text, task, n) VALUES (?,?,?,?)",
+            [(-rid, subject, rid, SHORTLIST + 1) for rid, subject, _ in tasks if subject],
         )
         db.execute("INSERT INTO temp.snippet_texts(snippet_texts) VALUES ('rebuild')")

@@ -3,10 +3,15 @@
 Each task has one document in the full-text table ``docs``: its subject, the
 text of its messages, notes and call summaries, its customer's name and
 identities, and its facets (filter values). The document's row id follows the
-task's last activity. The table keeps no copy of the text (``content=''``),
-so a changed document is removed by handing FTS5 the exact text it was built
-from: the writer notes a task's document before its first change in a batch
-and swaps old for new once the batch is applied.
+task's last activity.
+
+Rewriting a document costs tokenizing it twice (FTS5 removes a document of a
+``content=''`` table by being handed the exact text it was built from), so
+writes do not touch ``docs``: before a task's first change the writer copies
+the document as indexed into ``dirty``, and ``refresh`` later swaps old for
+new once per task however many messages arrived meanwhile. The index
+refreshes before every search, so nothing written is ever missing from a
+result.
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ class IndexWriter:
         self.db = db
         # In bulk mode (rebuild) documents are built once at the end instead.
         self.bulk = bulk
-        self._old_docs: dict[int, Doc | None] = {}
+        self._touched: set[int] = set()
         self._keys: dict[str, int] = {}
 
     def apply(self, batch: Batch, lookup_customer: LookupCustomer | None) -> None:
@@ -110,7 +115,6 @@ class IndexWriter:
             self.put_task(task, lookup_customer)
         for event in batch.events:
             self.put_event(event)
-        self.flush()
 
     # --- rows -------------------------------------------------------------
 
@@ -123,8 +127,7 @@ class IndexWriter:
             rid = self.db.execute("INSERT INTO task_keys(id) VALUES (?)", (task_id,)).lastrowid
         else:
             rid = row[0]
-        if self.bulk:
-            self._keys[task_id] = rid  # type: ignore[assignment]
+        self._keys[task_id] = rid  # type: ignore[assignment]
         return rid  # type: ignore[return-value]
 
     def put_customer(self, customer: Customer) -> int:
@@ -270,12 +273,23 @@ class IndexWriter:
         return row[0], row[1], _JOIN.join(t for (t,) in texts), row[2], row[3]
 
     def _touch(self, rid: int) -> None:
-        if not self.bulk and rid not in self._old_docs:
-            self._old_docs[rid] = self.doc(rid)
+        """Keep the task's document as indexed, before its first change since a refresh."""
+        if self.bulk or rid in self._touched:
+            return
+        self._touched.add(rid)
+        if self.db.execute("SELECT 1 FROM dirty WHERE rid=?", (rid,)).fetchone():
+            return
+        old = self.doc(rid)
+        self.db.execute("INSERT INTO dirty VALUES (?,?,?,?,?,?)", (rid, *(old or (None,) * 5)))
 
-    def flush(self) -> None:
-        """Replace the documents of the tasks touched since the last flush."""
-        for rid, old in self._old_docs.items():
+    def dirty_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM dirty").fetchone()[0]
+
+    def refresh(self) -> int:
+        """Replace the documents of the tasks changed since the last refresh."""
+        rows = self.db.execute("SELECT * FROM dirty").fetchall()
+        for rid, *indexed in rows:
+            old = None if indexed[0] is None else tuple(indexed)
             new = self.doc(rid)
             if new == old:
                 continue
@@ -290,7 +304,9 @@ class IndexWriter:
                     "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)",
                     new,
                 )
-        self._old_docs.clear()
+        self.db.execute("DELETE FROM dirty")
+        self._touched.clear()
+        return len(rows)
 
     def build_all_docs(self, progress: Callable[[int], None] | None = None) -> None:
         """Write every task's document in one pass (after a bulk load).

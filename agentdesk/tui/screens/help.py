@@ -52,9 +52,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help-body"):
             yield Static("Keys — escape closes", classes="dialog-title")
-            yield Static(self._table(), id="help-table")
+            yield Static(self.table(), id="help-table")
 
-    def _table(self) -> Table:
+    def table(self) -> Table:
         def display(key: str) -> str:
             return self.app.get_key_display(Binding(key, ""))
 

@@ -247,7 +247,7 @@ class MainScreen(Screen[None]):
         task = self.index.get(task_id)
         if task is not None:
             # Show what we know at once, so keys typed right after enter act on it.
-            pane.show(task, [], self._customer_name(task))
+            pane.begin(task, self._customer_name(task))
             self._bind_composer(pane)
         if focus:
             pane.thread.focus()

@@ -109,6 +109,14 @@ class ConversationPane(Vertical):
         thread.mount_all(widgets)
         thread.scroll_end(animate=False, immediate=False)
 
+    def begin(self, task: Task, customer_name: str) -> None:
+        """Show a task's title at once and empty the thread until its events load."""
+        self.current = task
+        self.events = []
+        self.customer_name = customer_name
+        self._render_title()
+        self.thread.remove_children()
+
     def update_task(self, task: Task) -> None:
         if self.current is not None and task.id == self.current.id:
             self.current = task

@@ -142,6 +142,7 @@ class InboxList(ScrollView, can_focus=True):
 
     def _after_change(self, row_before: int | None) -> None:
         old_id = self.cursor_id
+        self._update_virtual_size()
         row_now = self._current_row()
         if row_now is None:
             # The selected task left this view: select what took its place.
@@ -155,7 +156,6 @@ class InboxList(ScrollView, can_focus=True):
             shift = (row_now - row_before) * self.row_height
             self.set_scroll(None, max(0, self.scroll_y + shift))
         self._cursor_row = row_now
-        self._update_virtual_size()
         self.refresh()
         if self.cursor_id != old_id:
             self.post_message(self.Highlighted(self.cursor_id))

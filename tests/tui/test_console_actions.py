@@ -1,0 +1,332 @@
+"""Every task action from the keyboard, against a real desk (in-memory store)."""
+
+from __future__ import annotations
+
+from agentdesk.domain import (
+    Assignment,
+    DeliveryState,
+    Handoff,
+    Message,
+    Note,
+    Priority,
+    Status,
+    Transfer,
+)
+from agentdesk.tui.widgets.composer import ComposerArea
+from agentdesk.tui.widgets.conversation import ConversationPane
+
+from .conftest import ready, seed, until
+
+
+def events_of(desk, task_id, kind):
+    return [e for e in desk.store.events_of_task(task_id) if isinstance(e, kind)]
+
+
+async def test_open_reply_close_and_next_in_four_keys(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        main = app.main
+        assert main.inbox.cursor_id == tasks[0].id  # the longest waiting is selected
+        await pilot.press("enter", "r")
+        assert isinstance(app.focused, ComposerArea)
+        await pilot.press(*"Sorry!")
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text == "Sorry!"
+        )
+        await pilot.press("x")
+        await until(pilot, lambda: main.pane().task_id == tasks[1].id)
+        assert console_desk.store.get_task(tasks[0].id).status == Status.CLOSED
+        reply = events_of(console_desk, tasks[0].id, Message)[-1]
+        assert reply.actor == "ana" and reply.delivery == DeliveryState.QUEUED
+        # The next one is open and selected: the loop starts again.
+        assert main.inbox.cursor_id == tasks[1].id
+        assert main.pane().composer.text == ""
+        await pilot.press("r", *"Done", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[1].id, Message)[-1].text == "Done")
+
+
+async def test_note_is_internal_and_looks_different(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "n", *"VIP, be nice", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[0].id, Note))
+        assert events_of(console_desk, tasks[0].id, Note)[0].text == "VIP, be nice"
+        await until(pilot, lambda: app.main.pane().query(".-note"))
+        assert console_desk.store.outbox() == []  # a note never leaves the desk
+
+
+async def test_escape_leaves_the_composer_and_keeps_the_draft(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "r", *"half a thought", "escape")
+        assert not isinstance(app.focused, ComposerArea)
+        await pilot.press("escape", "j", "enter")  # another task
+        await until(pilot, lambda: app.main.pane().task_id == tasks[1].id)
+        assert app.main.pane().composer.text == ""
+        await pilot.press("escape", "k", "enter")
+        await until(pilot, lambda: app.main.pane().task_id == tasks[0].id)
+        assert app.main.pane().composer.text == "half a thought"
+
+
+async def test_pending_with_a_snooze_time_then_reopen(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "p", *"nonsense")
+        assert "cannot read" in app.screen.query_one(".dialog-error").render().plain
+        await pilot.press("enter")  # refused: the prompt stays
+        assert app.screen.query(".dialog-error")
+        for _ in "nonsense":
+            await pilot.press("backspace")
+        await pilot.press(*"2h", "enter")
+        task = tasks[0]
+        await until(pilot, lambda: console_desk.store.get_task(task.id).status == Status.PENDING)
+        assert console_desk.store.get_task(task.id).pending_until == clock.now + 7200
+        await pilot.press("o")
+        await until(pilot, lambda: console_desk.store.get_task(task.id).status == Status.OPEN)
+
+
+async def test_assign_unassign_transfer(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    task_id = tasks[0].id
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("a", "enter")  # pre-filled with me
+        await until(pilot, lambda: console_desk.store.get_task(task_id).assignee == "ana")
+        await pilot.press("a", "ctrl+u", "-", "enter")
+        await until(pilot, lambda: console_desk.store.get_task(task_id).assignee is None)
+        assert len(events_of(console_desk, task_id, Assignment)) == 2
+        await pilot.press("t", *"ben", "enter", *"billing", "enter", *"VAT question", "enter")
+        await until(pilot, lambda: events_of(console_desk, task_id, Transfer))
+        transfer = events_of(console_desk, task_id, Transfer)[0]
+        assert (transfer.new_assignee, transfer.new_team, transfer.note) == (
+            "ben",
+            "billing",
+            "VAT question",
+        )
+
+
+async def test_transfer_needs_an_agent_or_a_team(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("t", "enter", "enter", "enter")
+        assert "Name an agent or a team" in app.screen.query_one(".dialog-error").render().plain
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_tags_and_priority(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    task_id = tasks[0].id
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("number_sign", *"vip, #refund vip", "enter")
+        await until(pilot, lambda: console_desk.store.get_task(task_id).tags == ["vip", "refund"])
+        await pilot.press("exclamation_mark")
+        await pilot.press("home", "enter")  # urgent is first
+        await until(pilot, lambda: console_desk.store.get_task(task_id).priority == Priority.URGENT)
+
+
+async def test_handoff_to_a_known_identity_with_a_first_message(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    task_id = tasks[0].id  # Ana on chat, who also gave her email address
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "h")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "HandoffScreen")
+        screen = app.screen
+        first = screen.targets[0]
+        assert (first.channel, first.identity) == ("mail", "ana@example.com")
+        message = screen.query_one("#message").text
+        assert "Hi Ana" in message and "chat" in message
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: console_desk.store.get_task(task_id).channel == "mail")
+        [handoff] = events_of(console_desk, task_id, Handoff)
+        assert handoff.from_channel == "chat" and handoff.to_channel == "mail"
+
+
+async def test_handoff_to_a_new_identity_is_checked(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    task_id = tasks[2].id  # Cy on SMS: no email, no handle
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        app.main.open_task(task_id)
+        await pilot.press("h")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "HandoffScreen")
+        screen = app.screen
+        row = next(i for i, t in enumerate(screen.targets) if t.channel == "mail")
+        assert screen.targets[row].identity is None
+        for _ in range(row):
+            await pilot.press("down")
+        await pilot.press("enter", *"cy@", "enter")
+        assert "not an email address" in screen.query_one(".dialog-error").render().plain
+        await pilot.press(*"example.com", "enter", "ctrl+s")
+        await until(pilot, lambda: console_desk.store.get_task(task_id).channel == "mail")
+        customer = console_desk.store.get_customer(tasks[2].customer_id)
+        assert any(i.value == "cy@example.com" for i in customer.identities)
+
+
+async def test_a_refused_command_is_a_toast_not_a_crash(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "o")  # already open
+        await until(
+            pilot, lambda: any("already open" in str(n.message) for n in app._notifications)
+        )
+        assert console_desk.store.get_task(tasks[0].id).status == Status.OPEN
+
+
+async def test_reply_to_a_channel_that_is_down_is_queued_not_lost(make_app, console_desk, clock):
+    from agentdesk.plugin import HealthState
+
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        console_desk.update_channel("sms", state=HealthState.DOWN, detail="provider timeout")
+        await until(pilot, lambda: any("sms is down" in str(n.message) for n in app._notifications))
+        app.main.open_task(tasks[2].id)
+        await pilot.press("r", *"We are open 10-16", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[2].id, Message)[-1].actor == "ana")
+        reply = events_of(console_desk, tasks[2].id, Message)[-1]
+        assert reply.delivery == DeliveryState.QUEUED
+        assert [e.event_id for e in console_desk.store.outbox()] == [reply.id]
+        pane = app.main.pane()
+        await until(pilot, lambda: pane.query(".-queued"))
+        assert "pending delivery" in pane.query(".-queued").last().render().plain
+
+
+async def test_split_view_and_swap(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        main = app.main
+        await pilot.press("enter", "escape", "j", "s")
+        await until(pilot, lambda: main.pane("conv-b").task_id == tasks[1].id)
+        assert main.pane("conv-a").task_id == tasks[0].id
+        assert main.active_conv == "conv-b"
+        await pilot.press("w")
+        assert main.active_conv == "conv-a"
+        await pilot.press("r", *"to A", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text == "to A")
+        await pilot.press("w", "r", *"to B", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[1].id, Message)[-1].text == "to B")
+        await pilot.press("s")
+        assert not main.pane("conv-b").display and main.active_conv == "conv-a"
+
+
+async def test_views_filters_and_sort(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        main = app.main
+        await pilot.press("a", "enter")  # the first task is now mine
+        await until(pilot, lambda: main.index.get(tasks[0].id).assignee == "ana")
+        await pilot.press("escape", "v")  # mine
+        assert [main.index.id_at(i) for i in range(len(main.index))] == [tasks[0].id]
+        await pilot.press("v")  # unassigned
+        assert len(main.index) == 2
+        await pilot.press("v", "3")  # all, third channel (sms)
+        assert [main.index.id_at(i) for i in range(len(main.index))] == [tasks[2].id]
+        assert "sms" in main.query_one("#inbox-title").render().plain
+        await pilot.press("0", "O")  # all channels, newest first
+        assert main.index.id_at(0) == tasks[2].id
+        await pilot.press("f", "f", "f")  # closed
+        assert len(main.index) == 0
+
+
+async def test_live_updates_keep_the_selection(make_app, console_desk, clock):
+    from agentdesk.plugin import InboundMessage
+
+    await seed(console_desk, clock)
+    for n in range(40):
+        await console_desk.ingest("mail", InboundMessage(f"old{n}@example.com", "hello"))
+        clock.advance(1)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        main = app.main
+        await pilot.press("O", "home")  # newest first: new tasks arrive on top
+        for _ in range(10):
+            await pilot.press("j")
+        chosen = main.inbox.cursor_id
+        row_before = main.index.row_of(chosen)
+        assert row_before == 10
+        screen_row = row_before * main.inbox.row_height - main.inbox.scroll_y
+        for n in range(20):
+            await console_desk.ingest("mail", InboundMessage(f"new{n}@example.com", "hello"))
+            clock.advance(1)
+        await until(pilot, lambda: main.index.known() == 63)
+        assert main.inbox.cursor_id == chosen
+        row_after = main.index.row_of(chosen)
+        assert row_after == row_before + 20
+        # Still on the same line of the screen: the list moved under it.
+        assert row_after * main.inbox.row_height - main.inbox.scroll_y == screen_row
+
+
+async def test_notices_become_toasts(make_app, console_desk, clock):
+    from agentdesk.core.local_client import LocalDeskClient
+
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        ben = LocalDeskClient(console_desk, "ben")
+        await ben.assign(tasks[1].id, "ana")
+        await until(pilot, lambda: any("assigned" in str(n.message) for n in app._notifications))
+
+
+async def test_the_customer_pane_shows_every_task_and_opens_one(make_app, console_desk, clock):
+    from agentdesk.plugin import InboundMessage
+
+    tasks = await seed(console_desk, clock)
+    older = tasks[0]
+    await console_desk.commands.set_status(older.id, Status.CLOSED, pending_until=None, actor="ben")
+    clock.advance(8 * 86400)  # past the reopen window: a new task
+    again = await console_desk.ingest("chat", InboundMessage("sess-ana", "Me again"))
+    assert again.task.id != older.id
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        app.main.open_task(again.task.id)
+        pane = app.main.customer_pane
+        await until(pilot, lambda: len(pane.entries) == 2)
+        assert "Ana García" in pane.query_one(".pane-title").render().plain
+        timeline = pane.query_one(".timeline")
+        ids = [timeline.get_option_at_index(i).id for i in range(timeline.option_count)]
+        assert ids[0] == f"task:{again.task.id}"
+        older_row = ids.index(f"task:{older.id}")
+        timeline.focus()
+        timeline.highlighted = older_row
+        await pilot.press("enter")
+        await until(pilot, lambda: app.main.pane().task_id == older.id)
+        assert isinstance(app.main.pane(), ConversationPane)
+
+
+async def test_connector_opens_on_mount_and_closes_on_quit(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        connector = app.connector
+        assert connector.opened == 1 and connector.closed == 0
+        await pilot.press("q")
+        await until(pilot, lambda: connector.closed == 1)

@@ -1,0 +1,64 @@
+"""Hostile customer text reaches the screen as data: literal, bounded, layout intact.
+
+The fake client hands the console raw strings (the desk would have cleaned
+them already): the console must be safe on its own.
+"""
+
+from __future__ import annotations
+
+from agentdesk.tui import AgentDeskApp
+
+from .conftest import screen_text, until
+from .fake_client import NOW, FakeConnector, sample_desk
+
+HOSTILE_NAME = (
+    "\x1b[31mEvil\x1b[0m [bold]Boss[/bold] [link=http://evil.example]click[/link]"
+    "\x07\x1b]0;pwned\x07 \u202eolleh 日本語名前 🎉\r\nsecond line"
+)
+HOSTILE_TEXT = (
+    "[red]not red[/red] $variable [@click=app.quit]quit[/] \x1b[2J\x1b[H"
+    " שלום עולם 🎉👩‍👩‍👧 日本語のテキスト\ttab\x00nul\n"
+)
+
+
+def hostile_desk():
+    desk = sample_desk()
+    villain = desk.add_customer(HOSTILE_NAME, ("email", "evil@example.com"))
+    big = "".join(f"line {n} of a very long message\n" for n in range(40_000))  # ~1.2 MB
+    desk.add_task(villain, "email", HOSTILE_TEXT + big, subject="[b]Subject[/b]\x1b[5m", age=99999)
+    return desk
+
+
+async def test_hostile_names_and_messages_are_shown_literally():
+    desk = hostile_desk()
+    app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.main.index.known() == 6)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Evil [bold]Boss[/bold] [link…" in text  # cut to its column, markup literal
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        await pilot.press("enter")  # the villain has waited longest
+        await until(pilot, lambda: "more lines" in screen_text(app))
+        text = screen_text(app)
+        assert "[red]not" in text and "[@click=app.quit]quit[/]" in text
+        assert "[link=http://ev" in text
+        assert "\x1b" not in text and "\x00" not in text
+        assert app.is_running  # the [@click=app.quit] did nothing
+        lines = text.splitlines()
+        assert len(lines) == 48
+        assert "Reply" in lines[-1]  # the footer is still where it belongs
+        assert "… 39942 more lines" in text  # a 1.2 MB message shows its first 60 lines
+
+
+async def test_hostile_text_in_a_narrow_terminal():
+    desk = hostile_desk()
+    app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await until(pilot, lambda: app.main.index.known() == 6)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.main.pane().events)
+        await pilot.press("tab", "tab", "escape")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert len(screen_text(app).splitlines()) == 24

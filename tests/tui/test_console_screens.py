@@ -1,0 +1,238 @@
+"""Search, help, palette, keymap, themes, canned responses, limits and layout."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from rich.console import Console
+
+from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.domain import Message
+from agentdesk.tui.screens.help import HelpScreen
+from agentdesk.tui.screens.prompts import TransferPrompt
+from agentdesk.tui.screens.search import SearchScreen
+from agentdesk.tui.widgets.composer import ComposerArea
+
+from .conftest import LocalConnector, ready, screen_text, seed, until
+
+
+class GatedClient(LocalDeskClient):
+    """Searches wait for the test to open the gate; cancelled ones are counted."""
+
+    def __init__(self, desk, me):
+        super().__init__(desk, me)
+        self.gate = asyncio.Event()
+        self.started: list[str] = []
+        self.cancelled: list[str] = []
+
+    async def search(self, query, *, limit=50, offset=0):
+        self.started.append(query)
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(query)
+            raise
+        return await super().search(query, limit=limit, offset=offset)
+
+
+class GatedConnector(LocalConnector):
+    async def open(self):
+        self.client = GatedClient(self.desk, self.me)
+        return self.client
+
+
+async def test_search_as_you_type_and_open_a_result(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash")
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert screen.query_one("#syntax").display  # empty query: the syntax shows
+        await pilot.press(*"VAT")
+        await until(pilot, lambda: screen._task_ids == [tasks[1].id])
+        assert "1 result" in screen.query_one("#search-status").render().plain
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: app.screen is app.main and app.main.pane().task_id == tasks[1].id
+        )
+
+
+async def test_search_reports_syntax_errors_without_asking_the_desk(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", *"status:nope")
+        screen = app.screen
+        status = screen.query_one("#search-status")
+        await until(pilot, lambda: "⚠" in status.render().plain)
+        assert "status:nope" in status.render().plain
+        assert "status:nope" not in screen.sent
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_stale_searches_are_cancelled(console_desk, clock):
+    from agentdesk.tui import AgentDeskApp
+
+    tasks = await seed(console_desk, clock)
+    connector = GatedConnector(console_desk, "ana")
+    app = AgentDeskApp(connector, clock=clock, search_delay=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", "s", "u")
+        await until(pilot, lambda: connector.client.started[-1:] == ["su"])
+        assert connector.client.cancelled == ["s"]  # the first search was still waiting
+        await pilot.press(*"nday")
+        await until(pilot, lambda: connector.client.started[-1:] == ["sunday"])
+        assert connector.client.cancelled == ["s", "su", "sun", "sund", "sunda"]
+        connector.client.gate.set()
+        await until(pilot, lambda: app.screen._task_ids == [tasks[2].id])  # "Sunday"
+
+
+async def test_typing_is_debounced(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app(search_delay=3600)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", *"refund")
+        await pilot.pause()
+        assert app.screen.sent == []  # nobody stopped typing long enough
+
+
+async def test_help_is_generated_from_the_bindings_and_the_keymap(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app(keymap={"reply": "R", "no.such.binding": "z"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        assert any("no.such.binding" in str(n.message) for n in app._notifications)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.screen.table())
+        text = console.export_text()
+        for words in ("Reply", "Handoff", "Search", "Split view", "Send", "Syntax"):
+            assert words in text
+        assert text.split("Reply")[0].splitlines()[-1].strip() == "R"
+        await pilot.press("escape")
+        await pilot.press("r")
+        assert not isinstance(app.focused, ComposerArea)  # r is no longer reply
+        await pilot.press("R")
+        assert isinstance(app.focused, ComposerArea)
+
+
+async def test_palette_lists_actions_with_their_keys_and_runs_them(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+p", *"transfer")
+        await until(pilot, lambda: "key: t" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TransferPrompt))
+
+
+async def test_themes_from_files_config_and_palette(make_app, console_desk, clock, tmp_path):
+    await seed(console_desk, clock)
+    app = make_app(theme="agentdesk-light")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.theme == "agentdesk-light"
+        assert {"agentdesk-dark", "agentdesk-high-contrast"} <= set(app.available_themes)
+        await pilot.press("ctrl+p", *"high-contrast")
+        await until(pilot, lambda: "Theme: agentdesk-high-contrast" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.theme == "agentdesk-high-contrast")
+    (tmp_path / "broken.toml").write_text("name = ")
+    app = make_app(theme="missing", themes_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.theme == "textual-dark"
+        messages = " ".join(str(n.message) for n in app._notifications)
+        assert "broken.toml" in messages and "'missing' not found" in messages
+
+
+async def test_canned_response_by_trigger_and_by_picker(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    canned = {"refund": "Hi {customer.first_name}, the refund is on its way.", ";bye": "Bye!"}
+    app = make_app(canned=canned)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "r", *";refund", "tab")
+        composer = app.main.pane().composer
+        assert composer.text == "Hi Ana, the refund is on its way."
+        assert isinstance(app.focused, ComposerArea)  # tab expanded, focus stayed
+        await pilot.press("ctrl+t")
+        await pilot.press("down", "enter")  # sorted: bye, refund
+        assert composer.text.endswith("Hi Ana, the refund is on its way.")
+        await until(pilot, lambda: isinstance(app.focused, ComposerArea))
+
+
+async def test_sms_limits_are_shown_live_and_enforced(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        app.main.open_task(tasks[2].id)
+        await pilot.press("r")
+        composer = app.main.pane().composer
+        composer.area.insert("x" * 170)
+        await pilot.pause()
+        status = composer.query_one(".composer-status").render().plain
+        assert "170/480" in status and "2 segments" in status
+        composer.area.insert("x" * 400)
+        await pilot.press("ctrl+s")
+        assert composer.has_class("-over")
+        await until(pilot, lambda: any("Too long" in str(n.message) for n in app._notifications))
+        assert [
+            e for e in console_desk.store.events_of_task(tasks[2].id) if isinstance(e, Message)
+        ][-1].actor == "customer"
+
+
+async def test_narrow_terminal_gives_the_focused_pane_the_width(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        main = app.main
+        shown = lambda: [
+            p for p in ("inbox-pane", "centre", "customer") if main.query_one(f"#{p}").region.width
+        ]
+        assert shown() == ["inbox-pane"]
+        await pilot.press("enter")
+        await until(pilot, lambda: shown() == ["centre"])
+        await pilot.press("tab")
+        await until(pilot, lambda: shown() == ["customer"])
+        await pilot.press("escape")
+        await until(pilot, lambda: shown() == ["inbox-pane"])
+        await pilot.resize_terminal(160, 48)
+        await until(pilot, lambda: shown() == ["inbox-pane", "centre", "customer"])
+
+
+async def test_resizing_to_40x12_while_writing_does_not_break(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "r", *"hello")
+        await pilot.resize_terminal(40, 12)
+        await pilot.pause()
+        await pilot.press(*" there", "ctrl+s")
+        await until(
+            pilot,
+            lambda: (
+                [
+                    e
+                    for e in console_desk.store.events_of_task(tasks[0].id)
+                    if isinstance(e, Message)
+                ][-1].text
+                == "hello there"
+            ),
+        )
+        await pilot.press("escape", "j", "k", "s", "question_mark", "escape", "slash", "escape")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen is app.main

@@ -198,9 +198,11 @@ async def test_narrow_terminal_gives_the_focused_pane_the_width(make_app, consol
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         main = app.main
-        shown = lambda: [
-            p for p in ("inbox-pane", "centre", "customer") if main.query_one(f"#{p}").region.width
-        ]
+
+        def shown() -> list[str]:
+            panes = ("inbox-pane", "centre", "customer")
+            return [p for p in panes if main.query_one(f"#{p}").region.width]
+
         assert shown() == ["inbox-pane"]
         await pilot.press("enter")
         await until(pilot, lambda: shown() == ["centre"])

@@ -25,6 +25,7 @@ _OPEN, _CLOSE = "\x02", "\x03"
 SNIPPET_TOKENS = 24
 PREVIEW_CHARS = 160
 _SPACE = re.compile(r"\s+")
+_MARKERS = re.compile(f"([{_OPEN}{_CLOSE}])")
 SHORTLIST = 2  # messages per task checked exactly
 
 _CREATE = (
@@ -46,13 +47,12 @@ def parse_marked(text: str) -> Segments:
     """Split FTS5 snippet() output into (text, matched) segments."""
     segments: Segments = []
     marked = False
-    for part in re.split(f"([{_OPEN}{_CLOSE}])", text):
+    for part in _MARKERS.split(_SPACE.sub(" ", text)):
         if part == _OPEN:
             marked = True
         elif part == _CLOSE:
             marked = False
         elif part:
-            part = _SPACE.sub(" ", part)
             if segments and segments[-1][1] == marked:
                 segments[-1] = (segments[-1][0] + part, marked)
             else:

@@ -64,7 +64,7 @@ def describe_event(event: Event, *, now: float, customer_name: str = "customer")
         )
         body = capped_text(event.summary) if event.summary else None
         return EventText("event -call", header, body)
-    return EventText("event -system", Text(f"{summarize_event(event)} · {when}"))
+    return EventText("event -system", Text(f"{when} {summarize_event(event)}"))
 
 
 def _message(event: Message, when: str, customer_name: str) -> EventText:

@@ -283,7 +283,18 @@ class InboxList(ScrollView, can_focus=True):
         return 1 if waited < self.waiting_error else 2
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        # The full style has colours blended against the widget (partial styles
+        # lose the blend of translucent theme colours); keep its foreground and
+        # attributes so the row's own background (the cursor's) shows through.
+        full = self.get_component_rich_style(name)
+        return Style(
+            color=full.color,
+            bold=full.bold,
+            dim=full.dim,
+            italic=full.italic,
+            underline=full.underline,
+            reverse=full.reverse,
+        )
 
     def _build(
         self,
@@ -296,8 +307,8 @@ class InboxList(ScrollView, can_focus=True):
     ) -> Strip:
         base = self.rich_style
         if is_cursor:
-            base = base + self.get_component_rich_style(
-                "inbox--cursor" if self.has_focus else "inbox--cursor-blur", partial=True
+            base = self.get_component_rich_style(
+                "inbox--cursor" if self.has_focus else "inbox--cursor-blur"
             )
         muted = self._style("inbox--muted")
         wait_style = (

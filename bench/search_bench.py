@@ -167,7 +167,7 @@ class Corpus:
             start = NOW - rng.random() * 2 * YEAR
             events: list = []
             at = start
-            for j in range(max(1, int(rng.expovariate(1 / 10)) % 40)):
+            for j in range(min(60, max(1, round(rng.expovariate(1 / 10.3))))):
                 at += rng.random() * 4 * 3600
                 eid = f"E{number:07d}{j:03d}"
                 common = {"id": eid, "task_id": f"T{number:07d}", "customer_id": customer.id}

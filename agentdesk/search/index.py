@@ -182,9 +182,10 @@ class SearchIndex:
     def rebuild(self, store: Store, progress: Progress | None = None) -> None:
         """Recreate the index from everything in ``store``, closed history included."""
         with self._lock:
-            self._db.close()
-            self._db = schema.create(self.path)
-            self._snippets = Snippets(self._db)
+            if not self._is_empty():
+                self._db.close()
+                self._db = schema.create(self.path)
+                self._snippets = Snippets(self._db)
             db = self._db
             db.execute("PRAGMA synchronous=OFF")
             seq = store.seq
@@ -226,6 +227,13 @@ class SearchIndex:
             self.needs_rebuild = False
             if progress:
                 progress(total, total)
+
+    def _is_empty(self) -> bool:
+        """True for a file that holds nothing yet (as ``open`` creates it)."""
+        return not any(
+            self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+            for table in ("task_keys", "customers", "dirty")
+        )
 
     @staticmethod
     def _texts(store: Store, tick: Callable[[int], None]):

@@ -31,6 +31,9 @@ MAX_QUERY_CHARS = 2000
 MAX_QUERY_ITEMS = 100
 
 _KEY = re.compile(r"([A-Za-z]+):")
+# Control characters (a NUL would cut an SQLite string short) and the index's
+# part separator are spaces in a query.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f" + PART_SEPARATOR + "]")
 _NUMBER = re.compile(r"#(\d{1,18})$")
 _OPERATORS = ("OR", "AND")
 
@@ -49,7 +52,7 @@ def parse_query(text: str, *, known_channels: Iterable[str] | None = None) -> Qu
     ``known_channels`` (channel names and kinds), when given, makes an unknown
     ``channel:`` value an error instead of a filter that matches nothing.
     """
-    text = text.replace(PART_SEPARATOR, " ")
+    text = _CONTROL.sub(" ", text)
     stripped = text.rstrip()
     if len(stripped) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(

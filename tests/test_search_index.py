@@ -1,0 +1,535 @@
+"""The search index on a real SQLite file, fed from a real in-memory store."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentdesk.domain import (
+    CallRecord,
+    Customer,
+    Direction,
+    Identity,
+    Message,
+    Note,
+    Priority,
+    Status,
+    Task,
+)
+from agentdesk.search import IndexBehind, QuerySyntaxError, SearchIndex, pager
+from agentdesk.store import Batch
+from agentdesk.store.memory import MemoryStore
+
+NOW = 1_790_000_000.0
+DAY = 86400.0
+
+ELODIE = Customer(
+    id="C1",
+    name="Élodie Martin",
+    identities=[
+        Identity.of("email", "elodie.martin@exemple.fr"),
+        Identity.of("phone", "+33 6 12 34 56 78"),
+    ],
+)
+JOHN = Customer(id="C2", name="John Smith", identities=[Identity.of("email", "john@example.com")])
+
+
+def task(number: int, customer: Customer = ELODIE, **changes: object) -> Task:
+    base = Task(
+        id=f"T{number}",
+        number=number,
+        customer_id=customer.id,
+        customer_name=customer.name,
+        channel="support-mail",
+        channel_kind="email",
+        subject=f"Request {number}",
+        preview=f"preview of {number}",
+        created_at=NOW - 10 * DAY,
+        updated_at=NOW - number * 60,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def message(event_id: str, task_id: str, text: str, at: float = NOW - DAY, **kw: object) -> Message:
+    return Message(
+        id=event_id,
+        task_id=task_id,
+        customer_id=kw.pop("customer_id", "C1"),  # type: ignore[arg-type]
+        at=at,
+        direction=Direction.INBOUND,
+        channel="support-mail",
+        text=text,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+class Desk:
+    """The part of the desk's write path the index sees: commit, then apply."""
+
+    def __init__(self, path: Path, store: MemoryStore | None = None) -> None:
+        self.store = store or MemoryStore()
+        self.path = path
+        self.index = SearchIndex.open(path)
+        self.index.catch_up(self.store)
+
+    def commit(self, **parts: object) -> int:
+        batch = Batch(**parts)  # type: ignore[arg-type]
+        seq = self.store.commit(batch)
+        self.index.apply(seq, batch, self.store.get_customer)
+        return seq
+
+    def ids(self, query: str, **kw: object) -> list[str]:
+        page = self.index.search(query, now=NOW, limit=100, **kw)  # type: ignore[arg-type]
+        return [hit.task_id for hit in page.hits]
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    desk = Desk(tmp_path / "search.db")
+    desk.commit(
+        customers=[ELODIE, JOHN],
+        tasks=[
+            task(1, subject="Colis non reçu", tags=["VIP"], assignee="Zoé", unread=True),
+            task(2, JOHN, status=Status.PENDING, channel="web-chat", channel_kind="chat"),
+            task(3, status=Status.CLOSED, priority=Priority.URGENT, team="Billing"),
+        ],
+        events=[
+            message("E1", "T1", "Bonjour, je n'ai pas reçu mon colis. Merci!"),
+            message("E2", "T2", "My refund never arrived", customer_id="C2"),
+            Note(
+                id="E3", task_id="T3", customer_id="C1", at=NOW - DAY, text="Remboursé par virement"
+            ),
+            CallRecord(
+                id="E4",
+                task_id="T3",
+                customer_id="C1",
+                at=NOW - DAY,
+                direction=Direction.INBOUND,
+                channel="phone",
+                summary="Cliente rappelle pour le mot de passe",
+            ),
+        ],
+    )
+    yield desk
+    desk.index.close()
+
+
+def test_a_message_is_findable_as_soon_as_it_is_applied(desk: Desk) -> None:
+    assert desk.ids("virement") == ["T3"]
+    desk.commit(events=[message("E5", "T2", "Où est mon virement ?", customer_id="C2")])
+    assert sorted(desk.ids("virement")) == ["T2", "T3"]
+
+
+def test_accents_and_case_do_not_matter(desk: Desk) -> None:
+    assert desk.ids("recu") == ["T1"]
+    assert desk.ids("REÇU") == ["T1"]
+    assert sorted(desk.ids("elodie")) == ["T1", "T3"]  # the customer's name
+    assert desk.ids("rembourse") == ["T3"]
+
+
+def test_messages_notes_call_summaries_subject_and_identities_are_searched(desk: Desk) -> None:
+    assert desk.ids("merci") == ["T1"]
+    assert desk.ids("virement") == ["T3"]
+    assert desk.ids('"mot de passe"') == ["T3"]
+    assert desk.ids("request 2") == ["T2"]
+    assert desk.ids("john@example.com") == ["T2"]
+
+
+def test_all_words_must_match_across_the_task_but_a_phrase_stays_in_one_text(desk: Desk) -> None:
+    assert desk.ids("colis merci") == ["T1"]
+    assert desk.ids("colis virement") == []
+    # "Merci!" ends a message and "Remboursé" starts a note of another task:
+    # within one task, two messages never join into a phrase either.
+    desk.commit(events=[message("E6", "T1", "Second message")])
+    assert desk.ids('"merci second"') == []
+    assert desk.ids("merci second") == ["T1"]
+
+
+def test_or_exclusion_prefix(desk: Desk) -> None:
+    assert sorted(desk.ids("colis OR refund")) == ["T1", "T2"]
+    assert sorted(desk.ids("-colis")) == ["T2", "T3"]
+    assert desk.ids("refun*") == ["T2"]
+    assert desk.ids("remb*") == ["T3"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status:open", ["T1"]),
+        ("status:open status:pending", ["T1", "T2"]),
+        ("-status:closed", ["T1", "T2"]),
+        ("is:closed", ["T3"]),
+        ("channel:chat", ["T2"]),
+        ("channel:support-mail", ["T1", "T3"]),
+        ("channel:SUPPORT-MAIL", ["T1", "T3"]),
+        ("from:elodie", ["T1", "T3"]),
+        ("from:ÉLO", ["T1", "T3"]),
+        ("customer:smith", ["T2"]),
+        ("from:exemple.fr", ["T1", "T3"]),
+        ("from:0612", ["T1", "T3"]),
+        ("from:06.12.34", ["T1", "T3"]),
+        ('from:"+33 6 12"', ["T1", "T3"]),
+        ("from:612", ["T1", "T3"]),
+        ("from:9999", []),
+        ("-from:elodie", ["T2"]),
+        ("assignee:zoe", ["T1"]),
+        ("assignee:none", ["T2", "T3"]),
+        ("team:billing", ["T3"]),
+        ("team:none", ["T1", "T2"]),
+        ("tag:vip", ["T1"]),
+        ("-tag:vip", ["T2", "T3"]),
+        ("priority:urgent", ["T3"]),
+        ("is:unread", ["T1"]),
+        ("is:read", ["T2", "T3"]),
+        ("#2", ["T2"]),
+        ("#2 #3", ["T2", "T3"]),
+        ("#99", []),
+        ("status:open colis", ["T1"]),
+        ("status:closed colis", []),
+    ],
+)
+def test_filters(desk: Desk, query: str, expected: list[str]) -> None:
+    assert sorted(desk.ids(query)) == expected
+
+
+def test_assignee_me_needs_an_agent(desk: Desk) -> None:
+    assert desk.ids("assignee:me", me="ZOÉ") == ["T1"]
+    with pytest.raises(QuerySyntaxError) as caught:
+        desk.ids("refund assignee:me")
+    assert caught.value.position == 7
+
+
+def test_dates_compare_with_last_activity(desk: Desk) -> None:
+    desk.commit(tasks=[task(4, updated_at=NOW - 30 * DAY), task(5, updated_at=NOW - 2 * DAY)])
+    assert desk.ids("after:7d") == ["T1", "T2", "T3", "T5"]
+    assert desk.ids("before:7d") == ["T4"]
+    assert desk.ids("after:3d before:1d") == ["T5"]
+    assert desk.ids("-after:3d") == ["T4"]
+    day = __import__("datetime").date.fromtimestamp(NOW - 30 * DAY).isoformat()
+    assert "T4" in desk.ids(f"after:{day}")
+
+
+def test_sort_orders(desk: Desk) -> None:
+    # updated_at falls with the number: T1 is the most recent.
+    assert desk.ids("") == ["T1", "T2", "T3"]
+    assert desk.ids("sort:oldest") == ["T3", "T2", "T1"]
+    desk.commit(
+        tasks=[task(2, JOHN, waiting_since=NOW - 5 * DAY), task(3, waiting_since=NOW - 9 * DAY)]
+    )
+    assert desk.ids("sort:waiting") == ["T3", "T2", "T1"]
+    assert desk.ids("is:waiting") == ["T2", "T3"]
+
+
+def test_relevance_prefers_the_subject_and_scores_descend(desk: Desk) -> None:
+    desk.commit(
+        tasks=[task(7, subject="Colis abîmé"), task(8)],
+        events=[message("E7", "T8", "colis " + "bla " * 200)],
+    )
+    page = desk.index.search("colis", now=NOW)
+    assert page.hits[0].task_id in ("T1", "T7")
+    assert page.hits[-1].task_id == "T8"
+    assert [h.score for h in page.hits] == sorted((h.score for h in page.hits), reverse=True)
+
+
+def test_snippet_marks_the_matched_words_in_the_best_message(desk: Desk) -> None:
+    desk.commit(events=[message("E8", "T1", "Rien à voir", at=NOW - 10)])
+    (hit,) = desk.index.search("recu colis", now=NOW).hits
+    assert hit.snippet == [
+        ("Bonjour, je n'ai pas ", False),
+        ("reçu", True),
+        (" mon ", False),
+        ("colis", True),
+        (". Merci!", False),
+    ]
+    assert hit.customer_name == "Élodie Martin"
+    assert (hit.number, hit.status, hit.channel_kind, hit.assignee) == (1, "open", "email", "Zoé")
+
+
+def test_snippet_falls_back_to_the_subject_then_the_preview(desk: Desk) -> None:
+    (hit,) = desk.index.search("request 2", now=NOW).hits
+    assert hit.snippet == [("Request", True), (" ", False), ("2", True)]
+    (hit,) = desk.index.search("#2", now=NOW).hits
+    assert hit.snippet == [("preview of 2", False)]
+    assert hit.score == 0.0
+
+
+def test_long_message_snippet_is_cut_around_the_word(desk: Desk) -> None:
+    text = " ".join(f"w{i}" for i in range(300)) + " needle " + " ".join("z" for _ in range(300))
+    desk.commit(events=[message("E9", "T2", text, customer_id="C2")])
+    (hit,) = desk.index.search("needle", now=NOW).hits
+    joined = "".join(part for part, _ in hit.snippet)
+    assert ("needle", True) in hit.snippet
+    assert len(joined) < 300 and joined.startswith("…") and joined.endswith("…")
+
+
+def test_pages_cover_every_result_once(tmp_path: Path) -> None:
+    desk = Desk(tmp_path / "s.db")
+    desk.commit(customers=[ELODIE], tasks=[task(n) for n in range(1, 24)])
+    seen, offset, pages = [], 0, 0
+    while offset is not None:
+        page = desk.index.search("status:open", now=NOW, limit=5, offset=offset)
+        assert page.total == 23 and page.total_exact and page.offset == offset
+        seen += [hit.number for hit in page.hits]
+        offset, pages = page.next_offset, pages + 1
+    assert seen == list(range(1, 24)) and pages == 5
+    assert desk.index.search("status:open", limit=5, offset=100).hits == []
+    desk.index.close()
+
+
+def test_counts_stop_at_the_cap_and_paging_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pager, "COUNT_CAP", 4)
+    monkeypatch.setattr(pager, "RANK_WINDOW", 3)
+    desk = Desk(tmp_path / "s.db")
+    desk.commit(
+        customers=[ELODIE],
+        tasks=[task(n) for n in range(1, 11)],
+        events=[message(f"E{n}", f"T{n}", "colis " * n) for n in range(1, 11)],
+    )
+    page = desk.index.search("colis", now=NOW, limit=2)
+    assert (page.total, page.total_exact, page.next_offset) == (4, False, 2)
+    numbers = []
+    offset = 0
+    while offset is not None:
+        page = desk.index.search("colis", now=NOW, limit=2, offset=offset)
+        numbers += [hit.number for hit in page.hits]
+        offset = page.next_offset
+    assert sorted(numbers) == list(range(1, 11))
+    # The three most recent matches are ranked first, the rest follow newest first.
+    assert sorted(numbers[:3]) == [1, 2, 3] and numbers[3:] == list(range(4, 11))
+    assert page.total == 10 and not page.total_exact
+    desk.index.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "*",
+        '"*"',
+        "NEAR(a, b)",
+        "a NEAR b",
+        "colis AND",
+        "AND OR NOT",
+        "^colis",
+        "+colis",
+        "colis -",
+        "( ) : ^ + - *",
+        '"colis" "" "-"',
+        "col:is",
+        "{subject}:colis",
+        "facets:all",
+        "'; DROP TABLE tasks; --",
+        "\x00\x1b[31m",
+        "\ue000 merci \ue000",
+        "x" * 1999,
+        "a " * 100,
+        "a OR " * 99 + "a",
+    ],
+)
+def test_typed_syntax_never_reaches_the_engine(desk: Desk, query: str) -> None:
+    try:
+        page = desk.index.search(query, now=NOW)
+    except QuerySyntaxError:
+        return
+    assert page.total >= 0
+    assert desk.index.search("facets:all" if False else "merci", now=NOW).total == 1
+
+
+def test_facet_words_are_not_searchable_as_text(desk: Desk) -> None:
+    assert desk.ids("all") == []
+    assert desk.ids("sopen") == []
+
+
+def test_ten_thousand_character_query_is_refused_cleanly(desk: Desk) -> None:
+    with pytest.raises(QuerySyntaxError, match="too long"):
+        desk.index.search("colis " * 1700, now=NOW)
+
+
+def test_customer_changes_reach_every_task_of_the_customer(desk: Desk) -> None:
+    renamed = dataclasses.replace(
+        ELODIE,
+        name="Élodie Durand",
+        identities=[Identity.of("email", "e.durand@exemple.fr"), Identity.of("chat", "s-42")],
+    )
+    desk.commit(customers=[renamed])
+    assert sorted(desk.ids("durand")) == ["T1", "T3"]
+    assert desk.ids("martin") == []
+    assert desk.ids("from:martin") == []
+    assert desk.ids("from:0612") == []
+    assert sorted(desk.ids("from:s-42")) == ["T1", "T3"]
+
+
+def test_a_task_moving_to_another_customer(desk: Desk) -> None:
+    desk.commit(tasks=[task(1, JOHN)])
+    assert sorted(desk.ids("from:john")) == ["T1", "T2"]
+
+
+def test_an_event_put_again_replaces_its_text(desk: Desk) -> None:
+    desk.commit(events=[message("E1", "T1", "Texte corrigé")])
+    assert desk.ids("colis") == ["T1"]  # still in the subject
+    assert desk.ids("merci") == []
+    assert desk.ids("corrige") == ["T1"]
+
+
+def test_task_updates_move_filters_and_order(desk: Desk) -> None:
+    desk.commit(tasks=[task(3, status=Status.OPEN, updated_at=NOW, tags=["b2b"])])
+    assert desk.ids("status:open") == ["T3", "T1"]
+    assert desk.ids("tag:b2b") == ["T3"]
+    assert desk.ids("virement") == ["T3"]
+
+
+def test_a_task_whose_customer_is_unknown_is_found_by_its_name(tmp_path: Path) -> None:
+    desk = Desk(tmp_path / "s.db")
+    desk.commit(tasks=[task(1, Customer(id="C9", name="Ghost Writer"))])
+    assert desk.ids("from:ghost") == ["T1"]
+    assert desk.ids("writer") == ["T1"]
+    desk.index.close()
+
+
+# --- the file: reopening, crashes, damage ---------------------------------------------
+
+
+def test_reopening_keeps_everything(desk: Desk) -> None:
+    seq = desk.store.seq
+    desk.index.close()
+    index = SearchIndex.open(desk.path)
+    assert (index.warnings, index.needs_rebuild, index.last_seq) == ([], False, seq)
+    assert index.catch_up(desk.store) == 0
+    assert index.search("colis", now=NOW).total == 1
+    index.close()
+
+
+def test_catch_up_replays_what_the_index_missed(desk: Desk) -> None:
+    desk.index.close()
+    # The desk wrote on while the index was not there to see it (a crash).
+    desk.store.commit(Batch(events=[message("E9", "T2", "Paquet perdu", customer_id="C2")]))
+    desk.store.commit(Batch(tasks=[task(9, subject="Nouvelle demande")]))
+    index = SearchIndex.open(desk.path)
+    assert index.search("paquet", now=NOW).total == 0
+    assert index.catch_up(desk.store) == 2
+    assert index.search("paquet", now=NOW).hits[0].task_id == "T2"
+    assert index.search("nouvelle", now=NOW).total == 1
+    assert index.check(desk.store) == []
+    index.close()
+
+
+def test_catch_up_rebuilds_when_the_journal_no_longer_reaches_back(tmp_path: Path) -> None:
+    store = MemoryStore(keep_batches=2)
+    desk = Desk(tmp_path / "s.db", store)
+    desk.commit(customers=[ELODIE], tasks=[task(1)])
+    desk.index.close()
+    for n in range(2, 6):
+        store.commit(Batch(tasks=[task(n)], events=[message(f"E{n}", f"T{n}", f"mot{n}")]))
+    assert store.batches_since(1) is None
+    index = SearchIndex.open(tmp_path / "s.db")
+    progress: list[tuple[int, int]] = []
+    assert index.catch_up(store, lambda done, total: progress.append((done, total))) == 4
+    assert progress[-1][0] == progress[-1][1]
+    assert index.search("mot4", now=NOW).total == 1
+    assert index.search("", now=NOW).total == 5
+    assert index.check(store) == []
+    index.close()
+
+
+def test_a_gap_in_batches_is_refused(desk: Desk) -> None:
+    with pytest.raises(IndexBehind):
+        desk.index.apply(desk.store.seq + 2, Batch(tasks=[task(9)]), desk.store.get_customer)
+    # A batch already held is skipped.
+    desk.index.apply(desk.store.seq, Batch(tasks=[task(9)]), desk.store.get_customer)
+    assert desk.ids("#9") == []
+
+
+def test_missing_file_is_created_empty_and_flagged(tmp_path: Path) -> None:
+    index = SearchIndex.open(tmp_path / "deeper" / "search.db")
+    assert index.needs_rebuild
+    assert "not found" in index.warnings[0]
+    index.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_bytes(b"this is not a database" * 100),
+        lambda path: path.write_bytes(b""),
+        lambda path: path.write_bytes(path.read_bytes()[:1024]),
+        lambda path: _drop_table(path, "texts"),
+        lambda path: _set_meta(path, "schema_version", 999),
+        lambda path: _set_meta(path, "complete", 0),
+    ],
+)
+def test_a_damaged_file_is_rebuilt_with_a_message(desk: Desk, damage) -> None:
+    desk.index.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{desk.path}{suffix}").unlink(missing_ok=True)
+    damage(desk.path)
+    index = SearchIndex.open(desk.path)
+    assert index.needs_rebuild
+    assert len(index.warnings) == 1 and "rebuild" in index.warnings[0]
+    assert index.search("colis", now=NOW).total == 0
+    index.catch_up(desk.store)
+    assert not index.needs_rebuild
+    assert index.search("colis", now=NOW).total == 1
+    assert index.check(desk.store) == []
+    index.close()
+
+
+def _drop_table(path: Path, table: str) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(f"DROP TABLE {table}")
+
+
+def _set_meta(path: Path, key: str, value: object) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value=? WHERE key=?", (value, key))
+
+
+def test_check_reports_differences(desk: Desk) -> None:
+    assert desk.index.check(desk.store) == []
+    desk.store.commit(Batch(tasks=[task(2, JOHN, status=Status.CLOSED), task(9)]))
+    desk.store.commit(Batch(events=[message("E10", "T1", "encore")]))
+    problems = desk.index.check(desk.store)
+    assert any("batches up to" in p for p in problems)
+    assert any("#2" in p and "outdated" in p for p in problems)
+    assert any("#9" in p and "missing" in p for p in problems)
+    assert any("#1" in p and "texts 1 missing" in p for p in problems)
+    desk.index.catch_up(desk.store)
+    assert desk.index.check(desk.store) == []
+
+
+def test_check_finds_rows_the_store_does_not_have(tmp_path: Path) -> None:
+    desk = Desk(tmp_path / "s.db")
+    desk.commit(customers=[ELODIE], tasks=[task(1)], events=[message("E1", "T1", "a")])
+    other = MemoryStore()
+    other.commit(Batch(customers=[ELODIE], tasks=[task(1)]))
+    problems = desk.index.check(other)
+    assert any("texts 1 extra" in p for p in problems)
+    desk.index.close()
+
+
+def test_rebuild_gives_the_same_answers_as_the_write_path(desk: Desk, tmp_path: Path) -> None:
+    queries = ["colis", "from:0612", "status:open", "", "sort:oldest", "-colis", "remb*"]
+    before = [desk.ids(q) for q in queries]
+    rebuilt = SearchIndex.open(tmp_path / "other.db")
+    rebuilt.rebuild(desk.store)
+    assert [[h.task_id for h in rebuilt.search(q, now=NOW).hits] for q in queries] == before
+    rebuilt.close()
+
+
+def test_many_changes_between_searches_are_all_found(tmp_path: Path) -> None:
+    desk = Desk(tmp_path / "s.db")
+    desk.commit(customers=[ELODIE], tasks=[task(n) for n in range(1, 201)])
+    for n in range(1, 201):
+        desk.commit(
+            tasks=[task(n, updated_at=NOW + n)],
+            events=[message(f"E{n}", f"T{n}", f"message numéro{n} commun")],
+        )
+    assert desk.index.search("commun", now=NOW).total == 200
+    assert desk.ids("numero150") == ["T150"]
+    assert desk.ids("")[:2] == ["T200", "T199"]
+    assert desk.index.check(desk.store) == []
+    desk.index.close()

@@ -29,6 +29,8 @@ SENT_KEY = "smtp:sent"
 #: How many sent keys are remembered; the outbox retries a reply long before
 #: this many newer replies went out.
 SENT_MEMORY = 2000
+#: Seconds ``stop`` waits for the reader to end before closing its connection.
+STOP_GRACE = 2.0
 
 
 class EmailChannel(Channel):
@@ -45,7 +47,7 @@ class EmailChannel(Channel):
     def __init__(self, context: PluginContext) -> None:
         super().__init__(context)
         self.settings = build_settings(context.options)
-        self._reader = MailboxReader(self.settings, context, self._handle)
+        self._reader = MailboxReader(self.settings, context, self._handle, self._set_health)
         self._sender = SmtpSender(
             self.settings.smtp,
             ssl_context=self.settings.ssl_context,
@@ -69,10 +71,16 @@ class EmailChannel(Channel):
 
     async def stop(self) -> None:
         task, self._task = self._task, None
+        self._reader.begin_stop()
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            done, _ = await asyncio.wait({task}, timeout=STOP_GRACE)
+            if not done:  # belt and braces: a closed socket ends any pending read
+                self._reader.abort()
+                await asyncio.wait({task}, timeout=STOP_GRACE)
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.result()  # retrieved, so asyncio does not log it as lost
         await self._reader.close()
         if self._health.state != HealthState.STOPPED:
             self._set_health(Health(HealthState.STOPPED))

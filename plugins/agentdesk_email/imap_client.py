@@ -89,19 +89,20 @@ class ImapClient:
         """Open the connection (``security``: "tls", "starttls" or "plain") and
         read the greeting. Raises OSError or ImapError."""
         use_tls = security == "tls"
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
+        # asyncio.timeout, never wait_for: on Python 3.11 wait_for can swallow
+        # a cancellation that races with completion, and stop() would hang.
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
                 host,
                 port,
                 ssl=ssl_context if use_tls else None,
                 server_hostname=host if use_tls else None,
                 limit=MAX_LINE,
-            ),
-            timeout,
-        )
+            )
         client = cls(reader, writer, timeout)
         try:
-            greeting = await client._read_response()
+            async with asyncio.timeout(timeout):
+                greeting = await client._read_response()
             if greeting.kind == "BYE":
                 raise ImapError(f"server refused the connection: {greeting.text}")
             await client.refresh_capabilities()
@@ -225,7 +226,8 @@ class ImapClient:
                 if remaining <= 0:
                     break
                 try:
-                    response = await asyncio.wait_for(self._read_response(), remaining)
+                    async with asyncio.timeout(remaining):
+                        response = await self._read_response()
                 except TimeoutError:
                     break
                 self._note(response)
@@ -239,7 +241,8 @@ class ImapClient:
         """Say goodbye when the session is in a known state, then close."""
         try:
             if not self.broken:
-                await asyncio.wait_for(self._command(b"LOGOUT"), min(self._timeout, 2))
+                async with asyncio.timeout(min(self._timeout, 2)):
+                    await self._command(b"LOGOUT")
         except (ImapError, OSError, TimeoutError):
             pass
         finally:
@@ -270,7 +273,8 @@ class ImapClient:
 
     async def _send(self, data: bytes) -> None:
         self._writer.write(data)
-        await asyncio.wait_for(self._writer.drain(), self._timeout)
+        async with asyncio.timeout(self._timeout):
+            await self._writer.drain()
 
     async def _command(self, *parts: bytes | _Literal) -> list[Response]:
         async with self._lock, self._guard():
@@ -295,7 +299,8 @@ class ImapClient:
         wanted = tag.decode("ascii")
         untagged: list[Response] = []
         while True:
-            response = await asyncio.wait_for(self._read_response(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                response = await self._read_response()
             if response.tag == wanted:
                 if response.kind != "OK":
                     code = f"[{response.code}] " if response.code else ""

@@ -52,15 +52,23 @@ class Cursor:
 
 
 class MailboxReader:
-    def __init__(self, settings: EmailSettings, context: PluginContext, handle: Handler) -> None:
+    def __init__(
+        self,
+        settings: EmailSettings,
+        context: PluginContext,
+        handle: Handler,
+        report: Callable[[Health], None],
+    ) -> None:
         self._settings = settings
         self._context = context
         self._handle = handle
+        self._report = report
         self._log: logging.Logger = context.logger
         self._state_key = f"imap:{settings.mailbox}"
         self.client: ImapClient | None = None
         #: Whether the current session completed a wait for new mail.
         self._cycled = False
+        self._stopping = False
 
     # -- connection ----------------------------------------------------------
 
@@ -103,11 +111,22 @@ class MailboxReader:
                 await self._serve(client)
             except _CONNECTION_ERRORS as exc:
                 client.close()
+                if self._stopping:
+                    return
                 if not self._cycled:
                     raise ChannelConnectionError(f"IMAP connection failed: {exc}") from None
                 self._log.warning("IMAP connection lost (%s); reconnecting", exc)
-                self._context.report(Health(HealthState.DEGRADED, f"reconnecting: {exc}"))
+                self._report(Health(HealthState.DEGRADED, f"reconnecting: {exc}"))
                 client = await self.connect()
+
+    def begin_stop(self) -> None:
+        """From now on a failing connection ends ``run`` instead of reconnecting."""
+        self._stopping = True
+
+    def abort(self) -> None:
+        """Close the connection under ``run``: whatever it awaits fails at once."""
+        if self.client is not None:
+            self.client.close()
 
     async def close(self) -> None:
         client, self.client = self.client, None
@@ -125,7 +144,7 @@ class MailboxReader:
         cursor = await self._catch_up(client, status)
         use_idle = settings.idle and "IDLE" in client.capabilities
         how = "IDLE" if use_idle else f"polling every {settings.poll_interval:g} s"
-        self._context.report(Health(HealthState.UP, f"{settings.mailbox}: {how}"))
+        self._report(Health(HealthState.UP, f"{settings.mailbox}: {how}"))
         while True:
             cursor = await self._fetch_new(client, cursor)
             if use_idle:

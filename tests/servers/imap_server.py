@@ -13,19 +13,22 @@ an implementation independent of the channel's own client.
 from __future__ import annotations
 
 import contextlib
+import grp
 import imaplib
 import os
 import pwd
-import grp
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: Accounts made at start; each test takes a fresh one.
+ACCOUNT_POOL = 100
 DOVECOT_BINARIES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
 
 
@@ -47,28 +50,34 @@ def free_port() -> int:
 class ImapAccount:
     username: str
     password: str
-    server: DovecotServer
+    server: DovecotServer = field(repr=False)
 
-    def connect(self) -> imaplib.IMAP4:
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[imaplib.IMAP4]:
+        """A logged-in imaplib session, logged out on exit."""
         connection = imaplib.IMAP4("127.0.0.1", self.server.port, timeout=10)
-        connection.login(self.username, self.password)
-        return connection
+        try:
+            connection.login(self.username, self.password)
+            yield connection
+        finally:
+            with contextlib.suppress(imaplib.IMAP4.error, OSError):
+                connection.logout()
 
     def append(self, raw: bytes, mailbox: str = "INBOX", flags: str = "") -> None:
         """Put a message in a mailbox, as a delivery agent would."""
-        with contextlib.closing(self.connect()) as connection:
+        with self.connect() as connection:
             if mailbox != "INBOX":
                 connection.create(mailbox)
             status, detail = connection.append(mailbox, flags or None, None, raw)
-            connection.logout()
         if status != "OK":
             raise RuntimeError(f"APPEND failed: {detail!r}")
 
     def uids(self, mailbox: str = "INBOX", criteria: str = "ALL") -> list[int]:
-        with contextlib.closing(self.connect()) as connection:
-            connection.select(mailbox, readonly=True)
+        with self.connect() as connection:
+            status, data = connection.select(mailbox, readonly=True)
+            if status != "OK":
+                raise RuntimeError(f"SELECT {mailbox} failed: {data!r}")
             status, data = connection.uid("SEARCH", None, criteria)
-            connection.logout()
         if status != "OK":
             raise RuntimeError(f"SEARCH failed: {data!r}")
         return [int(uid) for uid in data[0].split()] if data and data[0] else []
@@ -80,6 +89,7 @@ class DovecotServer:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="agentdesk-imap-")))
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    _accounts: list[ImapAccount] = field(default_factory=list)
 
     @property
     def log_path(self) -> Path:
@@ -93,7 +103,7 @@ class DovecotServer:
         home.mkdir(exist_ok=True)
         (self.root / "run").mkdir(exist_ok=True)
         (self.root / "state").mkdir(exist_ok=True)
-        (self.root / "passwd").touch()
+        self._write_accounts()
         if os.geteuid() == 0:
             os.chown(home, pwd.getpwnam(mail_user).pw_uid, grp.getgrnam(mail_group).gr_gid)
         last_error = ""
@@ -147,6 +157,7 @@ class DovecotServer:
             "ssl = no",
             "disable_plaintext_auth = no",
             "auth_mechanisms = plain login",
+            "auth_failure_delay = 0",
             "mail_location = maildir:~/Maildir",
             "first_valid_uid = 1",
             "passdb {",
@@ -158,6 +169,7 @@ class DovecotServer:
             f"  args = uid={mail_user} gid={mail_group} home={root}/home/%u",
             "}",
             "service imap-login {",
+            "  chroot =" if os.geteuid() != 0 else "",
             "  inet_listener imap {",
             "    address = 127.0.0.1",
             f"    port = {self.port}",
@@ -168,17 +180,32 @@ class DovecotServer:
             "}",
         ]
         if os.geteuid() != 0:
+            # Rootless Dovecot: every service runs as this user, and none chroots.
             user = pwd.getpwuid(os.geteuid()).pw_name
-            lines += [f"default_login_user = {user}", f"default_internal_user = {user}"]
+            lines += [
+                f"default_login_user = {user}",
+                f"default_internal_user = {user}",
+                "service anvil {",
+                "  chroot =",
+                "}",
+            ]
         return "\n".join(lines) + "\n"
 
-    def add_user(self, username: str | None = None, password: str | None = None) -> ImapAccount:
-        """A new account with an empty mailbox (Dovecot rereads the passwd-file)."""
-        username = username or f"user-{uuid.uuid4().hex[:10]}@example.test"
-        password = password or uuid.uuid4().hex
-        with (self.root / "passwd").open("a") as passwd:
-            passwd.write(f"{username}:{{PLAIN}}{password}\n")
-        return ImapAccount(username, password, self)
+    def add_user(self) -> ImapAccount:
+        """A fresh account with an empty mailbox, from the pool written at start
+        (Dovecot notices passwd-file changes by mtime in whole seconds, so
+        accounts added on the fly could be refused for up to a second)."""
+        if not self._accounts:
+            raise RuntimeError(f"all {ACCOUNT_POOL} test accounts are used; raise ACCOUNT_POOL")
+        return self._accounts.pop(0)
+
+    def _write_accounts(self) -> None:
+        self._accounts = [
+            ImapAccount(f"user-{n:03d}@example.test", uuid.uuid4().hex, self)
+            for n in range(ACCOUNT_POOL)
+        ]
+        lines = [f"{a.username}:{{PLAIN}}{a.password}\n" for a in self._accounts]
+        (self.root / "passwd").write_text("".join(lines))
 
     def stop(self) -> None:
         process, self.process = self.process, None

@@ -41,7 +41,7 @@ class _Handler:
     arrived: asyncio.Condition
     refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         refused = self.refuse.get(address.lower())
@@ -50,9 +50,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         mail = ReceivedMail(envelope.mail_from or "", list(envelope.rcpt_tos), raw)
         for address in mail.recipients:
@@ -131,7 +129,9 @@ class SmtpSink:
         """Submit ``message`` like a customer's mail client (smtplib, in a thread)."""
 
         def submit() -> None:
-            with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as client:
+            with smtplib.SMTP(
+                "127.0.0.1", self.port, local_hostname="customer.test", timeout=10
+            ) as client:
                 if self.username:
                     client.login(self.username, self.password)
                 client.send_message(message, to_addrs=[to])

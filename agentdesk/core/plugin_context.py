@@ -39,7 +39,9 @@ _DRAIN_BATCH = 64
 
 
 class IngestDesk(Protocol):
-    """The part of the desk a plugin context uses."""
+    """The part of the desk a plugin context uses. A desk may also offer
+    ``async ingest_many(channel, items) -> list[result or exception]``, which
+    stores several items with one commit; the pump then hands it batches."""
 
     async def ingest(self, channel: str, item: Any) -> Any: ...
     def state_get(self, namespace: str, key: str, default: Any = None) -> Any: ...
@@ -47,20 +49,27 @@ class IngestDesk(Protocol):
 
 
 class DeskState:
-    """A channel's ``PluginState``: the desk's durable state under the channel's name."""
+    """A channel's ``PluginState``: the desk's durable state under the channel's name.
 
-    def __init__(self, desk: IngestDesk, namespace: str) -> None:
+    A change waits until the items the channel emitted before it are stored:
+    a channel that saves its cursor after emitting never finds, after a
+    crash, a cursor ahead of the messages it had received.
+    """
+
+    def __init__(self, desk: IngestDesk, namespace: str, pump: InboundPump) -> None:
         self._desk = desk
         self._namespace = namespace
+        self._pump = pump
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._desk.state_get(self._namespace, key, default)
 
     async def set(self, key: str, value: Any) -> None:
+        await self._pump.barrier()
         await self._desk.state_set(self._namespace, key, value)
 
     async def delete(self, key: str) -> None:
-        await self._desk.state_set(self._namespace, key, None)
+        await self.set(key, None)
 
 
 @dataclass(slots=True)
@@ -89,6 +98,7 @@ class InboundPump:
         self.log = logger or logging.getLogger(f"agentdesk.channel.{channel}")
         #: Called after each item is handled (the benchmark measures latency with it).
         self.on_ingested: Callable[[Inbound], None] | None = None
+        self._busy = False
 
     async def put(self, item: Inbound) -> None:
         await self.queue.put(item)
@@ -96,32 +106,74 @@ class InboundPump:
         # loop cannot keep the drain (and everyone else) from running.
         await asyncio.sleep(0)
 
+    async def barrier(self) -> None:
+        """Return once every item put before this call has been handled."""
+        if self.queue.empty() and not self._busy:
+            return
+        reached: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self.queue.put(reached)  # type: ignore[arg-type]
+        await reached
+
     async def run(self) -> None:
         """Drain forever; cancel the task to stop (``flush`` first to finish the queue)."""
+        many = getattr(self.desk, "ingest_many", None)
         while True:
-            item = await self.queue.get()
-            handled = 0
-            while True:
-                await self._ingest(item)
-                self.queue.task_done()
-                handled += 1
-                if handled >= _DRAIN_BATCH or self.queue.empty():
-                    break
-                item = self.queue.get_nowait()
+            batch = [await self.queue.get()]
+            while len(batch) < _DRAIN_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            self._busy = True
+            try:
+                await self._handle(batch, many)
+            finally:
+                self._busy = False
+                for _ in batch:
+                    self.queue.task_done()
             await asyncio.sleep(0)
+
+    async def _handle(self, batch: list[Any], many: Any) -> None:
+        run: list[Inbound] = []
+        for entry in [*batch, None]:
+            if isinstance(entry, asyncio.Future) or entry is None:
+                # Everything before a barrier is handled before it is released.
+                if run and many is not None:
+                    await self._ingest_many(run, many)
+                else:
+                    for item in run:
+                        await self._ingest(item)
+                run = []
+                if entry is not None and not entry.done():
+                    entry.set_result(None)
+            else:
+                run.append(entry)
+
+    async def _ingest_many(self, items: list[Inbound], many: Any) -> None:
+        try:
+            results = await many(self.channel, items)
+        except Exception:
+            self.log.exception("ingesting %d inbound items failed", len(items))
+            self.counters.failed += len(items)
+            return
+        for item, result in zip(items, results, strict=True):
+            self._count(item, result if isinstance(result, Exception) else None)
 
     async def _ingest(self, item: Inbound) -> None:
         try:
             await self.desk.ingest(self.channel, item)
-        except ValueError as exc:
-            self.counters.rejected += 1
-            self.counters.last_rejection = str(exc)
-            self.log.warning("inbound %s refused: %s", type(item).__name__, exc)
-        except Exception:
-            self.counters.failed += 1
-            self.log.exception("ingesting an inbound %s failed", type(item).__name__)
+        except Exception as exc:
+            self._count(item, exc)
         else:
+            self._count(item, None)
+
+    def _count(self, item: Inbound, error: Exception | None) -> None:
+        if error is None:
             self.counters.ingested += 1
+        elif isinstance(error, ValueError):
+            self.counters.rejected += 1
+            self.counters.last_rejection = str(error)
+            self.log.warning("inbound %s refused: %s", type(item).__name__, error)
+        else:
+            self.counters.failed += 1
+            self.log.error("ingesting an inbound %s failed", type(item).__name__, exc_info=error)
         if self.on_ingested is not None:
             self.on_ingested(item)
 
@@ -153,7 +205,7 @@ class DeskPluginContext:
         self.channel_name = name
         self.options = options
         self.logger = logger or logging.getLogger(f"agentdesk.channel.{name}")
-        self.state = DeskState(desk, name)
+        self.state = DeskState(desk, name, pump)
         self.data_dir = data_dir
         self._pump = pump
         self._http = http

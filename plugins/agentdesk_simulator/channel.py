@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import random
 from collections import Counter
 from typing import Any
@@ -36,7 +35,7 @@ from agentdesk.plugin import (
 )
 
 from . import scripts
-from .world import KINDS, Step, World
+from .world import KINDS, MAX_CUSTOMERS, Step, World
 
 CAPABILITIES = {
     "email": Capabilities("email", "email", threading=True, attachments=True),
@@ -68,7 +67,7 @@ class SimulatorChannel(Channel):
         Option.number(
             "reply_delay", default=20, minimum=0, help="seconds before a customer answers a reply"
         ),
-        Option.number("customers", default=40, minimum=1, maximum=100_000, integer=True),
+        Option.number("customers", default=40, minimum=1, maximum=MAX_CUSTOMERS, integer=True),
         Option.number(
             "count", default=0, minimum=0, integer=True, help="stop after this many; 0 = never"
         ),
@@ -128,7 +127,11 @@ class SimulatorChannel(Channel):
 
     async def _traffic(self) -> None:
         pace = random.Random(f"pace:{self.seed}:{self.kind}:{self.emitted}")
-        steps = itertools.islice(self.world.steps(self.kind), self.emitted, None)
+        steps = self.world.steps(self.kind)
+        for skipped in range(self.emitted):  # resume where the last run stopped
+            next(steps)
+            if skipped % 1000 == 999:
+                await asyncio.sleep(0)
         for step in steps:
             if self.count and self.emitted >= self.count:
                 return

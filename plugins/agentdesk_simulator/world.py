@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from .scripts import MATTERS, Matter
 
 KINDS = ("email", "chat", "sms", "social", "phone")
+#: Phone numbers end with the person's number in five digits.
+MAX_CUSTOMERS = 99_999
+_TRAILING_NUMBER = re.compile(r"\d+$")
 
 _FIRST_FR = (
     "Amélie", "Noël", "Hélène", "François", "Zoé", "Jérôme", "Léa", "Benoît",
@@ -96,49 +100,76 @@ def _ascii(text: str) -> str:
 
 
 class World:
-    """The deterministic population and journeys for one seed."""
+    """The deterministic population and journeys for one seed.
+
+    People are made on demand from their number, and every address ends with
+    that number (the last five digits of a phone number), so building a world
+    costs nothing and finding the person behind an address is a lookup.
+    """
 
     def __init__(self, seed: int, customers: int = 40) -> None:
+        if not 1 <= customers <= MAX_CUSTOMERS:
+            raise ValueError(f"customers must be between 1 and {MAX_CUSTOMERS}")
         self.seed = seed
-        rng = random.Random(f"people:{seed}")
-        self.people: list[Person] = []
-        for number in range(customers):
-            language = "fr" if rng.random() < 0.5 else "en"
-            first = rng.choice(_FIRST_FR if language == "fr" else _FIRST_EN)
-            last = rng.choice(_LAST_FR if language == "fr" else _LAST_EN)
-            login = f"{_ascii(first)}.{_ascii(last)}".replace(" ", "")
-            domain = "example.fr" if language == "fr" else "example.com"
-            if language == "fr":
-                digits = f"{rng.randrange(10**8):08d}"
-                phone = f"+33 6 {digits[:2]} {digits[2:4]} {digits[4:6]} {digits[6:]}"
-            else:
-                phone = f"+44 7700 900{rng.randrange(1000):03d}"
-            self.people.append(
-                Person(
-                    name=f"{first} {last}",
-                    language=language,
-                    email=f"{login}{number}@{domain}",
-                    phone=phone,
-                    handle=f"@{login.replace('.', '_')}{number}",
-                )
-            )
-        self._by_identity = {}
-        for person in self.people:
-            for kind in ("email", "sms", "social"):
-                self._by_identity[_identity_key(person.identity(kind))] = person
+        self.customers = customers
+        self._people: dict[int, Person] = {}
+
+    def person(self, number: int) -> Person:
+        known = self._people.get(number)
+        if known is not None:
+            return known
+        rng = random.Random(_mix(self.seed, number, 1))
+        language = "fr" if rng.random() < 0.5 else "en"
+        first = rng.choice(_FIRST_FR if language == "fr" else _FIRST_EN)
+        last = rng.choice(_LAST_FR if language == "fr" else _LAST_EN)
+        login = f"{_ascii(first)}.{_ascii(last)}".replace(" ", "")
+        if language == "fr":
+            digits = f"{rng.randrange(1000):03d}{number:05d}"
+            phone = f"+33 6 {digits[:2]} {digits[2:4]} {digits[4:6]} {digits[6:]}"
+            domain = "example.fr"
+        else:
+            digits = f"{rng.randrange(10000):04d}{number:05d}"
+            phone = f"+44 7{digits[:3]} {digits[3:]}"
+            domain = "example.com"
+        person = Person(
+            name=f"{first} {last}",
+            language=language,
+            email=f"{login}{number}@{domain}",
+            phone=phone,
+            handle=f"@{login.replace('.', '_')}{number}",
+        )
+        self._people[number] = person
+        return person
 
     def person_for(self, identity: str) -> Person | None:
         """The person behind an address (email, phone or handle), if simulated."""
-        return self._by_identity.get(_identity_key(identity))
+        key = _identity_key(identity)
+        if key.startswith("+"):
+            found = _TRAILING_NUMBER.search(key[-5:])
+        else:
+            found = _TRAILING_NUMBER.search(key.split("@")[0])
+        if found is None or int(found.group()) >= self.customers:
+            return None
+        person = self.person(int(found.group()))
+        known = {_identity_key(person.identity(kind)) for kind in ("email", "sms", "social")}
+        return person if key in known else None
 
-    def journey(self, number: int) -> list[Step]:
-        rng = random.Random(f"journey:{self.seed}:{number}")
-        person = rng.choice(self.people)
-        matter = rng.choice(MATTERS)
-        path = rng.choice(_PATHS)
+    def journey(self, number: int, kind: str | None = None) -> list[Step]:
+        """Journey ``number``'s steps (only those of ``kind`` when given).
+
+        Derived from a hash of the seed and the number, so any journey can be
+        made without making the ones before it.
+        """
+        mixed = _mix(self.seed, number, 2)
+        path = _PATHS[mixed % len(_PATHS)]
+        if kind is not None and kind not in path:
+            return []
+        person = self.person((mixed >> 8) % self.customers)
+        matter = MATTERS[(mixed >> 40) % len(MATTERS)]
         return [
-            Step(number, stage, person, matter, kind, path[stage - 1] if stage else None)
-            for stage, kind in enumerate(path)
+            Step(number, stage, person, matter, step_kind, path[stage - 1] if stage else None)
+            for stage, step_kind in enumerate(path)
+            if kind is None or step_kind == kind
         ]
 
     def steps(self, kind: str) -> Iterator[Step]:
@@ -146,14 +177,24 @@ class World:
         pending: list[tuple[float, int, int, Step]] = []
         number = 0
         while True:
-            for step in self.journey(number):
-                if step.kind == kind:
-                    when = number + step.stage * _STEP_GAP
-                    heapq.heappush(pending, (when, step.journey, step.stage, step))
+            for step in self.journey(number, kind):
+                when = number + step.stage * _STEP_GAP
+                heapq.heappush(pending, (when, step.journey, step.stage, step))
             # Steps due before the next journey begins can no longer be overtaken.
             while pending and pending[0][0] <= number:
                 yield heapq.heappop(pending)[3]
             number += 1
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix(seed: int, number: int, salt: int) -> int:
+    """A well-spread 64-bit hash of three integers (splitmix64 finaliser)."""
+    z = (seed * 0x9E3779B97F4A7C15 + number * 0xD1B54A32D192ED03 + salt) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 def _identity_key(identity: str) -> str:

@@ -1,0 +1,221 @@
+"""Ingest benchmark: simulated channels at full speed into the desk, beside raw websockets.
+
+    .venv/bin/python bench/ingest_bench.py                    # 20,000 messages, TinyStore
+    .venv/bin/python bench/ingest_bench.py --messages 5000 --store memory
+
+Five simulator channels (email, chat, sms, social, phone; ``rate = 0``, so
+only the desk's backpressure holds them back) run under the channel runtime
+into a desk on a real TinyStore with its SQLite search index, while a
+subscriber reads the update stream as a console would. Reported: sustained
+messages per second (first emit to last message on the stream) and the
+latency of each item from ``emit`` to the end of its ingest (store commit,
+index, routing, publication), p50 and p99.
+
+Beside it, in the same run: a websockets server and client on loopback
+exchanging the same number of small JSON messages, the ceiling a hub's
+transport would put on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
+
+from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
+from agentdesk.core.config import ChannelConfig, Config
+from agentdesk.core.desk import Desk
+from agentdesk.core.discovery import discover
+from agentdesk.plugin import TypingSignal
+
+KINDS = ("email", "chat", "sms", "social", "phone")
+
+
+@dataclass
+class Result:
+    label: str
+    messages: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class PlugOnlyDesk(Desk):
+    """A desk whose ingest does nothing: what the channels and pumps alone sustain."""
+
+    async def ingest(self, channel: str, item: Any) -> None:
+        return None
+
+
+def open_desk(kind: str, folder: Path) -> tuple[Desk, list[Any]]:
+    if kind == "none":
+        from agentdesk.store.memory import MemoryStore
+
+        return PlugOnlyDesk(MemoryStore()), []
+    if kind == "memory":
+        from agentdesk.store.memory import MemoryStore
+
+        return Desk(MemoryStore()), []
+    from agentdesk.search.index import SearchIndex
+    from agentdesk.store.tiny import TinyStore
+
+    store = TinyStore.open(folder / "store")
+    index = SearchIndex.open(folder / "store" / "search.sqlite")
+    return Desk(store, index=index), [index, store]
+
+
+async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result:
+    folder = Path(tempfile.mkdtemp(prefix="agentdesk-ingest-bench-"))
+    desk, closers = open_desk(store_kind, folder)
+    per_channel = messages // len(KINDS)
+    config = Config(
+        source="bench",
+        store=folder / "store",
+        channels=[
+            ChannelConfig(
+                "simulator",
+                f"sim-{kind}",
+                {"kind": kind, "rate": 0, "count": per_channel, "seed": 11, "customers": 5000},
+                index,
+            )
+            for index, kind in enumerate(KINDS)
+        ],
+    )
+    total = per_channel * len(KINDS)
+    catalog = discover(entry_points=None)
+    runtime = ChannelRuntime(
+        desk, config, catalog=catalog, settings=RuntimeSettings(queue_size=queue_size)
+    )
+    stamps: dict[int, float] = {}
+    latencies: list[float] = []
+    on_stream = 0
+    finished = asyncio.Event()
+
+    async def console() -> None:
+        nonlocal on_stream
+        async for update in desk.subscribe(desk.store.seq):
+            on_stream += len(update.events)
+            if on_stream >= total:
+                finished.set()
+
+    first_emit: list[float] = []
+
+    def stamp(pump: Any) -> None:
+        put = pump.put
+
+        async def timed_put(item: Any) -> None:
+            now = time.perf_counter()
+            if not first_emit:
+                first_emit.append(now)
+            stamps[id(item)] = now
+            await put(item)
+
+        def done(item: Any) -> None:
+            began = stamps.pop(id(item), None)
+            if began is not None and not isinstance(item, TypingSignal):
+                latencies.append(time.perf_counter() - began)
+                if store_kind == "none" and len(latencies) == total:
+                    finished.set()
+
+        pump.put = timed_put
+        pump.on_ingested = done
+
+    reader = asyncio.create_task(console())
+    await asyncio.sleep(0)
+    await runtime.start()
+    for pump in runtime.pumps.values():
+        stamp(pump)
+    await finished.wait()
+    seconds = time.perf_counter() - first_emit[0]
+    await runtime.stop()
+    reader.cancel()
+    desk.close()
+    for closer in closers:
+        closer.close()
+    failures = sum(p.counters.rejected + p.counters.failed for p in runtime.pumps.values())
+    if failures:
+        print(f"warning: {failures} items were refused or failed", file=sys.stderr)
+    label = {
+        "tiny": "desk (TinyStore + search index)",
+        "memory": "desk (memory store, no index)",
+        "none": "channels and pumps only (no desk)",
+    }[store_kind]
+    return Result(label, total, seconds, latencies)
+
+
+async def raw_websockets(messages: int) -> Result:
+    latencies: list[float] = []
+    finished = asyncio.Event()
+
+    async def handler(websocket: Any) -> None:
+        async for raw in websocket:
+            message = json.loads(raw)
+            latencies.append(time.perf_counter() - message["t"])
+            if len(latencies) == messages:
+                finished.set()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}") as websocket:
+            began = time.perf_counter()
+            for n in range(messages):
+                payload = {
+                    "identity": f"+3361234{n % 10000:04d}",
+                    "text": "Bonjour, où est mon colis ?",
+                }
+                await websocket.send(json.dumps({**payload, "t": time.perf_counter()}))
+            await finished.wait()
+            seconds = time.perf_counter() - began
+    return Result("raw websockets, loopback", messages, seconds, latencies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument(
+        "--store",
+        choices=("tiny", "memory", "none", "all"),
+        default="all",
+        help="where ingest goes; 'all' runs each in turn (default)",
+    )
+    parser.add_argument("--queue-size", type=int, default=1000)
+    args = parser.parse_args()
+    kinds = ("tiny", "memory", "none") if args.store == "all" else (args.store,)
+    results = [asyncio.run(desk_ingest(args.messages, k, args.queue_size)) for k in kinds]
+    desk = results[0]
+    raw = asyncio.run(raw_websockets(args.messages))
+    print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
+    print(f"{'path':38} {'messages':>9} {'msg/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for result in (*results, raw):
+        print(
+            f"{result.label:38} {result.messages:9d} {result.rate:9.0f} "
+            f"{result.percentile(0.5):8.2f} {result.percentile(0.99):8.2f}"
+        )
+    budget = "within" if desk.rate >= 2000 else "OUTSIDE"
+    print(
+        f"budget >= 2,000 msg/s ({desk.label}): {budget}, "
+        f"{desk.rate / raw.rate:.0%} of raw websockets"
+    )
+
+
+if __name__ == "__main__":
+    main()

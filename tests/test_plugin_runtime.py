@@ -20,7 +20,7 @@ from agentdesk.core.desk import Desk
 from agentdesk.core.discovery import PluginCatalog, discover
 from agentdesk.core.local_client import LocalDeskClient
 from agentdesk.domain import DeliveryState, Message
-from agentdesk.plugin import HandoffContext, HealthState, InboundMessage
+from agentdesk.plugin import Capabilities, Channel, HandoffContext, HealthState, InboundMessage
 from agentdesk.store.memory import MemoryStore
 
 EXAMPLES = Path(__file__).parent / "plugin_examples"
@@ -59,11 +59,48 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = 10.0)
         await asyncio.sleep(0.005)
 
 
+class BatchingDesk(Desk):
+    """A desk that also takes items in batches (as a desk with group ingest does)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_sizes: list[int] = []
+
+    async def ingest_many(self, channel: str, items: list[Any]) -> list[Any]:
+        self.batch_sizes.append(len(items))
+        for _ in range(10):  # the commit's wait for the disk, during which channels emit
+            await asyncio.sleep(0)
+        results: list[Any] = []
+        for item in items:
+            try:
+                results.append(await self.ingest(channel, item))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+
+class CursorKeeper(Channel):
+    """Emits a burst of messages, then saves how far it got (as a mailbox poller does)."""
+
+    plugin = "cursor-keeper"
+    capabilities = Capabilities(kind="sms", identity_kind="phone")
+
+    async def start(self) -> None:
+        self.context.spawn(self._poll())
+
+    async def _poll(self) -> None:
+        for n in range(300):
+            await self.context.emit(InboundMessage(f"+3361000{n % 20:04d}", f"m{n}", f"id-{n}"))
+        await self.context.state.set("cursor", 300)
+
+
 class Harness:
-    def __init__(self, tmp_path: Path, catalog: PluginCatalog) -> None:
+    def __init__(
+        self, tmp_path: Path, catalog: PluginCatalog, desk_class: type[Desk] = Desk
+    ) -> None:
         self.tmp_path = tmp_path
         self.catalog = catalog
-        self.desk = Desk(MemoryStore())
+        self.desk = desk_class(MemoryStore())
         self.history: list[tuple[str, dict[str, Any]]] = []
         update = self.desk.update_channel
 
@@ -296,3 +333,35 @@ async def test_stop_marks_channels_stopped(harness: Harness) -> None:
     harness.runtime = None
     assert harness.status("sim").state == HealthState.STOPPED
     assert harness.desk.handoff_gateway is None
+
+
+async def test_a_saved_cursor_never_runs_ahead_of_the_stored_messages(
+    tmp_path: Path, catalog: PluginCatalog
+) -> None:
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["cursor-keeper"] = CursorKeeper
+    harness = Harness(tmp_path, catalog)
+    stored_at_save: list[int] = []
+    state_set = harness.desk.state_set
+
+    async def spy(namespace: str, key: str, value: Any) -> None:
+        stored_at_save.append(len(harness.messages("poller")))
+        await state_set(namespace, key, value)
+
+    harness.desk.state_set = spy  # type: ignore[method-assign]
+    runtime = await harness.start(("cursor-keeper", "poller", {}))
+    await until(lambda: harness.desk.state_get("poller", "cursor") == 300, "the cursor")
+    assert stored_at_save == [300]
+    await runtime.stop()
+
+
+async def test_a_desk_that_takes_batches_gets_them(tmp_path: Path, catalog: PluginCatalog) -> None:
+    harness = Harness(tmp_path, catalog, BatchingDesk)
+    runtime = await harness.start(("flooder", "flood", {"count": 500}), ("malformed", "bad", {}))
+    flood, bad = runtime.pumps["flood"], runtime.pumps["bad"]
+    await until(lambda: flood.counters.ingested == 500, "the flood")
+    await until(lambda: bad.counters.ingested + bad.counters.rejected == 7, "the hostile items")
+    assert bad.counters.rejected == 3 and harness.messages("bad")[-1].text == "an ordinary message"
+    sizes = harness.desk.batch_sizes
+    assert sum(sizes) == 507 and max(sizes) > 1
+    await runtime.stop()

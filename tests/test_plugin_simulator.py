@@ -1,0 +1,149 @@
+"""The traffic simulator: a deterministic world, journeys across channels, replies and surveys."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agentdesk.core.discovery import discover
+from agentdesk.plugin import (
+    ChannelConnectionError,
+    InboundCall,
+    InboundMessage,
+    InboundSurvey,
+    Outbound,
+    PermanentDeliveryError,
+    TypingSignal,
+)
+from agentdesk.plugin.testing import MemoryState, RecordingContext
+
+SIMULATOR = discover(entry_points=None).channels["simulator"]
+KINDS = ("email", "chat", "sms", "social", "phone")
+
+
+def context(tmp_path: Path, state: MemoryState | None = None, **options) -> RecordingContext:
+    options = {"rate": 0, "reply_delay": 0, **options}
+    return RecordingContext.for_channel(
+        SIMULATOR, options, data_dir=tmp_path / "data", state=state, channel_name="sim"
+    )
+
+
+async def emitted(tmp_path: Path, count: int, **options) -> list:
+    ctx = context(tmp_path, count=count, **options)
+    channel = SIMULATOR(ctx)
+    await channel.start()
+    while channel.emitted < count:
+        await asyncio.sleep(0)
+    await channel.stop()
+    return ctx.emitted
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_each_kind_emits_its_own_items(tmp_path: Path, kind: str) -> None:
+    items = await emitted(tmp_path, 20, kind=kind)
+    content = [i for i in items if not isinstance(i, TypingSignal)]
+    assert len(content) == 20
+    expected = InboundCall if kind == "phone" else InboundMessage
+    assert all(isinstance(i, expected) for i in content)
+    assert len({i.external_id for i in content}) == 20
+    if kind == "chat":
+        assert sum(isinstance(i, TypingSignal) for i in items) == 20
+
+
+async def test_same_seed_same_traffic(tmp_path: Path) -> None:
+    first = await emitted(tmp_path / "a", 30, kind="sms", seed=5)
+    again = await emitted(tmp_path / "b", 30, kind="sms", seed=5)
+    other = await emitted(tmp_path / "c", 30, kind="sms", seed=6)
+    assert first == again
+    assert first != other
+
+
+async def test_customers_come_back_on_other_channels_about_the_same_matter(
+    tmp_path: Path,
+) -> None:
+    emails = await emitted(tmp_path / "e", 60, kind="email", seed=2)
+    texts = await emitted(tmp_path / "s", 60, kind="sms", seed=2)
+    phones = {phone for e in emails for kind, phone in e.other_identities if kind == "phone"}
+    returning = [t for t in texts if t.identity in phones]
+    assert returning, "no customer moved from email to sms"
+    assert any("by email" in t.text or "par e-mail" in t.text for t in returning), (
+        "the returning customer does not mention the earlier contact"
+    )
+
+
+async def test_names_and_languages_are_mixed(tmp_path: Path) -> None:
+    items = await emitted(tmp_path, 80, kind="email", customers=200)
+    names = {i.customer_name for i in items}
+    assert any(ch in "".join(names) for ch in "éèëïöá")
+    assert any(i.text.startswith("Bonjour") for i in items)
+    assert any(i.text.startswith("Hello") for i in items)
+
+
+async def test_a_restart_resumes_after_the_last_contact(tmp_path: Path) -> None:
+    state = MemoryState()
+    ctx = context(tmp_path, state=state, kind="social", count=0)
+    channel = SIMULATOR(ctx)
+    await channel.start()
+    while channel.emitted < 7:
+        await asyncio.sleep(0)
+    await channel.stop()
+    seen = {i.external_id for i in ctx.emitted}
+    assert state.get("cursor") == channel.emitted
+
+    again = context(tmp_path, state=state, kind="social", count=channel.emitted + 5)
+    second = SIMULATOR(again)
+    await second.start()
+    while second.emitted < channel.emitted + 5:
+        await asyncio.sleep(0)
+    await second.stop()
+    assert len(again.emitted) == 5
+    assert not seen & {i.external_id for i in again.emitted}
+
+
+async def test_replies_are_answered_and_closings_bring_a_survey(tmp_path: Path) -> None:
+    ctx = context(tmp_path, kind="email", count=1, seed=9)
+    channel = SIMULATOR(ctx)
+    await channel.start()
+    first = await ctx.next_inbound(5)
+    person = channel.world.person_for(first.identity)
+    assert person is not None and person.email == first.identity
+
+    def reply(key: str, text: str) -> Outbound:
+        return Outbound(key, first.identity, text, "t1", 1042, subject="Votre commande")
+
+    # Most customers answer an ordinary reply (some never do).
+    answers = []
+    for n in range(6):
+        await channel.send(reply(f"k{n}", "We are looking into it."))
+    for _ in range(5):  # let the answers (due after reply_delay = 0) go out
+        await asyncio.sleep(0)
+    while ctx.pending_inbound():
+        answers.append(await ctx.next_inbound(1))
+    assert answers and all(isinstance(a, InboundMessage) for a in answers)
+    assert all(a.task_number == 1042 and a.thread_ref.startswith("sim-out-") for a in answers)
+
+    delivery = await channel.send(reply("close", "Your refund is done; have a nice day!"))
+    survey = await ctx.next_inbound(5)
+    assert isinstance(survey, InboundSurvey) and survey.metric == "csat"
+    assert 1 <= survey.score <= 5 and survey.task_number == 1042
+    assert await channel.send(reply("close", "Your refund is done")) == delivery
+    assert channel.deliveries["close"] == 1
+    await channel.stop()
+
+
+async def test_send_refuses_what_the_channel_cannot_take(tmp_path: Path) -> None:
+    ctx = context(tmp_path, kind="sms", count=0)
+    channel = SIMULATOR(ctx)
+    outbound = Outbound("k", "+33600000000", "x" * 1601, "t", 1)
+    with pytest.raises(ChannelConnectionError):
+        await channel.send(outbound)
+    await channel.start()
+    with pytest.raises(PermanentDeliveryError, match="1601 characters; sms takes at most 1600"):
+        await channel.send(outbound)
+    await channel.stop()
+    phone = SIMULATOR(context(tmp_path, kind="phone"))
+    assert not phone.capabilities.outbound
+    with pytest.raises(PermanentDeliveryError):
+        await phone.send(outbound)

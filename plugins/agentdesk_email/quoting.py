@@ -13,7 +13,7 @@ import re
 _ATTRIBUTION = re.compile(
     r"""^\s*(
         (on|le|am|el|il|op|em|den|på)\b.{0,200}\b(wrote|a\s+écrit|schrieb|escribió|ha\s+scritto
-            |schreef|escreveu|skrev)\s*:
+            |schreef|escreveu|skrev)\b.{0,200}:
       | -{2,}\s*(original\s+message|message\s+d'origine|ursprüngliche\s+nachricht
             |mensaje\s+original|messaggio\s+originale|forwarded\s+message)\s*-{2,}
       | _{10,}

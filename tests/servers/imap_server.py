@@ -185,6 +185,7 @@ class DovecotServer:
             lines += [
                 f"default_login_user = {user}",
                 f"default_internal_user = {user}",
+                f"default_internal_group = {mail_group}",
                 "service anvil {",
                 "  chroot =",
                 "}",

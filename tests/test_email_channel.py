@@ -6,14 +6,16 @@ import asyncio
 import base64
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentdesk_email import EmailChannel
+from conftest import skip_or_fail
 from servers.email_mail import CUSTOMER, SUPPORT, channel_options, customer_mail
-from servers.imap_server import ImapAccount
+from servers.imap_server import DovecotServer, ImapAccount
 from servers.smtp_server import SmtpSink
 
 from agentdesk.plugin import (
@@ -453,6 +455,36 @@ def _closed_port() -> int:
     return free_port()
 
 
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+async def test_tls_and_starttls_verified_with_a_private_ca(
+    dovecot: DovecotServer, account: ImapAccount, mode: str
+) -> None:
+    if dovecot.tls is None:
+        skip_or_fail("openssl is not installed (apt-get install openssl): no test certificate")
+    cert, key = dovecot.tls
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    async with SmtpSink(
+        "smtp-user", "smtp-pass", tls_context=server_tls, implicit_tls=mode == "tls"
+    ) as sink:
+        port = dovecot.port if mode == "starttls" else dovecot.tls_port
+        options = channel_options(
+            account, sink, imap_security=mode, imap_port=port, smtp_security=mode
+        )
+        # Without the private CA the server's certificate is refused.
+        with pytest.raises(ChannelConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            async with running(options):
+                pass
+        async with running({**options, "ca_file": str(cert)}) as (channel, ctx):
+            account.append(bytes(customer_mail("over TLS")))
+            message = await next_message(ctx)
+            assert message.text == "over TLS"
+            await channel.send(reply_to(message, "tls-reply", "Answer over TLS"))
+        assert [mail.message["Subject"] for mail in sink.received] == [
+            "Re: Where is my parcel? [#1042]"
+        ]
+
+
 async def test_wrong_imap_password_fails_start(account: ImapAccount, sink: SmtpSink) -> None:
     ctx = RecordingContext.for_channel(
         EmailChannel, channel_options(account, sink, password="wrong"), channel_name="mail"
@@ -480,3 +512,10 @@ def test_plain_text_to_a_remote_server_is_refused() -> None:
     options["address"] = "not an address"
     with pytest.raises(PluginConfigError, match="address"):
         EmailChannel(RecordingContext.for_channel(EmailChannel, options))
+    # Without an address, a username that is one is the From of replies.
+    del options["address"]
+    options["username"] = "Help@Shop.test"
+    channel = EmailChannel(RecordingContext.for_channel(EmailChannel, options))
+    assert channel.settings.address == "help@shop.test"
+    assert channel.settings.message_id_domain == "shop.test"
+    assert channel.settings.smtp.username == "Help@Shop.test"

@@ -110,7 +110,9 @@ class ImapClient:
                 if "STARTTLS" not in client.capabilities:
                     raise ImapError("server does not offer STARTTLS")
                 await client._command(b"STARTTLS")
-                await writer.start_tls(ssl_context or ssl.create_default_context())
+                await writer.start_tls(
+                    ssl_context or ssl.create_default_context(), server_hostname=host
+                )
                 await client.refresh_capabilities()
         except BaseException:
             client.close()

@@ -13,7 +13,11 @@ from agentdesk.plugin import Option, PluginConfigError
 SECURITY = ("tls", "starttls", "plain")
 
 OPTIONS: tuple[Option, ...] = (
-    Option.text("address", help="the mailbox's address: the From of every reply"),
+    Option.text(
+        "address",
+        default="",
+        help="the mailbox's address, the From of every reply (default: username)",
+    ),
     Option.text("display_name", default="", help="the name shown beside the address"),
     Option.text("imap_host", help="IMAP server name, e.g. imap.gmail.com"),
     Option.number("imap_port", default=993, minimum=1, maximum=65535, integer=True),
@@ -128,9 +132,12 @@ class EmailSettings:
 
 def build_settings(options: dict[str, Any]) -> EmailSettings:
     """Check the combination of options the declaration cannot check alone."""
-    address = str(options["address"]).strip()
+    address = str(options["address"] or options["username"]).strip()
     if "@" not in address or any(ch in address for ch in ' \t\r\n<>,;"'):
-        raise PluginConfigError(f"address: {address!r} is not an email address")
+        raise PluginConfigError(
+            f"address: {address!r} is not an email address (set address when the "
+            "username is not one)"
+        )
     domain = (options["message_id_domain"] or address.rsplit("@", 1)[1]).strip()
     if not domain or any(ch in domain for ch in " \t\r\n<>@"):
         raise PluginConfigError(f"message_id_domain: {domain!r} is not a domain name")

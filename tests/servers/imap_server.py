@@ -83,11 +83,34 @@ class ImapAccount:
         return [int(uid) for uid in data[0].split()] if data and data[0] else []
 
 
+def make_certificate(folder: Path) -> tuple[Path, Path] | None:
+    """A self-signed certificate for 127.0.0.1 and localhost (the file is its own
+    CA), or None when the openssl command is missing."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 @dataclass
 class DovecotServer:
     binary: str
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="agentdesk-imap-")))
     port: int = 0
+    #: Implicit-TLS port (IMAPS), when ``tls`` files were given; the plain port offers STARTTLS.
+    tls_port: int = 0
+    tls: tuple[Path, Path] | None = None
     process: subprocess.Popen[bytes] | None = None
     _accounts: list[ImapAccount] = field(default_factory=list)
 
@@ -109,6 +132,7 @@ class DovecotServer:
         last_error = ""
         for _ in range(attempts):
             self.port = free_port()
+            self.tls_port = free_port() if self.tls else 0
             (self.root / "dovecot.conf").write_text(self._config(mail_user, mail_group))
             self.process = subprocess.Popen(
                 [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
@@ -154,7 +178,7 @@ class DovecotServer:
             f"info_log_path = {root}/dovecot.log",
             "protocols = imap",
             "listen = 127.0.0.1",
-            "ssl = no",
+            *self._ssl_settings(),
             "disable_plaintext_auth = no",
             "auth_mechanisms = plain login",
             "auth_failure_delay = 0",
@@ -175,7 +199,9 @@ class DovecotServer:
             f"    port = {self.port}",
             "  }",
             "  inet_listener imaps {",
-            "    port = 0",
+            "    address = 127.0.0.1",
+            f"    port = {self.tls_port}",
+            "    ssl = yes",
             "  }",
             "}",
         ]
@@ -191,6 +217,12 @@ class DovecotServer:
                 "}",
             ]
         return "\n".join(lines) + "\n"
+
+    def _ssl_settings(self) -> list[str]:
+        if self.tls is None:
+            return ["ssl = no"]
+        cert, key = self.tls
+        return ["ssl = yes", f"ssl_cert = <{cert}", f"ssl_key = <{key}"]
 
     def add_user(self) -> ImapAccount:
         """A fresh account with an empty mailbox, from the pool written at start

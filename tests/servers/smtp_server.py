@@ -13,9 +13,11 @@ import asyncio
 import email
 import email.policy
 import smtplib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -66,9 +68,20 @@ class _Handler:
 class SmtpSink:
     """``async with SmtpSink() as sink:`` serves SMTP on ``sink.port``."""
 
-    def __init__(self, username: str = "", password: str = "") -> None:
+    def __init__(
+        self,
+        username: str = "",
+        password: str = "",
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
+        """``tls_context`` offers STARTTLS, or with ``implicit_tls`` wraps every
+        connection in TLS from the first byte (SMTPS)."""
         self.username = username
         self.password = password
+        self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
         self.received: list[ReceivedMail] = []
         self.deliver_to: dict[str, Deliver] = {}
         self._arrived = asyncio.Condition()
@@ -91,18 +104,21 @@ class SmtpSink:
         return AuthResult(success=ok, handled=False)
 
     def _protocol(self) -> SMTP:
+        options: dict[str, Any] = {"hostname": "sink.test"}
         if self.username:
-            return SMTP(
-                self._handler,
-                hostname="sink.test",
-                authenticator=self._authenticate,
-                auth_require_tls=False,
-            )
-        return SMTP(self._handler, hostname="sink.test")
+            options.update(authenticator=self._authenticate, auth_require_tls=False)
+        if self.tls_context is not None and not self.implicit_tls:
+            options.update(tls_context=self.tls_context, require_starttls=False)
+        return SMTP(self._handler, **options)
 
     async def __aenter__(self) -> SmtpSink:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, "127.0.0.1", 0)
+        self._server = await loop.create_server(
+            self._protocol,
+            "127.0.0.1",
+            0,
+            ssl=self.tls_context if self.implicit_tls else None,
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

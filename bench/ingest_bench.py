@@ -12,8 +12,11 @@ latency of each item from ``emit`` to the end of its ingest (store commit,
 index, routing, publication), p50 and p99.
 
 Beside it, in the same run: a websockets server and client on loopback
-exchanging the same number of small JSON messages, the ceiling a hub's
-transport would put on the same machine.
+exchanging the same number of small JSON messages (throughput), then echoing
+single messages one at a time (latency): the ceiling a hub's transport would
+put on the same machine. Also shown: the desk on the in-memory store without
+a search index, and the channels and pumps alone (a desk whose ingest does
+nothing), which locate the cost.
 """
 
 from __future__ import annotations
@@ -162,29 +165,38 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result
     return Result(label, total, seconds, latencies)
 
 
-async def raw_websockets(messages: int) -> Result:
-    latencies: list[float] = []
+async def raw_websockets(messages: int, round_trips: int = 1000) -> Result:
+    """Throughput: the client sends every message without waiting. Latency: then
+    ``round_trips`` single messages, each echoed before the next is sent."""
+    received = 0
     finished = asyncio.Event()
 
     async def handler(websocket: Any) -> None:
+        nonlocal received
         async for raw in websocket:
             message = json.loads(raw)
-            latencies.append(time.perf_counter() - message["t"])
-            if len(latencies) == messages:
+            if message.get("echo"):
+                await websocket.send(raw)
+                continue
+            received += 1
+            if received == messages:
                 finished.set()
 
+    latencies: list[float] = []
     async with serve(handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         async with connect(f"ws://127.0.0.1:{port}") as websocket:
             began = time.perf_counter()
             for n in range(messages):
-                payload = {
-                    "identity": f"+3361234{n % 10000:04d}",
-                    "text": "Bonjour, où est mon colis ?",
-                }
-                await websocket.send(json.dumps({**payload, "t": time.perf_counter()}))
+                payload = {"identity": f"+3361234{n % 10000:04d}", "text": "Où est mon colis ?"}
+                await websocket.send(json.dumps(payload))
             await finished.wait()
             seconds = time.perf_counter() - began
+            for _ in range(round_trips):
+                sent = time.perf_counter()
+                await websocket.send(json.dumps({"echo": True, "text": "Où est mon colis ?"}))
+                await websocket.recv()
+                latencies.append(time.perf_counter() - sent)
     return Result("raw websockets, loopback", messages, seconds, latencies)
 
 

@@ -36,6 +36,8 @@ from .http_server import DeskHttpServer
 _INBOUND_TYPES = (InboundMessage, InboundCall, InboundSurvey, TypingSignal)
 # Items handled before the pump lets other tasks run.
 _DRAIN_BATCH = 64
+# Items a channel may emit in a row before its emit yields to other tasks.
+_YIELD_EVERY = 32
 
 
 class IngestDesk(Protocol):
@@ -99,12 +101,15 @@ class InboundPump:
         #: Called after each item is handled (the benchmark measures latency with it).
         self.on_ingested: Callable[[Inbound], None] | None = None
         self._busy = False
+        self._puts = 0
 
     async def put(self, item: Inbound) -> None:
         await self.queue.put(item)
-        # Yield even when the queue has room, so a channel emitting in a tight
-        # loop cannot keep the drain (and everyone else) from running.
-        await asyncio.sleep(0)
+        # Yield now and then even when the queue has room, so a channel
+        # emitting in a tight loop cannot keep everyone else from running.
+        self._puts += 1
+        if self._puts % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
 
     async def barrier(self) -> None:
         """Return once every item put before this call has been handled."""

@@ -142,8 +142,6 @@ class SimulatorChannel(Channel):
                 await self.context.state.set("cursor", self.emitted)
             if self.rate:
                 await asyncio.sleep(60 / self.rate * pace.uniform(0.6, 1.4))
-            else:
-                await asyncio.sleep(0)  # full speed, but never hog the loop
 
     def _items_for(self, step: Step, pace: random.Random) -> list[Inbound]:
         person, language = step.person, step.person.language

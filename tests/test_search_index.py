@@ -20,7 +20,7 @@ from agentdesk.domain import (
     Status,
     Task,
 )
-from agentdesk.search import IndexBehind, QuerySyntaxError, SearchIndex, pager
+from agentdesk.search import IndexBehind, QuerySyntaxError, SearchIndex, lexicon, pager
 from agentdesk.store import Batch
 from agentdesk.store.memory import MemoryStore
 
@@ -156,6 +156,29 @@ def test_or_exclusion_prefix(desk: Desk) -> None:
     assert desk.ids("remb*") == ["T3"]
 
 
+def test_prefix_finds_every_word_it_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = Desk(tmp_path / "s.db")
+    desk.commit(customers=[ELODIE], tasks=[task(n) for n in range(1, 5)])
+    words = ["rembourser", "Remboursement", "remboursé", "rembobiner"]
+    desk.commit(events=[message(f"E{n}", f"T{n}", w) for n, w in enumerate(words, start=1)])
+    assert sorted(desk.ids("rembours*")) == ["T1", "T2", "T3"]
+    assert sorted(desk.ids('"rembours"*')) == ["T1", "T2", "T3"]
+    assert sorted(desk.ids("REMBO*")) == ["T1", "T2", "T3", "T4"]
+    assert desk.ids("rembourseme*") == ["T2"]
+    assert desk.ids("-rembours* remb*") == ["T4"]
+    # A prefix standing for too many words is left to FTS5 as it is.
+    monkeypatch.setattr(lexicon, "MAX_EXPANSION", 1)
+    assert sorted(desk.ids("rembours*")) == ["T1", "T2", "T3"]
+    desk.index.close()
+
+
+def test_prefix_of_a_phrase(desk: Desk) -> None:
+    assert desk.ids('"mot de pas"*') == ["T3"]
+    assert desk.ids('"mot de"*') == ["T3"]
+    assert desk.ids('"de passe"*') == ["T3"]
+    assert desk.ids('"mot passe"*') == []
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -224,15 +247,16 @@ def test_sort_orders(desk: Desk) -> None:
     assert desk.ids("is:waiting") == ["T2", "T3"]
 
 
-def test_relevance_prefers_the_subject_and_scores_descend(desk: Desk) -> None:
+def test_relevance_puts_subject_and_customer_matches_first(desk: Desk) -> None:
     desk.commit(
-        tasks=[task(7, subject="Colis abîmé"), task(8)],
+        tasks=[task(7, subject="Colis abîmé", updated_at=NOW - 10 * DAY), task(8, updated_at=NOW)],
         events=[message("E7", "T8", "colis " + "bla " * 200)],
     )
     page = desk.index.search("colis", now=NOW)
-    assert page.hits[0].task_id in ("T1", "T7")
-    assert page.hits[-1].task_id == "T8"
-    assert [h.score for h in page.hits] == sorted((h.score for h in page.hits), reverse=True)
+    assert [h.task_id for h in page.hits] == ["T1", "T7", "T8"]
+    assert [h.score for h in page.hits] == [2.0, 2.0, 1.0]
+    assert desk.ids("elodie virement") == ["T3"]
+    assert desk.ids("colis sort:newest") == ["T8", "T1", "T7"]
 
 
 def test_snippet_marks_the_matched_words_in_the_best_message(desk: Desk) -> None:
@@ -284,24 +308,24 @@ def test_counts_stop_at_the_cap_and_paging_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pager, "COUNT_CAP", 4)
-    monkeypatch.setattr(pager, "RANK_WINDOW", 3)
     desk = Desk(tmp_path / "s.db")
     desk.commit(
         customers=[ELODIE],
-        tasks=[task(n) for n in range(1, 11)],
+        tasks=[task(n, subject="Colis" if n > 8 else "Autre") for n in range(1, 11)],
         events=[message(f"E{n}", f"T{n}", "colis " * n) for n in range(1, 11)],
     )
     page = desk.index.search("colis", now=NOW, limit=2)
     assert (page.total, page.total_exact, page.next_offset) == (4, False, 2)
-    numbers = []
+    numbers, scores = [], []
     offset = 0
     while offset is not None:
         page = desk.index.search("colis", now=NOW, limit=2, offset=offset)
         numbers += [hit.number for hit in page.hits]
+        scores += [hit.score for hit in page.hits]
         offset = page.next_offset
-    assert sorted(numbers) == list(range(1, 11))
-    # The three most recent matches are ranked first, the rest follow newest first.
-    assert sorted(numbers[:3]) == [1, 2, 3] and numbers[3:] == list(range(4, 11))
+    # Subject matches first, then the others; newest first within each.
+    assert numbers == [9, 10, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert scores == [2.0, 2.0] + [1.0] * 8
     assert page.total == 10 and not page.total_exact
     desk.index.close()
 

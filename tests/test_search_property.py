@@ -175,7 +175,8 @@ def customers(draw: st.DrawFn, index: int) -> Customer:
 @st.composite
 def tasks(draw: st.DrawFn, number: int, customer_ids: list[str]) -> Task:
     channel, kind = draw(st.sampled_from(CHANNELS))
-    customer_id = draw(st.sampled_from([*customer_ids, "C-unknown"]))
+    # A customer the store does not have is known by the name on the task.
+    customer_id = draw(st.sampled_from([*customer_ids, f"C-unknown-{number}"]))
     return Task(
         id=f"T{number}",
         number=number,

@@ -19,17 +19,20 @@ from .terms import Filter, Query, QuerySyntaxError, Sort, Term
 from .writer import time_rowid
 
 _TEXT = "{subject body people}"
-# bm25 weights per column: a word in the subject or the customer's name says
-# more about a task than one in a long thread; facets do not count.
-BM25 = "bm25(docs, 4.0, 1.0, 2.0, 0.0)"
+_STRONG = "{subject people}"
 
 # Customers matching a from: fragment, or None when too many to list.
 FindCustomers = Callable[[str], list[int] | None]
+# The indexed words a prefix stands for, or None when too many to list.
+ExpandPrefix = Callable[[str], list[str] | None]
 
 
 @dataclass(slots=True)
 class Plan:
     match: str | None = None
+    # Any of the query's words in the subject or the customer's name: the
+    # tasks relevance puts first.
+    strong: str | None = None
     low: int | None = None  # document row ids: low <= rowid < high
     high: int | None = None
     where: list[str] = field(default_factory=list)  # on tasks t, when facets cannot say it
@@ -67,22 +70,41 @@ def _any(words: list[str]) -> str:
     return "facets : (" + " OR ".join(f'"{w}"' for w in words) + ")"
 
 
-def _terms(terms: tuple[Term, ...] | list[Term], joiner: str) -> str:
-    return f" {joiner} ".join(term.fts() for term in terms)
+def term_fts(term: Term, expand: ExpandPrefix) -> str:
+    """``term`` for FTS5; a prefix becomes the OR of the words it stands for.
+
+    Only for terms in plain letters and digits once folded, where the words
+    the index holds are exactly the folded tokens seen here.
+    """
+    if not term.prefix or not fold(term.text).isascii():
+        return term.fts()
+    words = expand(term.tokens[-1])
+    if not words:
+        return term.fts()
+    head = " ".join(term.tokens[:-1])
+    return "(" + " OR ".join(f'"{head} {word}"' if head else f'"{word}"' for word in words) + ")"
 
 
-def build_plan(query: Query, *, me: str | None, now: float, find: FindCustomers) -> Plan:
+def _terms(terms: tuple[Term, ...] | list[Term], joiner: str, expand: ExpandPrefix) -> str:
+    return f" {joiner} ".join(term_fts(term, expand) for term in terms)
+
+
+def build_plan(
+    query: Query, *, me: str | None, now: float, find: FindCustomers, expand: ExpandPrefix
+) -> Plan:
     plan = Plan()
     positive: list[str] = []
     negative: list[str] = []
     if query.groups:
         groups = [
-            f"({_terms(group, 'OR')})" if len(group) > 1 else group[0].fts()
+            f"({_terms(group, 'OR', expand)})" if len(group) > 1 else term_fts(group[0], expand)
             for group in query.groups
         ]
         positive.append(f"{_TEXT} : ({' AND '.join(groups)})")
+        every = [term for group in query.groups for term in group]
+        plan.strong = f"{_STRONG} : ({_terms(every, 'OR', expand)})"
     if query.excluded:
-        negative.append(f"{_TEXT} : ({_terms(query.excluded, 'OR')})")
+        negative.append(f"{_TEXT} : ({_terms(query.excluded, 'OR', expand)})")
     for key, filters in query.by_key.items():
         if key in ("before", "after"):
             _time_bounds(plan, key, filters, now)

@@ -6,14 +6,15 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-# `dirty` holds, for each task changed since the last refresh, its document
-# as indexed (see writer). A task's document in `docs` has the row id tasks.doc, derived from the
-# task's last activity (see writer.doc_rowid), so "newest first" and date
+# A task's document in `docs` has the row id tasks.doc, derived from the
+# task's last activity (see writer.time_rowid), so "newest first" and date
 # ranges are row id order and ranges inside FTS5. The `facets` column holds
-# one token per filterable value (status, channel, tag, ...), so filters
-# are FTS5 terms too and any combination is a merge of posting lists.
+# one token per filterable value (status, channel, tag, ...), so filters are
+# FTS5 terms too and any combination is a merge of posting lists. `dirty`
+# holds, for each task changed since the last refresh, its document as
+# indexed (see writer); `lexicon` lists the indexed words (see lexicon.py).
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE customers(
@@ -56,6 +57,7 @@ CREATE TABLE texts(
     text TEXT NOT NULL
 );
 CREATE INDEX texts_task ON texts(task_rid, at);
+CREATE TABLE lexicon(term TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE dirty(
     rid INTEGER PRIMARY KEY,
     doc INTEGER,
@@ -77,6 +79,7 @@ _TABLES = (
     "tasks",
     "texts",
     "dirty",
+    "lexicon",
     "docs",
 )
 
@@ -114,6 +117,7 @@ def create(path: Path) -> sqlite3.Connection:
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
     db.execute("INSERT INTO meta VALUES ('last_seq', 0)")
     db.execute("INSERT INTO meta VALUES ('complete', 0)")
+    db.execute("INSERT INTO meta VALUES ('lexicon_rid', 0)")
     db.execute("COMMIT")
     return db
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
 from agentdesk.store.protocol import Batch
 
-from . import facets
+from . import facets, lexicon
 from .fold import PART_SEPARATOR, fold, phone_forms
 
 LookupCustomer = Callable[[str], Customer | None]
@@ -33,6 +33,8 @@ Doc = tuple[int, str, str, str, str]
 
 _JOIN = f" {PART_SEPARATOR} "
 _PUT_TASK = "INSERT OR REPLACE INTO tasks VALUES (" + ",".join("?" * 17) + ")"
+
+_STUB = "stub:"
 
 # A document's row id is its task's last activity in milliseconds, shifted
 # left to leave room for tasks active in the same millisecond.
@@ -130,8 +132,11 @@ class IndexWriter:
         self._keys[task_id] = rid  # type: ignore[assignment]
         return rid  # type: ignore[return-value]
 
-    def put_customer(self, customer: Customer) -> int:
+    def put_customer(self, customer: Customer, *, stub: bool = False) -> int:
+        """Index a customer; a ``stub`` stands in for one the store does not have."""
         name, people, search, fingerprint = customer_values(customer)
+        if stub:
+            fingerprint = _STUB + fingerprint
         row = self.db.execute(
             "SELECT rid, search, fingerprint FROM customers WHERE id=?", (customer.id,)
         ).fetchone()
@@ -162,15 +167,15 @@ class IndexWriter:
 
     def _customer_rid(self, task: Task, lookup_customer: LookupCustomer | None) -> int:
         row = self.db.execute(
-            "SELECT rid FROM customers WHERE id=?", (task.customer_id,)
+            "SELECT rid, fingerprint FROM customers WHERE id=?", (task.customer_id,)
         ).fetchone()
-        if row is not None:
+        if row is not None and not row[1].startswith(_STUB):
             return row[0]
         customer = lookup_customer(task.customer_id) if lookup_customer else None
-        if customer is None:
-            # Unknown to the store too: keep what the task says about them.
-            customer = Customer(id=task.customer_id, name=task.customer_name)
-        return self.put_customer(customer)
+        if customer is not None:
+            return self.put_customer(customer)
+        # Unknown to the store: the name on the task is all there is.
+        return self.put_customer(Customer(id=task.customer_id, name=task.customer_name), stub=True)
 
     def put_task(self, task: Task, lookup_customer: LookupCustomer | None = None) -> None:
         rid = self.task_rid(task.id)
@@ -288,21 +293,34 @@ class IndexWriter:
     def refresh(self) -> int:
         """Replace the documents of the tasks changed since the last refresh."""
         rows = self.db.execute("SELECT * FROM dirty").fetchall()
+        # FTS5 writes its pending changes out (a new segment on disk) whenever
+        # a row id is not above the previous one: go in row id order, each
+        # removal before the insertion that may reuse its row id.
+        changes: list[tuple[int, int, Doc]] = []
         for rid, *indexed in rows:
             old = None if indexed[0] is None else tuple(indexed)
             new = self.doc(rid)
             if new == old:
                 continue
             if old is not None:
+                changes.append((old[0], 0, old))  # type: ignore[arg-type]
+            if new is not None:
+                changes.append((new[0], 1, new))
+        changes.sort(key=lambda change: change[:2])
+        lexicon.feed_new_texts(
+            self.db, (part for _, insert, doc in changes if insert for part in (doc[1], doc[3]))
+        )
+        for _, insert, doc in changes:
+            if insert:
+                self.db.execute(
+                    "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)",
+                    doc,
+                )
+            else:
                 self.db.execute(
                     "INSERT INTO docs(docs, rowid, subject, body, people, facets)"
                     " VALUES ('delete',?,?,?,?,?)",
-                    old,
-                )
-            if new is not None:
-                self.db.execute(
-                    "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)",
-                    new,
+                    doc,
                 )
         self.db.execute("DELETE FROM dirty")
         self._touched.clear()

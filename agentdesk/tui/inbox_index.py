@@ -4,12 +4,18 @@ The inbox widget draws only the rows on screen; this index tells it which task
 sits at a row and which row holds a task. It keeps every known task by id and,
 for the current view, a sorted list of keys kept up to date one task at a time
 (a binary search and a list insert), so a live update does not re-sort the inbox.
+
+A big snapshot loads in two steps: ``preview`` picks the first screenful in one
+pass (no sort of everything), so the inbox paints at once; ``build_index`` sorts
+the whole view (off the event loop) and ``install`` swaps it in, replaying the
+changes that arrived meanwhile.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -42,7 +48,10 @@ _STATUSES = {
     StatusFilter.CLOSED: frozenset({Status.CLOSED}),
 }
 
-_NEVER = float("inf")
+# A sort key is one float: building and comparing 100k floats is several times
+# cheaper than tuples. Equal keys keep their arrival order.
+_NOT_WAITING = 1e11  # after every waiting customer (epoch seconds stay below 1e10)
+_PRIORITY_STEP = 1e10
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,21 +82,69 @@ class InboxView:
         return " · ".join(parts)
 
 
-SortKey = tuple[object, ...]
-
-
-def sort_key(task: Task, order: SortOrder) -> SortKey:
-    """The key a task sorts by; the id last makes every key unique."""
+def sort_key(task: Task, order: SortOrder) -> float:
+    """The key a task sorts by in ``order`` (smaller first)."""
+    waiting = task.waiting_since
     if order == SortOrder.WAITING:
         # Customers waiting for us first, the longest wait on top; then the rest,
         # most recently active first.
-        if task.waiting_since is not None:
-            return (0, task.waiting_since, task.id)
-        return (1, -task.updated_at, task.id)
+        return waiting if waiting is not None else _NOT_WAITING - task.updated_at
     if order == SortOrder.NEWEST:
-        return (-task.created_at, task.id)
-    waiting = task.waiting_since if task.waiting_since is not None else _NEVER
-    return (-task.priority.rank, waiting, -task.updated_at, task.id)
+        return -task.created_at
+    return (3 - task.priority.rank) * _PRIORITY_STEP + (
+        waiting if waiting is not None else _PRIORITY_STEP - 1
+    )
+
+
+def _visible(task: Task, view: InboxView, me: str) -> bool:
+    if task.status not in _STATUSES[view.status]:
+        return False
+    if view.channel is not None and task.channel != view.channel:
+        return False
+    if view.scope == Scope.MINE:
+        return task.assignee == me
+    if view.scope == Scope.UNASSIGNED:
+        return task.assignee is None
+    return True
+
+
+def _live(tasks: Iterable[Task], view: InboxView, me: str) -> list[Task]:
+    if view == InboxView(sort=view.sort):
+        # The default view needs no filter call per task: the common case at start.
+        statuses = _STATUSES[StatusFilter.ACTIVE]
+        return [t for t in tasks if t.status in statuses]
+    return [t for t in tasks if _visible(t, view, me)]
+
+
+def _keys(tasks: list[Task], order: SortOrder) -> list[float]:
+    """``sort_key`` of each task, written out per order: no call per task."""
+    if order == SortOrder.WAITING:
+        return [
+            t.waiting_since if t.waiting_since is not None else _NOT_WAITING - t.updated_at
+            for t in tasks
+        ]
+    if order == SortOrder.NEWEST:
+        return [-t.created_at for t in tasks]
+    return [sort_key(t, order) for t in tasks]
+
+
+@dataclass(slots=True)
+class BuiltIndex:
+    """A whole view, sorted; made by ``build_index`` and taken by ``install``."""
+
+    view: InboxView
+    tasks: dict[str, Task]
+    keys: list[float]
+    ids: list[str]
+
+
+def build_index(tasks: Sequence[Task], view: InboxView, me: str) -> BuiltIndex:
+    """Sort a snapshot into a view. Reads ``tasks`` only: safe in a worker thread."""
+    by_id = {task.id: task for task in tasks}
+    live = _live(by_id.values(), view, me)
+    floats = _keys(live, view.sort)
+    rows = sorted(range(len(live)), key=floats.__getitem__)
+    return BuiltIndex(view, by_id, [floats[i] for i in rows], [live[i].id for i in rows])
 
 
 class InboxIndex:
@@ -98,15 +155,23 @@ class InboxIndex:
         self._view = view or InboxView()
         self._tasks: dict[str, Task] = {}
         self._revision: dict[str, int] = {}
-        self._keys: list[SortKey] = []
+        self._keys: list[float] = []
         self._ids: list[str] = []
-        self._key_of: dict[str, SortKey] = {}
+        #: Set between ``preview`` and ``install``: the snapshot still being sorted,
+        #: and the changes to replay once it is.
+        self._source: Sequence[Task] | None = None
+        self._pending: list[Task] = []
 
     # --- reading ------------------------------------------------------------
 
     @property
     def view(self) -> InboxView:
         return self._view
+
+    @property
+    def complete(self) -> bool:
+        """False while a previewed snapshot is still being sorted."""
+        return self._source is None
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -123,10 +188,20 @@ class InboxIndex:
 
     def row_of(self, task_id: str) -> int | None:
         """The row of a task in the current view, or None when the view hides it."""
-        key = self._key_of.get(task_id)
-        if key is None:
+        task = self._tasks.get(task_id)
+        if task is None or not self.visible(task):
             return None
-        return bisect.bisect_left(self._keys, key)
+        return self._find(task)
+
+    def _find(self, task: Task) -> int | None:
+        key = sort_key(task, self._view.sort)
+        keys, ids = self._keys, self._ids
+        row = bisect.bisect_left(keys, key)
+        while row < len(keys) and keys[row] == key:
+            if ids[row] == task.id:
+                return row
+            row += 1
+        return None
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -136,7 +211,7 @@ class InboxIndex:
         return self._revision.get(task_id, 0)
 
     def known(self) -> int:
-        return len(self._tasks)
+        return len(self._source) if self._source is not None else len(self._tasks)
 
     def all_tasks(self) -> Iterable[Task]:
         """Every task the console knows, in no particular order."""
@@ -144,62 +219,88 @@ class InboxIndex:
 
     def visible(self, task: Task) -> bool:
         """Whether ``task`` belongs in the current view."""
-        view = self._view
-        if task.status not in _STATUSES[view.status]:
-            return False
-        if view.channel is not None and task.channel != view.channel:
-            return False
-        if view.scope == Scope.MINE:
-            return task.assignee == self.me
-        if view.scope == Scope.UNASSIGNED:
-            return task.assignee is None
-        return True
+        return _visible(task, self._view, self.me)
 
     # --- changing -------------------------------------------------------------
 
-    def load(self, tasks: Iterable[Task]) -> None:
-        """Replace everything with ``tasks`` (a snapshot)."""
-        self._tasks = {task.id: task for task in tasks}
-        self._revision = dict.fromkeys(self._tasks, 1)
-        self._rebuild()
+    def load(self, tasks: Sequence[Task]) -> None:
+        """Replace everything with ``tasks`` (a snapshot), sorted at once. Revisions
+        start again, so whoever caches rows by revision must drop its cache."""
+        self.install(build_index(tasks, self._view, self.me), fresh=True)
+
+    def preview(self, tasks: Sequence[Task], rows: int) -> None:
+        """Show only the first ``rows`` rows of a big snapshot, found in one pass;
+        ``build_index`` then ``install`` complete it."""
+        live = _live(tasks, self._view, self.me)
+        floats = _keys(live, self._view.sort)
+        top = heapq.nsmallest(rows, range(len(live)), key=floats.__getitem__)
+        self._tasks = {live[i].id: live[i] for i in top}
+        self._keys = [floats[i] for i in top]
+        self._ids = [live[i].id for i in top]
+        self._revision = {}
+        self._source = tasks
+        self._pending = []
+
+    def install(self, built: BuiltIndex, *, fresh: bool = False) -> bool:
+        """Take a sorted view. False (and nothing changes) when the view changed
+        while it was being built: build again for the current one."""
+        if built.view != self._view:
+            return False
+        self._tasks, self._keys, self._ids = built.tasks, built.keys, built.ids
+        self._revision = {}
+        pending, self._pending, self._source = self._pending, [], None
+        if not fresh:
+            for task in pending:
+                self.upsert(task)
+        return True
+
+    def source(self) -> Sequence[Task] | None:
+        """The snapshot being sorted, while the index is not complete."""
+        return self._source
 
     def set_view(self, view: InboxView) -> None:
-        if view != self._view:
-            self._view = view
-            self._rebuild()
+        if view == self._view:
+            return
+        self._view = view
+        revisions = self._revision
+        if self._source is not None:
+            # Still sorting a snapshot: sort it for the new view now.
+            source, pending = self._source, self._pending
+            self.install(build_index(source, view, self.me), fresh=True)
+            for task in pending:
+                self.upsert(task)
+        else:
+            self.install(build_index(list(self._tasks.values()), view, self.me), fresh=True)
+        # Same tasks, new rows: what the inbox drew of each task is still good.
+        self._revision = revisions
 
     def upsert(self, task: Task) -> None:
         """Add or replace one task, moving its row if its sort key changed."""
+        if self._source is not None:
+            self._pending.append(task)
+        old = self._tasks.get(task.id)
+        if old is not None and self.visible(old):
+            row = self._find(old)
+            if row is not None:
+                del self._keys[row]
+                del self._ids[row]
         self._tasks[task.id] = task
         self._revision[task.id] = self._revision.get(task.id, 0) + 1
-        old = self._key_of.pop(task.id, None)
-        if old is not None:
-            row = bisect.bisect_left(self._keys, old)
-            del self._keys[row]
-            del self._ids[row]
         if self.visible(task):
             key = sort_key(task, self._view.sort)
-            row = bisect.bisect_left(self._keys, key)
+            row = bisect.bisect_right(self._keys, key)
             self._keys.insert(row, key)
             self._ids.insert(row, task.id)
-            self._key_of[task.id] = key
 
     def upsert_many(self, tasks: list[Task]) -> None:
         # Past a few thousand changes one sort beats as many list inserts.
-        if len(tasks) > 2000:
+        if len(tasks) > 2000 and self._source is None:
+            revisions = self._revision
             for task in tasks:
                 self._tasks[task.id] = task
-                self._revision[task.id] = self._revision.get(task.id, 0) + 1
-            self._rebuild()
+                revisions[task.id] = revisions.get(task.id, 0) + 1
+            built = build_index(list(self._tasks.values()), self._view, self.me)
+            self._keys, self._ids = built.keys, built.ids
             return
         for task in tasks:
             self.upsert(task)
-
-    def _rebuild(self) -> None:
-        order = self._view.sort
-        pairs = sorted(
-            (sort_key(task, order), task.id) for task in self._tasks.values() if self.visible(task)
-        )
-        self._keys = [key for key, _ in pairs]
-        self._ids = [task_id for _, task_id in pairs]
-        self._key_of = dict(zip(self._ids, self._keys, strict=True))

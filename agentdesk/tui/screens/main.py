@@ -154,10 +154,16 @@ class MainScreen(Screen[None]):
 
     def _title(self) -> None:
         view = self.index.view
-        count = len(self.index)
-        self.query_one("#inbox-title", Static).update(
-            f"{view.describe()} · {count} task{'s' if count != 1 else ''}"
-        )
+        if not self.index.complete:
+            text = f"{view.describe()} · sorting {self.index.known():,} tasks…"
+        else:
+            count = len(self.index)
+            text = f"{view.describe()} · {count:,} task{'s' if count != 1 else ''}"
+        self.query_one("#inbox-title", Static).update(text)
+
+    @on(InboxList.Sorted)
+    def _sorted(self) -> None:
+        self._title()
 
     @on(DescendantFocus)
     def _focus_moved(self, event: DescendantFocus) -> None:

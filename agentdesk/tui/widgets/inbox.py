@@ -10,11 +10,12 @@ keep the agent's selection (and where it sits on screen) in place.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.events import Click, Resize
@@ -25,12 +26,16 @@ from textual.strip import Strip
 
 from agentdesk.domain import Priority, Status, Task
 
-from ..inbox_index import InboxIndex, InboxView
+from ..inbox_index import BuiltIndex, InboxIndex, InboxView, build_index
 from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_wait
 from ..safe_text import safe_line
 
 #: Below this width a task takes two lines, so no column is squeezed to nothing.
 ONE_LINE_WIDTH = 96
+#: Snapshots up to this size are sorted before the first paint; bigger ones show
+#: their first PREVIEW_ROWS rows at once and finish sorting in a worker thread.
+SORT_AT_ONCE = 20_000
+PREVIEW_ROWS = 200
 
 
 class InboxList(ScrollView, can_focus=True):
@@ -66,6 +71,9 @@ class InboxList(ScrollView, can_focus=True):
             super().__init__()
             self.task_id = task_id
 
+    class Sorted(Message):
+        """A big snapshot finished sorting: every row is there now."""
+
     class Opened(Message):
         """The agent asked to open a task (enter or click)."""
 
@@ -80,6 +88,8 @@ class InboxList(ScrollView, can_focus=True):
         clock: Callable[[], float] = time.time,
         waiting_warn: float = 15 * 60,
         waiting_error: float = 60 * 60,
+        sort_at_once: int = SORT_AT_ONCE,
+        preview_rows: int = PREVIEW_ROWS,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -89,9 +99,14 @@ class InboxList(ScrollView, can_focus=True):
         self.clock = clock
         self.waiting_warn = waiting_warn
         self.waiting_error = waiting_error
+        self.sort_at_once = sort_at_once
+        self.preview_rows = preview_rows
         self.cursor_id: str | None = None
         self._cursor_row = 0
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        # Rich styles of the components, worked out once per theme (Textual's own
+        # cache is dropped on every refresh, and rows are built between refreshes).
+        self._styles: dict[str, Style] = {}
         #: How many strips were built (not served from the cache); read by benchmarks.
         self.rows_built = 0
 
@@ -112,6 +127,7 @@ class InboxList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
 
     def on_focus(self) -> None:
         self.refresh()
@@ -121,10 +137,39 @@ class InboxList(ScrollView, can_focus=True):
 
     # --- the data -----------------------------------------------------------------
 
-    def load(self, tasks: Iterable[Task]) -> None:
-        """Show a fresh set of tasks (a snapshot); the cursor keeps its task if present."""
-        self.index.load(tasks)
+    def load(self, tasks: Sequence[Task]) -> None:
+        """Show a fresh set of tasks (a snapshot); the cursor keeps its task if present.
+
+        A big snapshot paints its first screenful at once and is sorted in a
+        worker thread, so the first paint does not wait for 100k tasks to sort.
+        """
+        self._cache.clear()
+        if len(tasks) <= self.sort_at_once:
+            self.index.load(tasks)
+            self._after_change(None)
+            return
+        self.index.preview(tasks, self.preview_rows)
         self._after_change(None)
+        # After the first paint: the sort holds the interpreter while it runs.
+        self.call_after_refresh(self._sort_snapshot, tasks, self.index.view)
+
+    @work(thread=True, exclusive=True, group="inbox-sort")
+    def _sort_snapshot(self, tasks: Sequence[Task], view: InboxView) -> None:
+        built = build_index(tasks, view, self.index.me)
+        self.app.call_from_thread(self._install, built)
+
+    def _install(self, built: BuiltIndex) -> None:
+        if self.index.source() is None:
+            return  # a view change sorted it meanwhile
+        before = self._current_row()
+        if not self.index.install(built):
+            source = self.index.source()
+            assert source is not None
+            self._sort_snapshot(source, self.index.view)
+            return
+        self._cache.clear()
+        self._after_change(before)
+        self.post_message(self.Sorted())
 
     def apply(self, tasks: list[Task]) -> None:
         """Take changed tasks from a live update without moving the agent's selection."""
@@ -186,10 +231,17 @@ class InboxList(ScrollView, can_focus=True):
             return
         row = max(0, min(row, len(self.index) - 1))
         old_id = self.cursor_id
+        old_row = self._current_row() if old_id else None
         self._cursor_row = row
         self.cursor_id = self.index.id_at(row)
+        scroll = self.scroll_y
         self._scroll_cursor_visible()
-        self.refresh()
+        if self.scroll_y == scroll:
+            # Only the two rows that changed are drawn again.
+            height = self.row_height
+            if old_row is not None:
+                self.refresh_lines(old_row * height, height)
+            self.refresh_lines(row * height, height)
         if self.cursor_id != old_id:
             self.post_message(self.Highlighted(self.cursor_id))
 
@@ -246,7 +298,7 @@ class InboxList(ScrollView, can_focus=True):
         row, sub = divmod(self.scroll_offset.y + y, height)
         task = self.index.task_at(row)
         if task is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style("base"))
         now = self.clock()
         waited = now - task.waiting_since if task.waiting_since is not None else None
         wait_text = format_wait(waited) if waited is not None else ""
@@ -283,6 +335,16 @@ class InboxList(ScrollView, can_focus=True):
         return 1 if waited < self.waiting_error else 2
 
     def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self._make_style(name)
+        return style
+
+    def _make_style(self, name: str) -> Style:
+        if name == "base":
+            return self.rich_style
+        if name.startswith("inbox--cursor"):
+            return self.get_component_rich_style(name)
         # The full style has colours blended against the widget (partial styles
         # lose the blend of translucent theme colours); keep its foreground and
         # attributes so the row's own background (the cursor's) shows through.
@@ -305,11 +367,9 @@ class InboxList(ScrollView, can_focus=True):
         wait_text: str,
         waited: float | None,
     ) -> Strip:
-        base = self.rich_style
+        base = self._style("base")
         if is_cursor:
-            base = self.get_component_rich_style(
-                "inbox--cursor" if self.has_focus else "inbox--cursor-blur"
-            )
+            base = self._style("inbox--cursor" if self.has_focus else "inbox--cursor-blur")
         muted = self._style("inbox--muted")
         wait_style = (
             Style(),

@@ -39,7 +39,10 @@ NOW = 1_790_000_000.0
 KINDS = ["email", "chat", "sms", "social", "phone"]
 FIRST = ["Ana", "Bo", "Cyrus", "Dee", "Émile", "Farah", "Goran", "Hana", "Ivo", "Jun"]
 LAST = ["García", "Chen", "Adeyemi", "Okafor", "Martin", "Haddad", "Novak", "Sato"]
-WORDS = ["refund", "order", "broken", "delivery", "invoice", "password", "account", "label", "late", "missing"]
+WORDS = [
+    *("refund", "order", "broken", "delivery", "invoice"),
+    *("password", "account", "label", "late", "missing"),
+]
 
 
 def make_tasks(count: int, seed: int = 7) -> list[Task]:

@@ -22,7 +22,7 @@ import pytest
 from test_store_memory import ANA, every_event_kind, inbound, make_task
 from tinydb import TinyDB
 
-from agentdesk.domain import Customer, Identity, OutboxEntry, Status, codec
+from agentdesk.domain import Customer, Identity, OutboxEntry, Status, Task, codec
 from agentdesk.store import (
     Batch,
     StoreError,
@@ -574,3 +574,112 @@ def test_concurrent_commits_share_one_sync(path: Path) -> None:
     store = open_store(path)
     assert store.get_meta("k8") == 8
     store.close()
+
+
+class NoSecondSegment(OsJournalFile):
+    """A disk on which the journal's second segment cannot be created."""
+
+    def __init__(self, path: Path) -> None:
+        if path.name == "journal-000002.jsonl":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        super().__init__(path)
+
+
+def test_checkpoint_that_cannot_start_a_segment_keeps_the_journal_going(path: Path) -> None:
+    store = open_store(path, checkpoint_every=3, opener=NoSecondSegment)
+    for n in range(7):
+        store.commit(Batch(meta={f"k{n}": n}))
+    assert any("could not write a checkpoint" in w for w in store.warnings)
+    assert [p.name for p in path.glob("journal-*.jsonl")] == ["journal-000001.jsonl"]
+    store._journal.close()  # a crash: no close, no final checkpoint
+    store._lock.release()
+    store = open_store(path)
+    assert [store.get_meta(f"k{n}") for n in range(7)] == list(range(7))
+    store.close()
+
+
+def deny_writes(folder: Path) -> None:
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+    elif not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)]).returncode:
+        pytest.skip("running as root without the immutable flag: no way to deny writes")
+
+
+def allow_writes(folder: Path) -> None:
+    if os.geteuid() != 0:
+        folder.chmod(0o755)
+    else:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_failed_checkpoint_loses_nothing_and_leaves_no_temporaries(path: Path) -> None:
+    store = open_store(path)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()]))
+    deny_writes(path / "hot")
+    try:
+        store.checkpoint()
+    except OSError:
+        pass
+    else:
+        pytest.fail("the checkpoint should have failed")
+    finally:
+        allow_writes(path / "hot")
+    assert not list(path.rglob("*.tmp"))
+    assert json.loads((path / "manifest.json").read_text())["seq"] == 0
+    store.commit(Batch(events=[inbound("E1", 1.0)]))
+    store.close()
+    store = open_store(path)
+    assert store.get_task("T1") == make_task()
+    assert [e.id for e in store.events_of_task("T1")] == ["E1"]
+    store.close()
+
+
+def test_events_and_customers_edited_with_stock_tinydb_still_open(path: Path) -> None:
+    store = open_store(path)
+    other = Customer(id="C2", name="Bo", identities=[Identity.of("email", "bo@example.com")])
+    events = [inbound("E1", 1.0), inbound("E2", 2.0)]
+    store.commit(Batch(customers=[ANA, other], tasks=[make_task()], events=events))
+    store.close()
+    (bucket,) = [p for p in (path / "hot").glob("events-*.json") if "E1" in p.read_text()]
+    db = TinyDB(bucket)
+    db.table("events").remove(doc_ids=[1])  # E1 goes: the index no longer matches
+    db.table("events").update({"text": "edited"}, doc_ids=[2])
+    db.close()
+    db = TinyDB(path / "hot" / "customers.json")
+    db.table("customers").remove(doc_ids=[1])
+    db.close()
+    store = open_store(path)
+    assert [(e.id, e.text) for e in store.events_of_task("T1")] == [("E2", "edited")]
+    assert store.get_customer("C1") is None
+    assert store.customer_by_identity(Identity.of("email", "bo@example.com")).id == "C2"
+    store.commit(Batch(events=[inbound("E3", 3.0)]))
+    store.close()
+    store = open_store(path)
+    assert [e.id for e in store.events_of_task("T1")] == ["E2", "E3"]
+    assert store.message_by_external_id("mail", "<E2@example.com>").text == "edited"
+    store.close()
+
+
+def test_bulk_task_decoding_matches_the_codec() -> None:
+    from agentdesk.domain import Priority
+    from agentdesk.domain.codec import CodecError
+    from agentdesk.store.batch_codec import object_text
+    from agentdesk.store.bulk_decode import tasks_from_texts
+
+    tasks = [
+        make_task(),
+        Task(id="T2", number=2, customer_id="C1"),  # every field at its default
+        make_task("T3", 3, status=Status.PENDING, priority=Priority.URGENT, assignee="bo"),
+    ]
+    texts = [object_text(t) for t in tasks]
+    assert '"status"' not in texts[1] and '"skills"' not in texts[1]
+    decoded = tasks_from_texts(texts)
+    assert decoded == tasks
+    decoded[1].skills.append("x")  # defaults are fresh lists, not shared
+    assert tasks_from_texts(texts)[1].skills == []
+    # Documents another tool wrote go through the checking codec.
+    assert tasks_from_texts(['{"number":4,"customer_id":"C","id":"T4"}'])[0].id == "T4"
+    with pytest.raises(CodecError, match="unknown field"):
+        tasks_from_texts(['{"id":"T5","number":5,"customer_id":"C","colour":"red"}'])
+    with pytest.raises(CodecError):
+        tasks_from_texts(['{"id":"T6","number":6,"customer_id":"C","status":"lost"}'])

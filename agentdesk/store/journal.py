@@ -114,10 +114,29 @@ def _parse(line: bytes) -> Record | str:
     return Record(int(match.group(1)), body)
 
 
-def _scan(segments: list[tuple[int, Path]]) -> _Scan:
+def _last_line(path: Path) -> bytes:
+    """The last line of a file (read from its end, without reading the rest)."""
+    with open(path, "rb") as source:
+        size = source.seek(0, os.SEEK_END)
+        chunk = 1 << 16
+        while True:
+            start = max(0, size - chunk)
+            source.seek(start)
+            tail = source.read(size - start)
+            cut = tail.rfind(b"\n", 0, len(tail) - 1)
+            if cut >= 0 or start == 0:
+                return tail[cut + 1 :]
+            chunk *= 4
+
+
+def _scan(segments: list[tuple[int, Path]], skip_through: int = 0) -> _Scan:
     records: list[tuple[Path, int, Record]] = []
     bad: tuple[Path, int, str] | None = None
-    for _, path in segments:
+    for position, (_, path) in enumerate(segments):
+        if bad is None and position < len(segments) - 1 and path.stat().st_size:
+            last = _parse(_last_line(path))
+            if isinstance(last, Record) and last.seq <= skip_through:
+                continue  # a segment the checkpoint already holds entirely
         offset = 0
         with open(path, "rb") as source:
             for line in source:
@@ -153,29 +172,35 @@ class Journal:
         # put good records after a damaged one.
         self.broken = False
 
-    def recover(self, *, salvage: bool = False) -> Iterator[Record]:
+    def recover(self, *, skip_through: int = 0, salvage: bool = False) -> Iterator[Record]:
         """Read every good record, cut off a damaged end, and open for appending.
 
-        Returns the records in order (the caller skips those a checkpoint
-        already holds).
+        Returns the records in order; segments whose records are all at or
+        below ``skip_through`` (held by the checkpoint) may be left unread.
         """
         segments = list_segments(self.directory)
+        salvaged = False
         try:
-            scan = _scan(segments)
+            scan = _scan(segments, skip_through)
         except JournalCorrupt:
             if not salvage:
                 raise
             scan = _scan_salvaging(segments)
+            salvaged = True
         if scan.bad is not None:
             path, offset, reason = scan.bad
+            where = f"{reason} in {path.name} at byte {offset}"
             self.warnings.append(
-                f"dropped the damaged end of the journal ({reason} in {path.name} at byte "
-                f"{offset}); it held a change that was never acknowledged"
+                f"salvaged the journal: kept the changes before the damage ({where}) and "
+                "dropped the rest"
+                if salvaged
+                else f"dropped the damaged end of the journal ({where}); it held a change "
+                "that was never acknowledged"
             )
             self._cut(segments, path, offset)
             segments = list_segments(self.directory)
         self.segment = segments[-1][0] if segments else 1
-        self._open_segment(self.segment)
+        self._file = self._open_segment(self.segment)
         self.bytes_written = self._file.size() if self._file else 0
         return iter([record for _, _, record in scan.records])
 
@@ -191,13 +216,18 @@ class Journal:
                     os.fsync(damaged.fileno())
                 after = True
 
-    def _open_segment(self, number: int) -> None:
+    def _open_segment(self, number: int) -> JournalFile:
         path = self.directory / segment_name(number)
         created = not path.exists()
-        self._file = self._opener(path)
+        opened = self._opener(path)
         if created:
             # The records synced into a new file are only safe once its name is.
-            fsync_dir(self.directory)
+            try:
+                fsync_dir(self.directory)
+            except OSError:
+                opened.close()
+                raise
+        return opened
 
     def append(self, records: list[bytes]) -> None:
         """Write and sync ``records``; on failure nothing of them stays."""
@@ -231,18 +261,25 @@ class Journal:
             ) from exc
 
     def start_segment(self) -> list[Path]:
-        """Switch appends to a new segment; return the older segments (to delete)."""
+        """Switch appends to a new segment; return the older segments (to delete).
+
+        If the new segment cannot be created, appends go on in the current one.
+        """
         old = [path for number, path in list_segments(self.directory) if number <= self.segment]
-        if self._file is not None:
-            self._file.close()
+        previous = self._file
+        self._file = self._open_segment(self.segment + 1)
         self.segment += 1
-        self._open_segment(self.segment)
+        if previous is not None:
+            previous.close()
         self.bytes_written = 0
         self.records_written = 0
         return old
 
     def read_after(self, seq: int) -> Iterator[Record]:
-        """Records with a sequence number above ``seq``, from the files on disk."""
+        """Records with a sequence number above ``seq``, from the files on disk.
+
+        Raises FileNotFoundError if a checkpoint deletes a segment meanwhile.
+        """
         for _, path in list_segments(self.directory):
             with open(path, "rb") as source:
                 for line in source:
@@ -267,7 +304,7 @@ def _scan_salvaging(segments: list[tuple[int, Path]]) -> _Scan:
             for line in source:
                 parsed = _parse(line)
                 if isinstance(parsed, str):
-                    return _Scan(records, (path, offset, f"{parsed}, salvaged"))
+                    return _Scan(records, (path, offset, parsed))
                 offset += len(line)
                 records.append((path, offset, parsed))
     return _Scan(records, None)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from agentdesk.domain import Event, Task, codec
 
-from .batch_codec import object_text
+from .batch_codec import cached_text
+from .bulk_decode import tasks_from_texts
 from .state import StoreState
 from .tinyfile import read_tables
 
@@ -36,15 +37,6 @@ def month_of(task: Task) -> str:
     when = task.closed_at or task.updated_at or task.created_at
     moment = time.gmtime(when)
     return f"{moment.tm_year:04d}-{moment.tm_mon:02d}"
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogEntry:
-    month: str
-    customer_id: str
-    number: int
-    channel: str
-    events: int
 
 
 @dataclass(slots=True)
@@ -78,10 +70,14 @@ class History:
     def __init__(self, directory: Path, *, max_loaded: int = 6) -> None:
         self.directory = directory
         self._max_loaded = max_loaded
-        self.catalog: dict[str, CatalogEntry] = {}
-        self._by_number: dict[int, str] = {}
-        self._by_customer: dict[str, dict[str, None]] = {}
+        # Every closed task in history -> its month. Built from the catalog
+        # tables in C-speed bulk operations; the other indexes wait for use.
+        self.month_of: dict[str, str] = {}
+        self._columns: dict[str, dict] = {}
+        self._by_number: dict[int, str] | None = None
+        self._by_customer: dict[str, dict[str, None]] | None = None
         self._shards: OrderedDict[str, Shard] = OrderedDict()
+        self._pending_columns: dict[str, dict] = {}
 
     # --- the catalog ----------------------------------------------------------
 
@@ -93,43 +89,70 @@ class History:
             if match is None:
                 continue
             month = match.group(1)
-            for text in read_tables(path, only=("catalog",)).get("catalog", ()):
-                columns = json.loads(text)
-                for task_id, customer_id, number, channel, events in zip(
-                    columns["ids"],
-                    columns["customers"],
-                    columns["numbers"],
-                    columns["channels"],
-                    columns["events"],
-                    strict=True,
-                ):
-                    self._index(task_id, CatalogEntry(month, customer_id, number, channel, events))
+            docs = read_tables(path, only=("catalog",)).get("catalog")
+            if docs:
+                columns = json.loads(docs[0])
+            else:  # written by another tool: work the catalog out from the shard
+                columns = _catalog_columns(self.shard(month, events=True))[0]
+            self._columns[month] = columns
+            self.month_of.update(dict.fromkeys(columns["ids"], month))
 
-    def _index(self, task_id: str, entry: CatalogEntry) -> None:
-        self.catalog[task_id] = entry
-        self._by_number[entry.number] = task_id
-        self._by_customer.setdefault(entry.customer_id, {})[task_id] = None
-
-    def _unindex(self, task_id: str) -> None:
-        entry = self.catalog.pop(task_id)
-        if self._by_number.get(entry.number) == task_id:
-            del self._by_number[entry.number]
-        tasks = self._by_customer.get(entry.customer_id, {})
-        tasks.pop(task_id, None)
-        if not tasks:
-            self._by_customer.pop(entry.customer_id, None)
+    def _current_columns(self) -> Iterator[dict]:
+        """The catalog of each month as it is now (memory for changed shards)."""
+        for month in self.months():
+            shard = self._shards.get(month)
+            if shard is not None and shard.dirty:
+                yield _catalog_columns(shard)[0]
+            elif month in self._columns:
+                yield self._columns[month]
 
     def id_by_number(self, number: int) -> str | None:
+        if self._by_number is None:
+            self._by_number = {}
+            for columns in self._current_columns():
+                self._by_number.update(zip(columns["numbers"], columns["ids"], strict=True))
         return self._by_number.get(number)
 
     def ids_of_customer(self, customer_id: str) -> list[str]:
+        if self._by_customer is None:
+            self._by_customer = {}
+            for columns in self._current_columns():
+                for task_id, owner in zip(columns["ids"], columns["customers"], strict=True):
+                    self._by_customer.setdefault(owner, {})[task_id] = None
         return list(self._by_customer.get(customer_id, ()))
+
+    def counts(self) -> tuple[int, dict[str, int], int]:
+        """Closed tasks in history, their number by channel, and their events."""
+        by_channel: dict[str, int] = {}
+        events = 0
+        for columns in self._current_columns():
+            for channel in columns["channels"]:
+                by_channel[channel] = by_channel.get(channel, 0) + 1
+            events += sum(columns["events"])
+        return len(self.month_of), by_channel, events
+
+    def _index(self, task: Task, month: str) -> None:
+        self.month_of[task.id] = month
+        if self._by_number is not None:
+            self._by_number[task.number] = task.id
+        if self._by_customer is not None:
+            self._by_customer.setdefault(task.customer_id, {})[task.id] = None
+
+    def _unindex(self, task: Task) -> None:
+        self.month_of.pop(task.id, None)
+        if self._by_number is not None and self._by_number.get(task.number) == task.id:
+            del self._by_number[task.number]
+        if self._by_customer is not None:
+            tasks = self._by_customer.get(task.customer_id, {})
+            tasks.pop(task.id, None)
+            if not tasks:
+                self._by_customer.pop(task.customer_id, None)
 
     def loaded_months(self) -> list[str]:
         return sorted(self._shards)
 
     def months(self) -> list[str]:
-        return sorted({entry.month for entry in self.catalog.values()} | set(self._shards))
+        return sorted(set(self._columns) | set(self._shards))
 
     # --- shards ---------------------------------------------------------------
 
@@ -141,7 +164,7 @@ class History:
             path = self._path(month)
             if path.exists():
                 tables = read_tables(path, only=("tasks",) if not events else None)
-                self._load_tasks(shard, tables.get("tasks", ()))
+                self._load_tasks(shard, tables.get("tasks", []))
                 if events:
                     self._load_events(shard, tables.get("events", ()))
             else:
@@ -158,9 +181,8 @@ class History:
         return self.directory / f"{month}.json"
 
     @staticmethod
-    def _load_tasks(shard: Shard, texts: Iterable[str]) -> None:
-        for text in texts:
-            task = codec.task_from_dict(json.loads(text))
+    def _load_tasks(shard: Shard, texts: list[str]) -> None:
+        for task, text in zip(tasks_from_texts(texts), texts, strict=True):
             shard.state.put_task(task)
             shard.task_text[task.id] = text
 
@@ -181,16 +203,16 @@ class History:
     # --- reads ----------------------------------------------------------------
 
     def get_task(self, task_id: str) -> Task | None:
-        entry = self.catalog.get(task_id)
-        if entry is None:
+        month = self.month_of.get(task_id)
+        if month is None:
             return None
-        return self.shard(entry.month, events=False).state.tasks.get(task_id)
+        return self.shard(month, events=False).state.tasks.get(task_id)
 
     def events_of_task(self, task_id: str) -> list[Event] | None:
-        entry = self.catalog.get(task_id)
-        if entry is None:
+        month = self.month_of.get(task_id)
+        if month is None:
             return None
-        return self.shard(entry.month, events=True).state.events_of_task(task_id)
+        return self.shard(month, events=True).state.events_of_task(task_id)
 
     def loaded_states(self) -> list[StoreState]:
         """The states of the shards whose events are in memory."""
@@ -216,16 +238,17 @@ class History:
 
     def take(self, task_id: str) -> MovedTask | None:
         """Remove a task (and its events) from history."""
-        entry = self.catalog.get(task_id)
-        if entry is None:
+        month = self.month_of.get(task_id)
+        if month is None:
             return None
-        shard = self.shard(entry.month, events=True)
+        shard = self.shard(month, events=True)
         removed = shard.state.remove_task(task_id)
-        self._unindex(task_id)
-        shard.dirty = True
         if removed is None:
+            self.month_of.pop(task_id, None)
             return None
         task, events = removed
+        self._unindex(task)
+        shard.dirty = True
         event_texts = {e.id: shard.event_text.pop(e.id) for e in events if e.id in shard.event_text}
         return MovedTask(task, events, shard.task_text.pop(task_id, None), event_texts)
 
@@ -238,8 +261,7 @@ class History:
         if moved.task_text is not None:
             shard.task_text[task.id] = moved.task_text
         shard.event_text.update(moved.event_texts)
-        entry = CatalogEntry(month, task.customer_id, task.number, task.channel, len(moved.events))
-        self._index(task.id, entry)
+        self._index(task, month)
         shard.dirty = True
 
     # --- checkpoints ------------------------------------------------------------
@@ -247,46 +269,36 @@ class History:
     def dirty_files(self) -> dict[Path, dict[str, Iterable[str]]]:
         """The tables of every shard with unsaved changes, by file path."""
         files: dict[Path, dict[str, Iterable[str]]] = {}
+        self._pending_columns = {}
         for shard in self._shards.values():
             if shard.dirty:
-                files[self._path(shard.month)] = _shard_tables(shard)
+                columns, tasks = _catalog_columns(shard)
+                self._pending_columns[shard.month] = columns
+                events = [e for t in tasks for e in shard.state.events_of_task(t.id)]
+                files[self._path(shard.month)] = {
+                    "catalog": [json.dumps(columns, separators=(",", ":"))],
+                    "tasks": [cached_text(shard.task_text, t) for t in tasks],
+                    "events": [cached_text(shard.event_text, e) for e in events],
+                }
         return files
 
-    def mark_clean(self) -> None:
+    def written(self) -> None:
+        """The files of the last ``dirty_files`` call are on disk."""
+        self._columns.update(self._pending_columns)
+        self._pending_columns = {}
         for shard in self._shards.values():
             shard.dirty = False
         self._evict()
 
 
-def _shard_tables(shard: Shard) -> dict[str, Iterable[str]]:
+def _catalog_columns(shard: Shard) -> tuple[dict, list[Task]]:
+    """A shard's catalog table (in columns) and its tasks in the order written."""
     tasks = sorted(shard.state.tasks.values(), key=lambda t: (t.closed_at or 0.0, t.id))
-    columns: dict[str, list] = {
-        "ids": [],
-        "customers": [],
-        "numbers": [],
-        "channels": [],
-        "events": [],
+    columns = {
+        "ids": [t.id for t in tasks],
+        "customers": [t.customer_id for t in tasks],
+        "numbers": [t.number for t in tasks],
+        "channels": [t.channel for t in tasks],
+        "events": [len(shard.state.events_of_task(t.id)) for t in tasks],
     }
-    task_texts: list[str] = []
-    event_texts: list[str] = []
-    for task in tasks:
-        events = shard.state.events_of_task(task.id)
-        columns["ids"].append(task.id)
-        columns["customers"].append(task.customer_id)
-        columns["numbers"].append(task.number)
-        columns["channels"].append(task.channel)
-        columns["events"].append(len(events))
-        task_texts.append(_text(shard.task_text, task))
-        event_texts.extend(_text(shard.event_text, event) for event in events)
-    return {
-        "catalog": [json.dumps(columns, separators=(",", ":"))],
-        "tasks": task_texts,
-        "events": event_texts,
-    }
-
-
-def _text(cache: dict[str, str], obj: Task | Event) -> str:
-    text = cache.get(obj.id)
-    if text is None:
-        text = cache[obj.id] = object_text(obj)
-    return text
+    return columns, tasks

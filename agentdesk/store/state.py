@@ -195,6 +195,9 @@ class StoreState:
         event = None if event_id is None else self.events.get(event_id)
         return event if isinstance(event, Message) else None
 
+    def has_events(self, task_id: str) -> bool:
+        return task_id in self._events_of_task
+
     def timelines(self) -> Iterator[tuple[str, list[Event]]]:
         """Each task id with its events (time order), tasks without a record included."""
         return iter(list(self._events_of_task.items()))

@@ -144,7 +144,7 @@ class TinyStore:
     def _load(self, *, salvage: bool) -> None:
         self._hot.load()
         self._history.load_catalog()
-        records = self._journal.recover(salvage=salvage)
+        records = self._journal.recover(skip_through=self._manifest.seq, salvage=salvage)
         expected = self._manifest.seq + 1
         with no_gc():
             for record in records:
@@ -269,7 +269,7 @@ class TinyStore:
     def _pull_from_history(self, batch: Batch) -> None:
         """Bring the closed tasks a batch touches back into the hot data."""
         tasks = self._hot.state.tasks
-        catalog = self._history.catalog
+        catalog = self._history.month_of
         touched = {t.id for t in batch.tasks}
         touched.update(e.task_id for e in batch.events)
         for task_id in touched:
@@ -310,8 +310,8 @@ class TinyStore:
             files.update(self._history.dirty_files())
         self._manifest = write_checkpoint(self.path, self._manifest, self._seq, files)
         with self._state_lock:
-            self._hot.mark_clean()
-            self._history.mark_clean()
+            self._hot.written()
+            self._history.written()
         # The segment just closed stays, so a reader that is a little behind
         # (the search index after a crash) can still catch up from it.
         for old in self._journal.start_segment()[:-1]:
@@ -350,35 +350,31 @@ class TinyStore:
                 self._cv.notify_all()
 
     def _changed_since_checkpoint(self) -> bool:
-        return self._seq != self._manifest.seq or self._journal.records_written > 0
+        return self._seq != self._manifest.seq or self._hot.dirty
 
     # --- customers --------------------------------------------------------------------
 
-    def _customers_loaded(self) -> dict[str, Customer]:
-        if not self._hot.customers_loaded:
-            with self._state_lock:
-                self._hot.ensure_customers()
-        return self._hot.state.customers
-
     def get_customer(self, customer_id: str) -> Customer | None:
         customer = self._hot.state.customers.get(customer_id)
-        if customer is None and not self._hot.customers_loaded:
-            customer = self._customers_loaded().get(customer_id)
+        if customer is None:
+            with self._state_lock:
+                customer = self._hot.get_customer(customer_id)
         return customer
 
     def customer_by_identity(self, identity: Identity) -> Customer | None:
         """The (unmerged) customer who owns this normalised identity."""
-        self._customers_loaded()
-        return self._hot.state.customer_by_identity(identity)
+        with self._state_lock:
+            return self._hot.customer_by_identity(identity)
 
     def customers(self) -> Iterator[Customer]:
-        return iter(list(self._customers_loaded().values()))
+        with self._state_lock:
+            return iter(self._hot.all_customers())
 
     # --- tasks ------------------------------------------------------------------------
 
     def get_task(self, task_id: str) -> Task | None:
         task = self._hot.state.tasks.get(task_id)
-        if task is None and task_id in self._history.catalog:
+        if task is None and task_id in self._history.month_of:
             with self._state_lock:
                 return self._hot.state.tasks.get(task_id) or self._history.get_task(task_id)
         return task
@@ -442,7 +438,7 @@ class TinyStore:
 
     def iter_events(self) -> Iterator[Event]:
         with self._state_lock:
-            self._hot.ensure_all()
+            self._hot.decode_all()
         yield from self._hot.state.iter_events()
         yield from self._history.iter_events()
 
@@ -462,25 +458,27 @@ class TinyStore:
         last = self._seq
         if seq >= last:
             return iter(())
-        records = [r for r in self._journal.read_after(seq) if r.seq <= last]
+        try:
+            records = [r for r in self._journal.read_after(seq) if r.seq <= last]
+        except FileNotFoundError:  # a checkpoint dropped a segment while reading
+            return None
         if not records or records[0].seq != seq + 1:
             return None
         return ((r.seq, decode_batch(r.body)) for r in records)
 
     def stats(self) -> StoreStats:
         with self._state_lock:
-            customers = len(self._customers_loaded())
             state = self._hot.state
             by_status = {str(s): state.count_with(s) for s in Status}
             by_channel: dict[str, int] = {}
             for task in state.tasks.values():
                 by_channel[task.channel] = by_channel.get(task.channel, 0) + 1
-            history_events = 0
-            for entry in self._history.catalog.values():
-                by_channel[entry.channel] = by_channel.get(entry.channel, 0) + 1
-                history_events += entry.events
-            by_status[str(Status.CLOSED)] += len(self._history.catalog)
+            closed, history_channels, history_events = self._history.counts()
+            for channel, count in history_channels.items():
+                by_channel[channel] = by_channel.get(channel, 0) + count
+            by_status[str(Status.CLOSED)] += closed
             events = self._hot.event_count() + history_events
+            customers = self._hot.customer_count()
         return StoreStats(customers, by_status, by_channel, events)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -29,13 +30,9 @@ def write_tables(path: Path, tables: dict[str, Iterable[str]]) -> None:
             out.write("{}\n")
         for position, name in enumerate(names):
             out.write(("{" if position == 0 else "") + json.dumps(name) + ":{\n")
-            pending: str | None = None
-            for doc_id, text in enumerate(tables[name], start=1):
-                if pending is not None:
-                    out.write(pending + ",\n")
-                pending = f'"{doc_id}":{text}'
-            if pending is not None:
-                out.write(pending + "\n")
+            body = ",\n".join(f'"{n}":{text}' for n, text in enumerate(tables[name], start=1))
+            if body:
+                out.write(body + "\n")
             out.write("}}\n" if position == len(names) - 1 else "},\n")
         out.flush()
         os.fsync(out.fileno())
@@ -51,11 +48,48 @@ def read_tables(path: Path, only: Collection[str] | None = None) -> dict[str, li
     Raises StoreError naming the file when it is not a TinyDB file.
     """
     try:
-        return _read_lines(path, only)
+        return _read_all(path) if only is None else _read_lines(path, only)
     except _NotLineFormat:
         return _read_whole(path, only)
     except UnicodeDecodeError as exc:
         raise StoreError(f"{path} is not a TinyDB file ({exc})") from None
+
+
+_DOC = re.compile(r'^"\d+":(\{.*\}),?$', re.M)
+
+
+def _headers(data: str) -> list[tuple[str, int, int]]:
+    """Each table's name, and where its header line starts and ends.
+
+    A header is the only kind of line that ends with ``":{``: documents end
+    with ``}`` and JSON text holds no raw newline.
+    """
+    found = []
+    end = data.find('":{\n')
+    while end >= 0:
+        start = data.rfind("\n", 0, end) + 1
+        name = data[start + 1 if data.startswith("{", start) else start : end + 1]
+        found.append((json.loads(name), start, end + 4))
+        end = data.find('":{\n', end + 4)
+    return found
+
+
+def _read_all(path: Path) -> dict[str, list[str]]:
+    """Every table, found with fast string searches over the whole text."""
+    with open(path, encoding="utf-8") as source:
+        data = source.read()
+    headers = _headers(data)
+    if not headers or headers[0][1] != 0 or not data.startswith("{") or not data.endswith("}}\n"):
+        raise _NotLineFormat
+    tables: dict[str, list[str]] = {}
+    for position, (name, _, start) in enumerate(headers):
+        end = headers[position + 1][1] if position + 1 < len(headers) else len(data)
+        docs = _DOC.findall(data, start, end)
+        # Every line of the table but its closing one must be a document.
+        if data.count("\n", start, end) != len(docs) + 1:
+            raise _NotLineFormat
+        tables[name] = docs
+    return tables
 
 
 def _read_lines(path: Path, only: Collection[str] | None) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 # Placed between the messages of a task in the index so that a phrase never
 # matches across two messages. A private-use character is a token of its own
@@ -50,6 +51,48 @@ def like_pattern(word: str) -> str:
     """
     chars = ("_" if c in _OFTEN_ACCENTED or not c.isascii() else c for c in word)
     return "%" + "".join(chars) + "%"
+
+
+def _variants() -> dict[str, str]:
+    found: dict[str, list[str]] = {}
+    for code in range(0x80, 0x2000):
+        char = chr(code)
+        folded = fold(char)
+        if len(folded) == 1 and folded != char:
+            found.setdefault(folded, []).append(char)
+    return {letter: "".join(chars) for letter, chars in found.items()}
+
+
+# For each folded letter, the letters that fold to it ("e": "èéêëÈÉ…").
+_VARIANTS = _variants()
+_MARKS_AFTER = "[\u0300-\u036f]*"
+_WORD = "[^\\W_]"
+
+
+def words_pattern(
+    tokens: Sequence[str], *, prefix: bool = False, folded: bool = False
+) -> re.Pattern[str]:
+    """A regex finding the folded ``tokens`` (one word, or a phrase) in text.
+
+    Words must be whole, as the index sees them, but for the last one of a
+    ``prefix``. For text already ``folded`` the regex is plain and fast;
+    otherwise it accepts every accent and case. For marking snippets.
+    """
+    words = []
+    for token in tokens:
+        if folded:
+            words.append(re.escape(token))
+            continue
+        chars = []
+        for char in token:
+            variants = _VARIANTS.get(char)
+            chars.append(f"[{re.escape(char + variants)}]" if variants else re.escape(char))
+        words.append(_MARKS_AFTER.join(chars) + _MARKS_AFTER)
+    body = "(?:[\\W_]+)".join(words)
+    if prefix:
+        body += f"{_WORD}*" if folded else f"(?:{_WORD}{_MARKS_AFTER})*"
+    flags = 0 if folded else re.IGNORECASE
+    return re.compile(f"(?<!{_WORD}){body}(?!{_WORD})", flags)
 
 
 def token_spans(text: str) -> list[tuple[int, int, str]]:

@@ -1,71 +1,94 @@
 """Snippets: each hit's best matching message, cut around the matched words.
 
-The best message of a task is the one that seems to contain the most query
-terms, the newest among equals; the subject stands in when no message has
-any. SQLite shortlists, in C, the few messages of each task that may hold the
-most terms (an accent- and case-blind LIKE per term); those go into a small
-in-memory FTS5 table with the index's own tokenizer, which confirms the
-match and marks the words exactly as the engine matched them.
+The best message of a task is the one containing the most query terms, the
+newest among equals; the subject stands in when no message has any, and the
+task's preview, unmarked, when not even the subject has (a match on the
+customer's name, or a query without words). SQLite shortlists, in C, the few
+messages of each task of the page that may hold the most terms (an accent-
+and case-blind LIKE per term, which may say yes wrongly but never no); a
+regex per term then confirms and marks whole words in those few.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
 
-from .fold import like_pattern
+from .fold import fold, like_pattern, words_pattern
 from .terms import Term
 
 Segments = list[tuple[str, bool]]
 
-# Markers FTS5 puts around matched words: control characters that stored text
-# never contains (the domain strips them).
-_OPEN, _CLOSE = "\x02", "\x03"
-SNIPPET_TOKENS = 24
-PREVIEW_CHARS = 160
-_SPACE = re.compile(r"\s+")
-_MARKERS = re.compile(f"([{_OPEN}{_CLOSE}])")
+SNIPPET_CHARS = 160
+_LEAD = 40  # characters shown before the first matched word
 SHORTLIST = 2  # messages per task checked exactly
-
-_CREATE = (
-    "CREATE TEMP TABLE IF NOT EXISTS snippet_rows("
-    "rid INTEGER PRIMARY KEY, text TEXT, task INTEGER, n INTEGER)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.snippet_texts USING fts5("
-    "text, content='snippet_rows', content_rowid='rid',"
-    " tokenize='unicode61 remove_diacritics 2')",
-)
+_NEWEST = 3  # messages per task looked at first
+_SPACE = re.compile(r"\s+")
+# Line breaks and tabs become spaces in a one-line snippet.
+_ONE_LINE = str.maketrans("\n\r\t\f\v", "     ")
 
 
 def preview(text: str) -> Segments:
     """An unmarked one-line snippet, for hits without matched words."""
     text = _SPACE.sub(" ", text).strip()
-    return [(text[:PREVIEW_CHARS], False)] if text else []
+    return [(text[:SNIPPET_CHARS], False)] if text else []
 
 
-def parse_marked(text: str) -> Segments:
-    """Split FTS5 snippet() output into (text, matched) segments."""
-    segments: Segments = []
-    marked = False
-    for part in _MARKERS.split(_SPACE.sub(" ", text)):
-        if part == _OPEN:
-            marked = True
-        elif part == _CLOSE:
-            marked = False
+def cut(text: str, ranges: list[tuple[int, int]]) -> Segments:
+    """``text`` around its first matched range, as segments (True = matched)."""
+    ranges = _merge(sorted(ranges))
+    start = max(0, ranges[0][0] - _LEAD)
+    if start > 0:
+        space = text.find(" ", start, ranges[0][0])
+        start = space + 1 if space >= 0 else start
+    end = min(len(text), max(start + SNIPPET_CHARS, ranges[0][1]))
+    if end < len(text):
+        space = text.rfind(" ", ranges[0][1], end)
+        end = space if space > 0 else end
+    segments: Segments = [("…", False)] if start > 0 else []
+    position = start
+    for begin, finish in ranges:
+        if begin >= end:
+            break
+        if begin > position:
+            segments.append((text[position:begin], False))
+        segments.append((text[begin:finish], True))
+        position = finish
+    if position < end:
+        segments.append((text[position:end], False))
+    if end < len(text):
+        segments.append(("…", False))
+    merged: Segments = []
+    for part, marked in segments:
+        part = part.translate(_ONE_LINE)
+        if merged and merged[-1][1] == marked:
+            merged[-1] = (merged[-1][0] + part, marked)
         elif part:
-            if segments and segments[-1][1] == marked:
-                segments[-1] = (segments[-1][0] + part, marked)
-            else:
-                segments.append((part, marked))
-    return segments
+            merged.append((part, marked))
+    return merged
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for begin, end in ranges:
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _find(patterns: list[re.Pattern[str]], text: str) -> list[list[tuple[int, int]]]:
+    return [[m.span() for m in pattern.finditer(text)] for pattern in patterns]
 
 
 class Snippets:
-    """Makes the snippets of one page of hits on the index's connection."""
+    """Makes the snippets of one page of hits from the index's texts."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self._ready = False
 
     def for_tasks(
         self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]
@@ -74,55 +97,68 @@ class Snippets:
         result = {rid: preview(fallback) for rid, _, fallback in tasks}
         if not terms or not tasks:
             return result
-        self._load(tasks, terms)
-        expression = " OR ".join(dict.fromkeys(term.fts() for term in terms))
-        # The first shortlisted text of each task that really matches.
-        chosen: dict[int, tuple[int, int]] = {}
-        for rowid, task, n in self.db.execute(
-            "SELECT s.rowid, r.task, r.n FROM temp.snippet_texts s"
-            " JOIN temp.snippet_rows r ON r.rid = s.rowid WHERE snippet_texts MATCH ?",
-            (expression,),
-        ):
-            if task not in chosen or n < chosen[task][0]:
-                chosen[task] = (n, rowid)
-        if not chosen:
-            return result
-        task_of = {rowid: task for task, (_, rowid) in chosen.items()}
-        marks = ",".join("?" * len(task_of))
-        for rowid, text in self.db.execute(
-            f"SELECT rowid, snippet(snippet_texts, 0, char(2), char(3), '…', {SNIPPET_TOKENS})"
-            f" FROM temp.snippet_texts WHERE snippet_texts MATCH ? AND rowid IN ({marks})",
-            [expression, *task_of],
-        ):
-            result[task_of[rowid]] = parse_marked(text)
+        unique = list({(t.tokens, t.prefix): t for t in terms}.values())
+        plain = [words_pattern(t.tokens, prefix=t.prefix, folded=True) for t in unique]
+        loose = [words_pattern(t.tokens, prefix=t.prefix) for t in unique]
+        candidates = self._shortlist(tasks, unique)
+        for rid, subject, _ in tasks:
+            best: tuple[int, str, list[tuple[int, int]]] | None = None
+            for text in [*candidates.get(rid, ()), subject]:
+                folded = fold(text)
+                # Folding keeps one character per character for composed text:
+                # find the words in the folded copy with the plain patterns.
+                if len(folded) == len(text):
+                    text_ranges = _find(plain, folded)
+                else:
+                    text_ranges = _find(loose, text)
+                count = sum(1 for found in text_ranges if found)
+                if count and (best is None or count > best[0]):
+                    best = (count, text, [r for found in text_ranges for r in found])
+                    if count == len(unique):
+                        break
+            if best is not None:
+                result[rid] = cut(best[1], best[2])
         return result
 
-    def _load(self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]) -> None:
-        db = self.db
-        if not self._ready:
-            for statement in _CREATE:
-                db.execute(statement)
-            self._ready = True
-        db.execute("DELETE FROM temp.snippet_rows")
-        db.execute("INSERT INTO temp.snippet_texts(snippet_texts) VALUES ('delete-all')")
+    def _shortlist(
+        self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]
+    ) -> dict[int, list[str]]:
+        """For each task, the texts most likely to hold the most terms, best first.
+
+        The newest few texts of each task first; all of them only for the
+        tasks where none of those may hold every term.
+        """
         likes = list(dict.fromkeys(like_pattern(term.tokens[-1]) for term in terms))
         bound = " + ".join(["(text LIKE ?)"] * len(likes))
-        rids = [rid for rid, _, _ in tasks]
-        marks = ",".join("?" * len(rids))
-        db.execute(
-            "INSERT INTO temp.snippet_rows(rid, text, task, n)"
-            " SELECT rid, text, task_rid, n FROM ("
-            "  SELECT *, row_number() OVER ("
-            "   PARTITION BY task_rid ORDER BY bound DESC, at DESC, rid DESC) AS n"
-            f"  FROM (SELECT rid, task_rid, text, at, {bound} AS bound"
-            f"   FROM main.texts WHERE task_rid IN ({marks}))"
-            "  WHERE bound > 0)"
-            " WHERE n <= ?",
-            [*likes, *rids, SHORTLIST],
+        rids = json.dumps([rid for rid, _, _ in tasks])
+        found = self.db.execute(
+            f"SELECT t.task_rid, {bound} AS bound, t.at, t.rid FROM json_each(?) j"
+            " JOIN texts t ON t.rid IN (SELECT rid FROM texts"
+            "  WHERE task_rid = j.value ORDER BY at DESC LIMIT ?)"
+            " WHERE bound > 0",
+            [*likes, rids, _NEWEST],
+        ).fetchall()
+        complete = {task for task, hits, _, _ in found if hits == len(likes)}
+        rest = [rid for rid, _, _ in tasks if rid not in complete]
+        if rest:
+            marks = ",".join("?" * len(rest))
+            found += self.db.execute(
+                f"SELECT task_rid, {bound} AS bound, at, rid FROM texts"
+                f" WHERE task_rid IN ({marks}) AND bound > 0",
+                [*likes, *rest],
+            ).fetchall()
+        found = sorted(set(found), key=lambda row: row[1:], reverse=True)
+        chosen: dict[int, list[int]] = {}
+        for task, _, _, rid in found:
+            picked = chosen.setdefault(task, [])
+            if len(picked) < SHORTLIST:
+                picked.append(rid)
+        if not chosen:
+            return {}
+        texts = dict(
+            self.db.execute(
+                "SELECT t.rid, t.text FROM texts t JOIN json_each(?) s ON t.rid = s.value",
+                (json.dumps([rid for picked in chosen.values() for rid in picked]),),
+            )
         )
-        # Subjects last, with row ids no message has.
-        db.executemany(
-            "INSERT INTO temp.snippet_rows(rid, text, task, n) VALUES (?,?,?,?)",
-            [(-rid, subject, rid, SHORTLIST + 1) for rid, subject, _ in tasks if subject],
-        )
-        db.execute("INSERT INTO temp.snippet_texts(snippet_texts) VALUES ('rebuild')")
+        return {task: [texts[rid] for rid in picked] for task, picked in chosen.items()}

@@ -256,7 +256,7 @@ def test_multipart_alternative_keeps_plain_text_and_html() -> None:
     assert parsed.full_text.endswith("> old")
     assert parsed.html is not None and "<p>Hello</p>" in parsed.html
     assert parsed.date == 1717408800.0
-    assert parsed.attachments == [ParsedPart("facture été.pdf", "application/pdf", b"%PDF")]
+    assert parsed.attachments == [ParsedPart("facture été.pdf", "application/pdf", b"%PDF", 4)]
     assert parsed.problems == []
 
 
@@ -305,10 +305,10 @@ def test_attachment_names_cannot_escape_the_folder(tmp_path: Path) -> None:
     assert safe_file_name("a" * 300 + ".pdf").endswith(".pdf")
     assert len(safe_file_name("a" * 300 + ".pdf")) == 120
     parts = [
-        ParsedPart("../evil.sh", "text/x-sh", b"#!"),
-        ParsedPart("report.pdf", "application/pdf", b"1"),
-        ParsedPart("report.pdf", "application/pdf", b"2"),
-        ParsedPart("big.iso", "application/octet-stream", b"x" * 2048),
+        ParsedPart("../evil.sh", "text/x-sh", b"#!", 2),
+        ParsedPart("report.pdf", "application/pdf", b"1", 1),
+        ParsedPart("report.pdf", "application/pdf", b"2", 1),
+        ParsedPart("big.iso", "application/octet-stream", None, 2048),
     ]
     stored = store_attachments(parts, tmp_path, "<m@x>", max_bytes=1024)
     paths = [a.path for a in stored.attachments]
@@ -412,3 +412,22 @@ def test_fetch_responses_with_literals() -> None:
     assert search.data == ["3", "5", "8"]
     nil = parse_response([Segment(b'* 2 FETCH (UID 4 X NIL Y "a\\"b")')])
     assert fetch_items(nil) == {"UID": "4", "X": None, "Y": 'a"b'}
+
+
+def test_attachments_over_the_cap_are_sized_without_decoding() -> None:
+    message = email.message.EmailMessage()
+    message["From"] = "a@b.test"
+    message.set_content("see attached")
+    sizes = [3000, 3001, 3002, 10]
+    for n, size in enumerate(sizes):
+        message.add_attachment(bytes(size), maintype="application", subtype="zip", filename=f"{n}")
+    raw = bytes(message)
+    capped = parse_mail(raw, max_part_bytes=100)
+    assert [(p.size, p.payload is None) for p in capped.attachments] == [
+        (3000, True),
+        (3001, True),
+        (3002, True),
+        (10, False),
+    ]
+    whole = parse_mail(raw)
+    assert [len(p.payload or b"") for p in whole.attachments] == sizes

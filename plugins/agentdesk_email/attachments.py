@@ -38,8 +38,8 @@ def store_attachments(
     used: set[str] = set()
     for part in parts:
         name = display_name(part.filename)
-        size = len(part.payload)
-        if size > max_bytes:
+        size = part.size
+        if part.payload is None or size > max_bytes:
             result.notes.append(
                 f"{name}: {_megabytes(size)} is over the {_megabytes(max_bytes)} limit; not stored"
             )

@@ -18,11 +18,12 @@ from agentdesk.plugin import (
 )
 
 from .compose import build_message, recipient
-from .inbound import FetchedMail, convert
+from .inbound import FetchedMail
 from .mailbox_reader import MailboxReader
 from .settings import OPTIONS, build_settings
 from .smtp_sender import SmtpSender
 from .threading_refs import message_id_for
+from .workers import Converter
 
 #: Plugin state key of the replies already handed to the SMTP server: {outbox key: Message-ID}.
 SENT_KEY = "smtp:sent"
@@ -54,6 +55,7 @@ class EmailChannel(Channel):
             timeout=self.settings.timeout,
             local_hostname=self.settings.message_id_domain,
         )
+        self._converter = Converter(self.settings, context.data_dir, context.logger)
         self._task: asyncio.Task[None] | None = None
         self._health = Health(HealthState.STOPPED)
         self._in_flight: dict[str, asyncio.Future[Delivery]] = {}
@@ -97,9 +99,7 @@ class EmailChannel(Channel):
     async def _handle(self, fetched: FetchedMail) -> bool:
         log = self.context.logger
         try:
-            outcome = await asyncio.to_thread(
-                convert, fetched, self.settings, self.context.data_dir
-            )
+            outcome = await self._converter.convert(fetched)
         except Exception:
             log.exception("message UID %s could not be read; left in the mailbox", fetched.uid)
             return False

@@ -40,7 +40,7 @@ class Conversion:
 
 def convert(fetched: FetchedMail, settings: EmailSettings, data_dir: Path) -> Conversion:
     """Parse, filter and store one message. Never raises on bad mail."""
-    parsed = parse_mail(fetched.raw)
+    parsed = parse_mail(fetched.raw, settings.max_attachment_bytes)
     reason = automated_reason(
         parsed.message,
         parsed.sender,

@@ -41,7 +41,9 @@ class ParsedPart:
 
     filename: str
     content_type: str
-    payload: bytes
+    #: The decoded bytes; None when the part was too big to keep.
+    payload: bytes | None
+    size: int
 
 
 @dataclass(slots=True)
@@ -64,8 +66,9 @@ class ParsedMail:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Parse one message. Never raises."""
+def parse_mail(raw: bytes, max_part_bytes: int | None = None) -> ParsedMail:
+    """Parse one message. Never raises. Attachments over ``max_part_bytes`` are
+    listed with their size but not decoded (their payload is None)."""
     problems: list[str] = []
     message = email.message_from_bytes(raw, policy=_POLICY)
     for defect in message.defects:
@@ -85,13 +88,10 @@ def parse_mail(raw: bytes) -> ParsedMail:
     references = parse_message_ids(_header_text(message.get("References")))
     date = _date(_header_text(message.get("Date")))
 
-    plain: list[str] = []
-    html_parts: list[str] = []
-    attachments: list[ParsedPart] = []
-    _collect(message, plain, html_parts, attachments, problems)
-
-    html = "\n".join(html_parts) if html_parts else None
-    full_text = "\n\n".join(part.strip("\n") for part in plain if part.strip())
+    collector = _Collector(problems, max_part_bytes)
+    collector.walk(message)
+    html = "\n".join(collector.html) if collector.html else None
+    full_text = "\n\n".join(part.strip("\n") for part in collector.plain if part.strip())
     if not full_text and html:
         full_text = html_to_text(html)
     if len(full_text) > MAX_TEXT_CHARS:
@@ -112,49 +112,74 @@ def parse_mail(raw: bytes) -> ParsedMail:
         full_text=full_text,
         text=trim_quoted(full_text),
         html=html,
-        attachments=attachments,
+        attachments=collector.attachments,
         problems=list(dict.fromkeys(problems)),
     )
 
 
-def _collect(
-    message: Message,
-    plain: list[str],
-    html_parts: list[str],
-    attachments: list[ParsedPart],
-    problems: list[str],
-) -> None:
-    """Walk the MIME tree: body text into ``plain``/``html_parts``, the rest into
-    ``attachments``. Both alternatives are kept: the plain one becomes the text,
-    the HTML one ``html`` (and the text too when there is no plain part)."""
-    if message.is_multipart():
-        children = message.get_payload()
-        if not isinstance(children, list):
+@dataclass(slots=True)
+class _Collector:
+    """Walks the MIME tree: body text into ``plain``/``html``, the rest into
+    ``attachments``. Both alternatives are kept: the plain one becomes the
+    text, the HTML one ``html`` (and the text too when there is no plain part)."""
+
+    problems: list[str]
+    max_part_bytes: int | None
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[ParsedPart] = field(default_factory=list)
+
+    def walk(self, message: Message) -> None:
+        if message.is_multipart():
+            children = message.get_payload()
+            if not isinstance(children, list):
+                return
+            for child in children:
+                if isinstance(child, Message):
+                    self.problems.extend(f"MIME: {type(d).__name__}" for d in child.defects)
+                    self.walk(child)
             return
-        for child in children:
-            if isinstance(child, Message):
-                for defect in child.defects:
-                    problems.append(f"MIME: {type(defect).__name__}")
-                _collect(child, plain, html_parts, attachments, problems)
-        return
-    content_type = message.get_content_type()
-    disposition = (message.get_content_disposition() or "").lower()
-    filename = _filename(message, problems)
-    payload = _payload(message, problems)
-    is_body_text = content_type in ("text/plain", "text/html") and disposition != "attachment"
-    if is_body_text and not (filename and disposition == "inline" and plain):
-        decoded = decode_bytes(payload, message.get_content_charset())
-        if decoded.problem:
-            problems.append(f"{content_type} part: {decoded.problem}")
-        text = _clean_body(decoded.text)
-        (plain if content_type == "text/plain" else html_parts).append(text)
-        return
-    if content_type == "message/rfc822" and not filename:
-        filename = "forwarded-message.eml"
-    if not filename:
-        extension = {"text/calendar": ".ics", "text/plain": ".txt"}.get(content_type, ".bin")
-        filename = f"part-{len(attachments) + 1}{extension}"
-    attachments.append(ParsedPart(filename, content_type, payload))
+        content_type = message.get_content_type()
+        disposition = (message.get_content_disposition() or "").lower()
+        filename = _filename(message, self.problems)
+        is_body_text = content_type in ("text/plain", "text/html") and disposition != "attachment"
+        if is_body_text and not (filename and disposition == "inline" and self.plain):
+            payload = _payload(message, self.problems)
+            decoded = decode_bytes(payload, message.get_content_charset())
+            if decoded.problem:
+                self.problems.append(f"{content_type} part: {decoded.problem}")
+            text = _clean_body(decoded.text)
+            (self.plain if content_type == "text/plain" else self.html).append(text)
+            return
+        if content_type == "message/rfc822" and not filename:
+            filename = "forwarded-message.eml"
+        if not filename:
+            extension = {"text/calendar": ".ics", "text/plain": ".txt"}.get(content_type, ".bin")
+            filename = f"part-{len(self.attachments) + 1}{extension}"
+        size = _encoded_size(message)
+        if self.max_part_bytes is not None and size is not None and size > self.max_part_bytes:
+            # Too big to keep: its size is known without decoding megabytes for nothing.
+            self.attachments.append(ParsedPart(filename, content_type, None, size))
+            return
+        payload = _payload(message, self.problems)
+        self.attachments.append(ParsedPart(filename, content_type, payload, len(payload)))
+
+
+def _encoded_size(part: Message) -> int | None:
+    """The decoded size of a leaf part, computed from its encoded text; None
+    when it cannot be told without decoding."""
+    body = part.get_payload()
+    if not isinstance(body, str):
+        return None
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        stripped = body.rstrip()
+        characters = len(body) - sum(body.count(ch) for ch in "\r\n\t ")
+        padding = 2 if stripped.endswith("==") else 1 if stripped.endswith("=") else 0
+        return max(characters * 3 // 4 - padding, 0)
+    if encoding in ("", "7bit", "8bit", "binary"):
+        return len(body)
+    return None
 
 
 def _payload(part: Message, problems: list[str]) -> bytes:

@@ -18,6 +18,7 @@ import imaplib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -138,6 +139,7 @@ class DovecotServer:
                 [self.binary, "-F", "-c", str(self.root / "dovecot.conf")],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                start_new_session=True,  # its own process group, ended as one in stop()
             )
             last_error = self._wait_ready()
             if not last_error:
@@ -244,11 +246,14 @@ class DovecotServer:
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()
+        # The whole group at once: the master alone waits for its children.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
         if process.stderr is not None:
             process.stderr.close()

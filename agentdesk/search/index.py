@@ -122,8 +122,12 @@ class SearchIndex:
     def rebuild(self, store: Store, progress: Progress | None = None) -> None:
         """Recreate the index from everything in ``store``, closed history included."""
         with self._lock:
-            self._writes.rollback()
-            if not self._is_empty():
+            try:
+                self._writes.rollback()
+                empty = self._is_empty()
+            except sqlite3.Error:
+                empty = False  # a damaged file: start a new one
+            if not empty:
                 self._db.close()
                 self._use(schema.create(self.path))
             try:

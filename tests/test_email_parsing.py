@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from pathlib import Path
 
 import pytest
@@ -431,3 +432,32 @@ def test_attachments_over_the_cap_are_sized_without_decoding() -> None:
     ]
     whole = parse_mail(raw)
     assert [len(p.payload or b"") for p in whole.attachments] == sizes
+
+
+def test_the_child_process_format_round_trips(tmp_path: Path) -> None:
+    from agentdesk_email.inbound import FetchedMail, convert
+    from agentdesk_email.settings import OPTIONS, build_settings
+    from agentdesk_email.wire_format import (
+        conversion_from_json,
+        conversion_to_json,
+        read_request,
+        request_header,
+    )
+
+    from agentdesk.plugin import parse_options
+
+    raw_options = {"imap_host": "h", "smtp_host": "s", "username": "me@shop.test", "password": "pw"}
+    settings = build_settings(parse_options(OPTIONS, raw_options))
+    message = email.message.EmailMessage()
+    message["From"] = "Ann <ann@c.test>"
+    message["Message-ID"] = "<x@c.test>"
+    message.set_content("hi\n\nOn Monday, S wrote:\n> old")
+    message.add_attachment(b"data", maintype="application", subtype="pdf", filename="a.pdf")
+    fetched = FetchedMail(uid=3, raw=bytes(message), size=len(bytes(message)))
+    header = request_header(fetched, settings, tmp_path)
+    assert b"pw" not in header  # the child never gets the passwords
+    again, child_settings, data_dir = read_request(header + fetched.raw)
+    assert again == fetched and data_dir == tmp_path
+    result = convert(again, child_settings, data_dir)
+    assert conversion_from_json(json.loads(json.dumps(conversion_to_json(result)))) == result
+    assert result.message is not None and result.message.attachments[0].name == "a.pdf"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
-from agentdesk.core.config import ChannelConfig, Config
+from agentdesk.core.config import ChannelConfig, Config, HttpConfig
 from agentdesk.core.desk import Desk
 from agentdesk.core.discovery import PluginCatalog, discover
 from agentdesk.core.local_client import LocalDeskClient
@@ -43,6 +43,7 @@ def config_for(tmp_path: Path, *channels: tuple[str, str, dict[str, Any]]) -> Co
     return Config(
         source="test.toml",
         store=tmp_path / "store",
+        http=HttpConfig(host="127.0.0.1", port=0),
         channels=[
             ChannelConfig(plugin, name, options, index)
             for index, (plugin, name, options) in enumerate(channels)
@@ -92,6 +93,21 @@ class CursorKeeper(Channel):
         for n in range(300):
             await self.context.emit(InboundMessage(f"+3361000{n % 20:04d}", f"m{n}", f"id-{n}"))
         await self.context.state.set("cursor", 300)
+
+
+class LateRoute(Channel):
+    """Does not declare needs_http, but adds a route when it starts."""
+
+    plugin = "late-route"
+    capabilities = Capabilities(kind="chat", identity_kind="chat")
+
+    async def start(self) -> None:
+        self.context.add_route("/ping", self.ping)
+
+    async def ping(self, request: Any) -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse(f"pong from {self.context.channel_name}")
 
 
 class Harness:
@@ -257,12 +273,21 @@ async def test_replies_queued_while_channels_were_stopped_go_out_after(
     await first.stop()
     reply = await LocalDeskClient(harness.desk, "ana").reply(result.task.id, "Hi!")
     assert [e.key for e in harness.desk.store.outbox()] == [reply.id]
+    failures = []
+    delivery_failed = harness.desk.delivery_failed
+
+    async def spy(entry: Any, error: str, **kw: Any) -> None:
+        failures.append(error)
+        await delivery_failed(entry, error, **kw)
+
+    harness.desk.delivery_failed = spy  # type: ignore[method-assign]
     await harness.start(("crash-on-start", "sms", {"fail_times": 0}))
     await until(
         lambda: harness.desk.store.get_event(reply.id).delivery == DeliveryState.SENT,
         "delivery by the new runtime",
     )
     assert harness.desk.store.get_event(reply.id).external_id == f"ok-{reply.id}"
+    assert failures == []  # the reply waited for the channel to come up
 
 
 async def test_malformed_inbound_is_refused_or_cleaned_and_the_desk_goes_on(
@@ -368,3 +393,23 @@ async def test_a_desk_that_takes_batches_gets_them(tmp_path: Path, catalog: Plug
     sizes = harness.desk.batch_sizes
     assert sum(sizes) == 507 and max(sizes) > 1
     await runtime.stop()
+
+
+async def test_the_http_server_starts_once_a_channel_adds_a_route(
+    tmp_path: Path, catalog: PluginCatalog
+) -> None:
+    import httpx
+
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["late-route"] = LateRoute
+    harness = Harness(tmp_path, catalog)
+    runtime = await harness.start(("late-route", "a", {}), ("late-route", "b", {}))
+    await harness.wait_up("a")
+    await harness.wait_up("b")
+    assert runtime.http.running
+    async with httpx.AsyncClient(base_url=runtime.http.base_url) as client:
+        assert (await client.get("/channels/a/ping")).text == "pong from a"
+        assert (await client.get("/channels/b/ping")).text == "pong from b"
+        assert (await client.get("/healthz")).text == "ok"
+    await runtime.stop()
+    assert not runtime.http.running

@@ -95,6 +95,7 @@ class ChannelSupervisor:
         self.instance: Channel | None = None
         self.context: DeskPluginContext | None = None
         self.up = False
+        self.starting = False
         self.restarts = 0
         self.task: asyncio.Task[None] | None = None
         self._failure: str | None = None
@@ -127,7 +128,7 @@ class ChannelSupervisor:
                 log.error("channel %s cannot start: %s", self.name, exc)
                 return
             finally:
-                self.up = False
+                self.up = self.starting = False
             await self._teardown()
             if self._stopping or failure is None:
                 break
@@ -149,6 +150,7 @@ class ChannelSupervisor:
     async def _run_instance(self) -> str | None:
         """Start an instance and wait until it fails (its error) or is stopped (None)."""
         self._up_since = None
+        self.starting = True
         self.update(state=HealthState.STARTING, next_retry_at=None)
         self.context = self.runtime.new_context(self)
         try:
@@ -167,7 +169,9 @@ class ChannelSupervisor:
         if self._failure is not None:  # a spawned task crashed during start
             return self._failure
         self.up = True
+        self.starting = False
         self._up_since = time.monotonic()
+        self.runtime.desk.outbox_wakeup.set()  # replies waiting for this channel go now
         health = _safe_health(self.instance)
         self.update(
             state=HealthState.UP if health.state == HealthState.STARTING else health.state,
@@ -358,6 +362,10 @@ class ChannelRuntime:
         if supervisor is None:
             return f"no channel named {channel} is running"
         return supervisor.unavailable()
+
+    def starting(self, channel: str) -> bool:
+        supervisor = self.supervisors.get(channel)
+        return supervisor is not None and supervisor.starting
 
     async def send(self, channel: str, outbound: Outbound) -> Delivery:
         supervisor = self.supervisors.get(channel)

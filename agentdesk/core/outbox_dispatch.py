@@ -8,8 +8,10 @@ out in order. What a failure means:
 - ``PermanentDeliveryError`` (or a ``DeliveryError`` that is not temporary):
   the message is marked failed with the reason; no retry.
 - ``TemporaryDeliveryError``, ``ChannelConnectionError``, a timeout, any other
-  error, or a channel that is unknown or not running: retried later with
-  capped exponential backoff.
+  error, or a channel that is unknown or failing: retried later with capped
+  exponential backoff, the reason shown on the message.
+- A channel still starting: its replies wait, without a failed try, until it
+  is up (the runtime wakes the dispatcher then).
 
 An entry stays in the store's outbox until the channel confirms it, so after a
 crash or a restart it is sent again; its idempotency key lets the channel drop
@@ -49,6 +51,9 @@ class ChannelSender(Protocol):
     def can_send(self, channel: str) -> str | None:
         """None when the channel can take a message now, else why not."""
 
+    def starting(self, channel: str) -> bool:
+        """Whether the channel is on its way up: its replies wait without a failed try."""
+
     async def send(self, channel: str, outbound: Outbound) -> Delivery: ...
 
 
@@ -81,7 +86,7 @@ class OutboxDispatcher:
                 self.desk.outbox_wakeup.clear()
                 now = self.clock()
                 for entry in self.desk.outbox_due(now):
-                    if entry.key in self._in_flight:
+                    if entry.key in self._in_flight or self.sender.starting(entry.channel):
                         continue
                     self._in_flight.add(entry.key)
                     self._queues.setdefault(entry.channel, deque()).append(entry)

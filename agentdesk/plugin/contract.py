@@ -11,66 +11,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .channel import Channel
-from .errors import DeliveryError, PermanentDeliveryError, PluginError
-from .http_defaults import shared_ssl_context
-from .options import parse_options
-from .recording import RecordingContext, serve
-from .types import (
-    Capabilities,
-    Delivery,
-    HandoffContext,
-    Health,
-    Outbound,
+from .contract_session import (
+    DEFAULT_ADDRESSES,
+    ContractFailure,
+    ContractSkip,
+    ContractSubject,
+    require,
+    session,
 )
+from .errors import DeliveryError, PermanentDeliveryError, PluginError
+from .options import parse_options
+from .types import Capabilities, Delivery, HandoffContext, Health, Outbound
 from .validation import declaration_problems, inbound_problems
 
-#: Where the kit sends test replies when the author names no address.
-DEFAULT_ADDRESSES = {
-    "email": "contract-check@example.com",
-    "phone": "+15555550100",
-    "chat": "contract-check-session",
-    "social": "contract_check",
-}
-
-Hook = Callable[[Channel, RecordingContext], Awaitable[Any]]
-
-
-class ContractFailure(AssertionError):
-    """A check found the channel breaking the contract."""
-
-
-class ContractSkip(Exception):
-    """A check does not apply to this channel (say, sending on a one-way channel)."""
-
-
-@dataclass(slots=True)
-class ContractSubject:
-    """The channel under check and how to exercise it."""
-
-    channel_class: type[Channel]
-    options: Mapping[str, Any] = field(default_factory=dict)
-    channel_name: str = "contract"
-    #: Whether the send checks run (they really send to ``send_address``).
-    send_enabled: bool = True
-    #: Returns the address replies go to; None uses ``DEFAULT_ADDRESSES``.
-    send_address: Hook | None = None
-    #: Makes the channel receive something; without it the kit just waits.
-    trigger_inbound: Hook | None = None
-    #: ``(channel, ctx, outbound) -> int | None``: how many times the customer got it.
-    count_deliveries: (
-        Callable[[Channel, RecordingContext, Outbound], Awaitable[int | None]] | None
-    ) = None
-    inbound_timeout: float = 5.0
-    #: Longest a start, send or stop may take, in seconds.
-    step_timeout: float = 10.0
-    #: Longest the event loop may be kept from running, in seconds.
-    max_loop_lag: float = 0.1
+__all__ = [
+    "CHECKS",
+    "DEFAULT_ADDRESSES",
+    "Check",
+    "CheckResult",
+    "ContractFailure",
+    "ContractReport",
+    "ContractSkip",
+    "ContractSubject",
+    "run_check",
+    "run_contract",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,136 +72,25 @@ class Check:
     run: Callable[[ContractSubject], Coroutine[Any, Any, None]]
 
 
-# -- running a channel under watch ----------------------------------------
-
-
-class LoopLagMonitor:
-    """Measures how late a ticker task wakes: the longest the loop was blocked."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.max_lag = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(self.interval)
-            self.max_lag = max(self.max_lag, loop.time() - before - self.interval)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._tick(), name="loop-lag-monitor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-
-@dataclass(slots=True)
-class Session:
-    """One channel instance, its context and a loop-lag monitor."""
-
-    subject: ContractSubject
-    ctx: RecordingContext
-    channel: Channel
-    lag: LoopLagMonitor
-    started: bool = False
-
-    async def step(self, what: str, awaitable: Awaitable[Any]) -> Any:
-        """Await a channel call with the step time limit."""
-        try:
-            return await asyncio.wait_for(awaitable, self.subject.step_timeout)
-        except TimeoutError:
-            raise ContractFailure(
-                f"{what} did not return within {self.subject.step_timeout:g} s"
-            ) from None
-
-    async def start(self) -> None:
-        await self.step("start()", self.channel.start())
-        self.started = True
-
-    async def stop(self) -> None:
-        await self.step("stop()", self.channel.stop())
-        self.started = False
-
-    async def address(self) -> str:
-        if not self.subject.send_enabled:
-            raise ContractSkip("sending is not checked (no address to send to was given)")
-        if self.subject.send_address is not None:
-            address = await self.subject.send_address(self.channel, self.ctx)
-            if address:
-                return address
-        kind = self.channel.capabilities.identity_kind
-        return DEFAULT_ADDRESSES.get(kind, "contract-check")
-
-    def outbound(self, to: str, text: str = "Contract check: hello") -> Outbound:
-        return Outbound(
-            key=f"contract-{uuid.uuid4().hex}",
-            to=to,
-            text=text,
-            task_id="contract-task",
-            task_number=1,
-            customer_name="Contract Check",
-            subject="Contract check",
-        )
-
-
-@contextlib.asynccontextmanager
-async def session(subject: ContractSubject) -> AsyncIterator[Session]:
-    """A fresh instance, served over HTTP when it needs it, stopped on exit."""
-    cls = subject.channel_class
-    ctx = RecordingContext.for_channel(cls, subject.options, channel_name=subject.channel_name)
-    lag = LoopLagMonitor()
-    await asyncio.to_thread(shared_ssl_context)  # built once, and not on the loop
-    try:
-        channel = cls(ctx)
-        current = Session(subject, ctx, channel, lag)
-        lag.start()
-        async with contextlib.AsyncExitStack() as stack:
-            if cls.needs_http:
-                await stack.enter_async_context(serve(ctx))
-            try:
-                yield current
-            finally:
-                if current.started:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(channel.stop(), subject.step_timeout)
-        if ctx.crashes:
-            crash = ctx.crashes[0]
-            raise ContractFailure(f"a spawned task crashed: {type(crash).__name__}: {crash}")
-    finally:
-        await lag.stop()
-        ctx.close()
-
-
-def _fail(condition: bool, message: str) -> None:
-    if not condition:
-        raise ContractFailure(message)
-
-
 # -- the checks -----------------------------------------------------------
 
 
 async def check_declaration(subject: ContractSubject) -> None:
     problems = declaration_problems(subject.channel_class)
-    _fail(not problems, "; ".join(problems))
+    require(not problems, "; ".join(problems))
     parse_options(subject.channel_class.options, dict(subject.options), where=subject.channel_name)
 
 
 async def check_start_stop(subject: ContractSubject) -> None:
     async with session(subject) as s:
         await s.step("stop() before start()", s.channel.stop())
-        _fail(
+        require(
             isinstance(s.channel.capabilities, Capabilities), "capabilities is not a Capabilities"
         )
         await s.start()
         await s.step("a second start()", s.channel.start())
         health = s.channel.health()
-        _fail(isinstance(health, Health), f"health() returned {health!r}, not a Health")
+        require(isinstance(health, Health), f"health() returned {health!r}, not a Health")
         await s.stop()
         await s.step("a second stop()", s.channel.stop())
 
@@ -249,7 +107,7 @@ async def check_inbound(subject: ContractSubject) -> None:
         except TimeoutError as exc:
             raise ContractFailure(f"{exc} (give the check a trigger_inbound hook)") from None
         problems = [p for item in s.ctx.emitted for p in inbound_problems(item)]
-        _fail(not problems, "; ".join(problems[:5]))
+        require(not problems, "; ".join(problems[:5]))
         await s.stop()
 
 
@@ -260,11 +118,11 @@ async def check_send_idempotent(subject: ContractSubject) -> None:
         await s.start()
         outbound = s.outbound(await s.address())
         first = await s.step("send()", s.channel.send(outbound))
-        _fail(isinstance(first, Delivery), f"send() returned {first!r}, not a Delivery")
+        require(isinstance(first, Delivery), f"send() returned {first!r}, not a Delivery")
         second = await s.step("send() again with the same key", s.channel.send(outbound))
-        _fail(isinstance(second, Delivery), f"the second send() returned {second!r}")
+        require(isinstance(second, Delivery), f"the second send() returned {second!r}")
         if first.external_id is not None and second.external_id is not None:
-            _fail(
+            require(
                 first.external_id == second.external_id,
                 "the same key was sent twice as two messages "
                 f"({first.external_id!r}, then {second.external_id!r})",
@@ -272,7 +130,7 @@ async def check_send_idempotent(subject: ContractSubject) -> None:
         if subject.count_deliveries is not None:
             count = await subject.count_deliveries(s.channel, s.ctx, outbound)
             if count is not None:
-                _fail(count == 1, f"the customer got the message {count} times, not once")
+                require(count == 1, f"the customer got the message {count} times, not once")
         await s.stop()
 
 
@@ -287,7 +145,7 @@ async def check_max_text_length(subject: ContractSubject) -> None:
             delivery = await s.step(
                 "send() of 20,000 characters", s.channel.send(s.outbound(address, "x" * 20_000))
             )
-            _fail(
+            require(
                 isinstance(delivery, Delivery),
                 "a long text was not delivered though no limit is declared",
             )
@@ -295,7 +153,7 @@ async def check_max_text_length(subject: ContractSubject) -> None:
             fits = await s.step(
                 f"send() of {limit} characters", s.channel.send(s.outbound(address, "x" * limit))
             )
-            _fail(isinstance(fits, Delivery), f"a text of exactly {limit} characters was refused")
+            require(isinstance(fits, Delivery), f"a text of exactly {limit} characters was refused")
             try:
                 await s.step(
                     "send() of a too-long text",
@@ -333,7 +191,7 @@ async def check_typed_errors(subject: ContractSubject) -> None:
         try:
             await s.step("send() to an empty address", s.channel.send(s.outbound("")))
         except DeliveryError as exc:
-            _fail(not exc.temporary, "an empty address was reported as a temporary failure")
+            require(not exc.temporary, "an empty address was reported as a temporary failure")
         except ContractFailure:
             raise
         except Exception as exc:
@@ -360,9 +218,9 @@ async def check_handoff(subject: ContractSubject) -> None:
         )
         first = await s.step("handoff_in()", s.channel.handoff_in(handoff))
         if first is not None:
-            _fail(isinstance(first, Outbound), f"handoff_in() returned {first!r}")
-            _fail(bool(first.key), "the handoff message has no idempotency key")
-            _fail(first.to == handoff.to, "the handoff message is not addressed to the customer")
+            require(isinstance(first, Outbound), f"handoff_in() returned {first!r}")
+            require(bool(first.key), "the handoff message has no idempotency key")
+            require(first.to == handoff.to, "the handoff message is not addressed to the customer")
         await s.stop()
 
 
@@ -374,7 +232,7 @@ async def check_no_blocking(subject: ContractSubject) -> None:
                 await s.step("send()", s.channel.send(s.outbound(await s.address())))
         await asyncio.sleep(0.05)  # let background work run under the monitor
         await s.stop()
-        _fail(
+        require(
             s.lag.max_lag <= subject.max_loop_lag,
             f"the event loop was blocked for {s.lag.max_lag * 1000:.0f} ms "
             f"(limit {subject.max_loop_lag * 1000:.0f} ms): move blocking calls to a thread",
@@ -390,13 +248,13 @@ async def check_clean_shutdown(subject: ContractSubject) -> None:
         await asyncio.sleep(0.05)
         await s.stop()
         left = s.ctx.running_tasks()
-        _fail(not left, f"stop() left spawned tasks running: {_names(left)}")
+        require(not left, f"stop() left spawned tasks running: {_names(left)}")
     for _ in range(5):  # let cancelled tasks finish unwinding
         await asyncio.sleep(0)
     leaked = [
         t for t in asyncio.all_tasks() - before if t is not asyncio.current_task() and not t.done()
     ]
-    _fail(not leaked, f"tasks still running after stop(): {_names(leaked)}")
+    require(not leaked, f"tasks still running after stop(): {_names(leaked)}")
 
 
 def _names(tasks: Sequence[asyncio.Task[Any]]) -> str:

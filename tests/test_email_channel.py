@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from agentdesk_email import EmailChannel
+from agentdesk_email.imap_client import ImapAuthError, ImapClient
 from conftest import skip_or_fail
 from servers.email_mail import CUSTOMER, SUPPORT, channel_options, customer_mail
 from servers.imap_server import DovecotServer, ImapAccount
@@ -192,6 +193,43 @@ async def test_idle_picks_up_new_mail_without_polling(account: ImapAccount, sink
         message = await next_message(ctx, timeout=5)
         assert message.text == "arrives while idling"
         assert channel.health().state == HealthState.UP
+
+
+async def test_a_dropped_connection_is_reopened(
+    dovecot: DovecotServer, account: ImapAccount, sink: SmtpSink
+) -> None:
+    async with running(channel_options(account, sink, poll_interval=3600)) as (_, ctx):
+        await _wait_up(ctx)
+        for round_ in (1, 2):
+            assert dovecot.disconnect(account.username) == 1
+            await _wait_for_reports(ctx, HealthState.DEGRADED, round_)
+            await _wait_for_reports(ctx, HealthState.UP, round_ + 1)
+            account.append(bytes(customer_mail(f"after drop {round_}")))
+            assert (await next_message(ctx)).text == f"after drop {round_}"
+        degraded = [h.detail for h in ctx.health if h.state == HealthState.DEGRADED]
+        assert all(detail.startswith("reconnecting: ") for detail in degraded)
+        # Two drops in a row with no completed wait between are left to the
+        # desk, which restarts the channel with backoff.
+        await _wait_for_reports(ctx, HealthState.UP, 3)
+        assert dovecot.disconnect(account.username) == 1
+        await _wait_for_reports(ctx, HealthState.UP, 4)
+        assert dovecot.disconnect(account.username) == 1
+        for _ in range(500):
+            if ctx.crashes:
+                break
+            await asyncio.sleep(0.01)
+        [crash] = ctx.crashes
+        assert isinstance(crash, ChannelConnectionError)
+        ctx.crashes.clear()
+
+
+async def _wait_for_reports(ctx: RecordingContext, state: HealthState, count: int) -> None:
+    """Wait until the channel has reported ``state`` ``count`` times in all."""
+    for _ in range(1000):
+        if sum(1 for h in ctx.health if h.state == state) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"channel never reported {state} {count} times: {ctx.health}")
 
 
 async def test_polling_when_idle_is_off(account: ImapAccount, sink: SmtpSink) -> None:
@@ -483,6 +521,43 @@ async def test_tls_and_starttls_verified_with_a_private_ca(
         assert [mail.message["Subject"] for mail in sink.received] == [
             "Re: Where is my parcel? [#1042]"
         ]
+
+
+@pytest.mark.parametrize("capabilities", ["AUTH=PLAIN", "LOGIN+LITERAL+", "LOGIN"])
+async def test_passwords_needing_quotes_and_utf8_log_in(
+    dovecot: DovecotServer, capabilities: str
+) -> None:
+    """AUTHENTICATE PLAIN when offered, else LOGIN with a literal (LITERAL+ or
+    synchronising): every path carries a password with quotes, a backslash,
+    a space and a non-ASCII letter."""
+    account = dovecot.awkward
+    assert account is not None
+    client = await ImapClient.connect(
+        "127.0.0.1", dovecot.port, security="plain", ssl_context=None, timeout=10
+    )
+    try:
+        if capabilities != "AUTH=PLAIN":
+            client.capabilities -= {"SASL-IR", "AUTH=PLAIN"}
+        if capabilities == "LOGIN":
+            client.capabilities -= {"LITERAL+"}
+        await client.login(account.username, account.password)
+        assert (await client.select("INBOX")).uidvalidity > 0
+        with pytest.raises(ImapAuthError):
+            other = await ImapClient.connect(
+                "127.0.0.1", dovecot.port, security="plain", ssl_context=None, timeout=10
+            )
+            try:
+                await other.login(account.username, account.password + "x")
+            finally:
+                other.close()
+    finally:
+        await client.logout()
+
+
+async def test_a_missing_mailbox_fails_start(account: ImapAccount, sink: SmtpSink) -> None:
+    with pytest.raises(ChannelConnectionError, match="mailbox 'Nope' cannot be opened"):
+        async with running(channel_options(account, sink, mailbox="Nope")):
+            pass
 
 
 async def test_wrong_imap_password_fails_start(account: ImapAccount, sink: SmtpSink) -> None:

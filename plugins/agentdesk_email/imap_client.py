@@ -288,7 +288,8 @@ class ImapClient:
                         buffer += b"{%d+}\r\n" % len(part.data) + part.data
                         continue
                     await self._send(buffer + b"{%d}\r\n" % len(part.data))
-                    reply = await self._read_response()
+                    async with asyncio.timeout(self._timeout):
+                        reply = await self._read_response()
                     if reply.tag != "+":
                         raise ImapError(f"server refused a literal: {reply.kind} {reply.text}")
                     buffer = part.data

@@ -66,15 +66,21 @@ class MailboxReader:
         self._log: logging.Logger = context.logger
         self._state_key = f"imap:{settings.mailbox}"
         self.client: ImapClient | None = None
-        #: Whether the current session completed a wait for new mail.
-        self._cycled = False
+        #: The mailbox as the last ``connect`` opened it.
+        self._status = MailboxStatus(0, None, 0)
+        #: Whether the current session got as far as waiting for new mail.
+        self._waiting = False
+        #: Whether the current session is an immediate reconnection that has
+        #: not completed a wait yet.
+        self._reconnected = False
         self._stopping = False
 
     # -- connection ----------------------------------------------------------
 
     async def connect(self) -> ImapClient:
         """Connect, log in and open the mailbox. Raises ChannelConnectionError
-        (server unreachable or login refused) for the supervisor to retry."""
+        (server unreachable, login refused, no such mailbox) for the desk to
+        report and retry."""
         settings = self._settings
         server = settings.imap
         try:
@@ -99,6 +105,15 @@ class MailboxReader:
         except _CONNECTION_ERRORS as exc:
             client.close()
             raise ChannelConnectionError(f"IMAP session failed: {exc}") from None
+        try:
+            self._status = await client.select(
+                settings.mailbox, readonly=settings.processed == "none"
+            )
+        except _CONNECTION_ERRORS as exc:
+            client.close()
+            raise ChannelConnectionError(
+                f"mailbox {settings.mailbox!r} cannot be opened: {exc}"
+            ) from None
         self.client = client
         return client
 
@@ -113,8 +128,12 @@ class MailboxReader:
                 client.close()
                 if self._stopping:
                     return
-                if not self._cycled:
+                # Reconnect at once only a session that was serving (waiting for
+                # mail), and not twice in a row without a completed wait between:
+                # otherwise the desk's backoff takes over.
+                if not self._waiting or self._reconnected:
                     raise ChannelConnectionError(f"IMAP connection failed: {exc}") from None
+                self._reconnected = True
                 self._log.warning("IMAP connection lost (%s); reconnecting", exc)
                 self._report(Health(HealthState.DEGRADED, f"reconnecting: {exc}"))
                 client = await self.connect()
@@ -137,22 +156,24 @@ class MailboxReader:
 
     async def _serve(self, client: ImapClient) -> None:
         settings = self._settings
-        self._cycled = False
-        status = await client.select(settings.mailbox, readonly=settings.processed == "none")
+        self._waiting = False
+        status = self._status
         if status.uidvalidity <= 0:
             raise ImapProtocolError(f"mailbox {settings.mailbox!r} has no UIDVALIDITY")
         cursor = await self._catch_up(client, status)
         use_idle = settings.idle and "IDLE" in client.capabilities
         how = "IDLE" if use_idle else f"polling every {settings.poll_interval:g} s"
-        self._report(Health(HealthState.UP, f"{settings.mailbox}: {how}"))
         while True:
             cursor = await self._fetch_new(client, cursor)
+            if not self._waiting:  # UP once caught up, just before the first wait
+                self._waiting = True
+                self._report(Health(HealthState.UP, f"{settings.mailbox}: {how}"))
             if use_idle:
                 await client.idle(settings.idle_renew)
             else:
                 await asyncio.sleep(settings.poll_interval)
                 await client.noop()
-            self._cycled = True
+            self._reconnected = False
 
     async def _catch_up(self, client: ImapClient, status: MailboxStatus) -> Cursor:
         """The cursor to continue from, after handing over whatever the first

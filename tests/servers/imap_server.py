@@ -114,6 +114,7 @@ class DovecotServer:
     tls: tuple[Path, Path] | None = None
     process: subprocess.Popen[bytes] | None = None
     _accounts: list[ImapAccount] = field(default_factory=list)
+    awkward: ImapAccount | None = None
 
     @property
     def log_path(self) -> Path:
@@ -184,6 +185,7 @@ class DovecotServer:
             "disable_plaintext_auth = no",
             "auth_mechanisms = plain login",
             "auth_failure_delay = 0",
+            "verbose_proctitle = yes",  # session processes name their user: see disconnect()
             "mail_location = maildir:~/Maildir",
             "first_valid_uid = 1",
             "passdb {",
@@ -226,6 +228,27 @@ class DovecotServer:
         cert, key = self.tls
         return ["ssl = yes", f"ssl_cert = <{cert}", f"ssl_key = <{key}"]
 
+    def disconnect(self, username: str) -> int:
+        """Drop every IMAP session of ``username`` as a server restart would (the
+        session processes of this server are ended). Returns how many."""
+        if self.process is None:
+            return 0
+        ended = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.getpgid(int(entry.name)) != self.process.pid:
+                    continue
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, ProcessLookupError):
+                continue
+            if "imap" in title and username in title:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    ended += 1
+        return ended
+
     def add_user(self) -> ImapAccount:
         """A fresh account with an empty mailbox, from the pool written at start
         (Dovecot notices passwd-file changes by mtime in whole seconds, so
@@ -239,7 +262,10 @@ class DovecotServer:
             ImapAccount(f"user-{n:03d}@example.test", uuid.uuid4().hex, self)
             for n in range(ACCOUNT_POOL)
         ]
-        lines = [f"{a.username}:{{PLAIN}}{a.password}\n" for a in self._accounts]
+        # One more with a password that needs quoting, escaping and UTF-8.
+        self.awkward = ImapAccount("awkward@example.test", 'p"a\\ss wörd', self)
+        accounts = [*self._accounts, self.awkward]
+        lines = [f"{a.username}:{{PLAIN}}{a.password}\n" for a in accounts]
         (self.root / "passwd").write_text("".join(lines))
 
     def stop(self) -> None:

@@ -571,7 +571,7 @@ async def test_wrong_imap_password_fails_start(account: ImapAccount, sink: SmtpS
     ctx.close()
 
 
-def test_plain_text_to_a_remote_server_is_refused() -> None:
+def test_plain_text_to_a_remote_server_is_refused(tmp_path: Path) -> None:
     options = {
         "address": SUPPORT,
         "imap_host": "imap.example.com",
@@ -582,15 +582,15 @@ def test_plain_text_to_a_remote_server_is_refused() -> None:
         "smtp_host": "smtp.example.com",
     }
     with pytest.raises(PluginConfigError, match="imap_security: plain"):
-        EmailChannel(RecordingContext.for_channel(EmailChannel, options))
+        EmailChannel(RecordingContext.for_channel(EmailChannel, options, data_dir=tmp_path))
     options["imap_security"] = "tls"
     options["address"] = "not an address"
     with pytest.raises(PluginConfigError, match="address"):
-        EmailChannel(RecordingContext.for_channel(EmailChannel, options))
+        EmailChannel(RecordingContext.for_channel(EmailChannel, options, data_dir=tmp_path))
     # Without an address, a username that is one is the From of replies.
     del options["address"]
     options["username"] = "Help@Shop.test"
-    channel = EmailChannel(RecordingContext.for_channel(EmailChannel, options))
+    channel = EmailChannel(RecordingContext.for_channel(EmailChannel, options, data_dir=tmp_path))
     assert channel.settings.address == "help@shop.test"
     assert channel.settings.message_id_domain == "shop.test"
     assert channel.settings.smtp.username == "Help@Shop.test"

@@ -100,8 +100,7 @@ class SimulatorChannel(Channel):
         self._delivered = dict(state.get("delivered") or {})
         self.emitted = int(state.get("cursor") or 0)
         self._spawn(self._traffic(), "traffic")
-        pace = "full speed" if not self.rate else f"{self.rate:g} messages a minute"
-        self.context.report(Health(HealthState.UP, f"simulating {self.kind} at {pace}"))
+        self.context.report(self.health())
 
     async def stop(self) -> None:
         if not self._running:
@@ -116,7 +115,8 @@ class SimulatorChannel(Channel):
     def health(self) -> Health:
         if not self._running:
             return Health(HealthState.STOPPED)
-        return Health(HealthState.UP, f"{self.emitted} {self.kind} contacts so far")
+        pace = "full speed" if not self.rate else f"{self.rate:g} contacts a minute"
+        return Health(HealthState.UP, f"simulated {self.kind}, {pace}")
 
     def _spawn(self, coro: Any, what: str) -> None:
         task = self.context.spawn(coro, name=f"{self.context.channel_name}-{what}")

@@ -55,9 +55,7 @@ class TestSimulatorContract(ChannelContract):
 async def test_first_party_plugins_pass_the_contract_runner(
     plugin: str, options: dict[str, Any]
 ) -> None:
-    subject = ContractSubject(
-        CATALOG.channels[plugin], options, count_deliveries=count_simulated
-    )
+    subject = ContractSubject(CATALOG.channels[plugin], options, count_deliveries=count_simulated)
     report = await run_contract(subject)
     assert report.passed, [(r.name, r.detail) for r in report.failures]
     assert [r.name for r in report.results] == [check.name for check in CHECKS]
@@ -169,4 +167,3 @@ def test_channel_contract_runs_under_plain_pytest(pytester: pytest.Pytester) -> 
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(passed=6, failed=1, skipped=3)
     result.stdout.fnmatch_lines(["*test_contract_clean_shutdown*"])
-

@@ -157,3 +157,18 @@ async def test_implausible_timestamp_replaced(desk, clock):
     result = await desk.ingest("mail", InboundMessage("a@b.co", "x", at=1.0))
     assert isinstance(result.event, Message)
     assert result.event.at == clock.now
+
+
+async def test_ingest_many_plans_each_item_on_its_predecessors(desk):
+    items = [
+        InboundMessage("new@example.com", "first", external_id="1"),
+        InboundMessage("new@example.com", "second", external_id="2"),
+        InboundMessage("", "no identity"),
+        InboundMessage("new@example.com", "first", external_id="1"),
+    ]
+    first, second, bad, dup = await desk.ingest_many("mail", items)
+    assert first.created_task and second.task.id == first.task.id
+    assert isinstance(bad, InboundRejected)
+    assert dup.duplicate
+    assert desk.store.stats().customers == 1
+    assert [e.text for e in desk.store.events_of_task(first.task.id)] == ["first", "second"]

@@ -73,9 +73,15 @@ class Desk:
 
     # --- committing ---------------------------------------------------------
 
-    def commit(self, batch: Batch, notices: list[Notice] | None = None) -> int:
-        """Store, index and publish one batch; returns its sequence number."""
-        seq = self.store.commit(batch)
+    def commit(
+        self, batch: Batch, notices: list[Notice] | None = None, *, sync: bool = True
+    ) -> int:
+        """Store, index and publish one batch; returns its sequence number.
+
+        With ``sync=False`` the batch is not durable until ``store.sync()``:
+        only for work whose acknowledgement waits for that sync (ingest_many).
+        """
+        seq = self.store.commit(batch, sync=sync)
         # Every batch goes to the index, even one it has nothing to take from:
         # the index follows the store's sequence numbers one by one.
         if self.index is not None and self.index_error is None:
@@ -156,8 +162,29 @@ class Desk:
     # --- ingest ---------------------------------------------------------------
 
     async def ingest(self, channel: str, item: Any) -> IngestResult | None:
-        """Store one inbound item. Raises ``InboundRejected`` for malformed items;
-        returns None for signals that are not stored (typing)."""
+        """Store one inbound item durably. Raises ``InboundRejected`` for a
+        malformed item; returns None for signals that are not stored (typing)."""
+        return self._ingest_one(channel, item, sync=True)
+
+    async def ingest_many(
+        self, channel: str, items: list[Any]
+    ) -> list[IngestResult | Exception | None]:
+        """Store several inbound items of one channel with a single durable sync.
+
+        Each item is planned against the state its predecessors left, so two
+        messages of a new customer in one group still make one customer and one
+        task. Returns, per item, its result or the exception it raised.
+        """
+        results: list[IngestResult | Exception | None] = []
+        for item in items:
+            try:
+                results.append(self._ingest_one(channel, item, sync=False))
+            except Exception as exc:
+                results.append(exc)
+        self.store.sync()
+        return results
+
+    def _ingest_one(self, channel: str, item: Any, *, sync: bool) -> IngestResult | None:
         if isinstance(item, TypingSignal):
             self._typing(channel, item)
             return None
@@ -170,13 +197,9 @@ class Desk:
         if result.created_task:
             notices.append(Notice(f"new task {result.task.label} on {channel}"))
         elif result.task.assignee:
-            notices.append(
-                Notice(
-                    f"{result.customer.display_name} wrote on {result.task.label}",
-                    result.task.assignee,
-                )
-            )
-        self.commit(batch, notices)
+            text = f"{result.customer.display_name} wrote on {result.task.label}"
+            notices.append(Notice(text, result.task.assignee))
+        self.commit(batch, notices, sync=sync)
         return result
 
     def _typing(self, channel: str, signal: TypingSignal) -> None:

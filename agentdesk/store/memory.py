@@ -33,7 +33,10 @@ class MemoryStore(StateReads):
     def seq(self) -> int:
         return self._seq
 
-    def commit(self, batch: Batch) -> int:
+    def sync(self) -> None:
+        """Nothing to make durable: memory is all there is."""
+
+    def commit(self, batch: Batch, *, sync: bool = True) -> int:
         """Apply ``batch``; an empty batch changes nothing and returns the current seq."""
         if not batch:
             return self._seq

@@ -61,8 +61,16 @@ class Store(Protocol):
     def seq(self) -> int:
         """The sequence number of the last committed batch (0 for a new store)."""
 
-    def commit(self, batch: Batch) -> int:
-        """Apply ``batch`` atomically and durably; return its sequence number."""
+    def commit(self, batch: Batch, *, sync: bool = True) -> int:
+        """Apply ``batch`` atomically and durably; return its sequence number.
+
+        With ``sync=False`` the batch is applied and written but may not be on
+        disk until the next ``sync()`` or synced commit: a caller committing a
+        group of changes acknowledges them only after that sync.
+        """
+
+    def sync(self) -> None:
+        """Make every committed batch durable."""
 
     def close(self) -> None:
         """Checkpoint, release the lock, close files. Idempotent."""

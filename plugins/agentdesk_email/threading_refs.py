@@ -99,13 +99,20 @@ def reply_subject(subject: str, task_number: int, *, is_reply: bool) -> str:
 def references_for(
     thread_ref: str | None, references: Iterable[str], in_reply_to: str | None
 ) -> list[str]:
-    """The References of a reply: the root first, then the known chain, then
-    the message replied to; duplicates and non-Message-IDs dropped, bounded."""
-    chain: list[str] = []
-    for candidate in (thread_ref, *references, in_reply_to):
+    """The References of a reply: the conversation's messages on this channel,
+    oldest first, then the message replied to. The conversation's root
+    (``thread_ref``) goes in front only when the list does not hold it already
+    (a long conversation whose oldest messages the desk no longer lists):
+    ``thread_ref`` is the root of the *latest* message, which is that message
+    itself when the customer wrote afresh quoting only the task number.
+    Duplicates and non-Message-IDs are dropped; the result is bounded."""
+    known: list[str] = []
+    for candidate in (*references, in_reply_to):
         normalized = normalize_message_id(candidate)
-        if normalized and normalized not in chain:
-            chain.append(normalized)
+        if normalized and normalized not in known:
+            known.append(normalized)
+    root = normalize_message_id(thread_ref)
+    chain = known if root is None or root in known else [root, *known]
     if len(chain) > MAX_REFERENCES:
         chain = [chain[0], *chain[-(MAX_REFERENCES - 1) :]]
     return chain

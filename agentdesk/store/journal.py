@@ -171,6 +171,8 @@ class Journal:
         # Set when a failed write could not be undone: appending more would
         # put good records after a damaged one.
         self.broken = False
+        # Whether an append left data that is written but not yet synced.
+        self._unsynced = False
 
     def recover(self, *, skip_through: int = 0, salvage: bool = False) -> Iterator[Record]:
         """Read every good record, cut off a damaged end, and open for appending.
@@ -229,14 +231,17 @@ class Journal:
                 raise
         return opened
 
-    def append(self, records: list[bytes]) -> None:
-        """Write and sync ``records``; on failure nothing of them stays."""
+    def append(self, records: list[bytes], *, sync: bool = True) -> None:
+        """Write ``records`` and (unless ``sync`` is False) sync the journal;
+        on failure nothing of them stays."""
         assert self._file is not None
         data = b"".join(records)
         before = self._file.size()
         try:
             self._file.write(data)
-            self._file.sync()
+            if sync:
+                self._file.sync()
+            self._unsynced = not sync
         except OSError as exc:
             self._undo(before)
             if exc.errno == errno.ENOSPC:
@@ -248,6 +253,17 @@ class Journal:
             ) from exc
         self.bytes_written += len(data)
         self.records_written += len(records)
+
+    def sync(self) -> None:
+        """Sync what ``append(..., sync=False)`` wrote."""
+        if not self._unsynced or self._file is None:
+            return
+        try:
+            self._file.sync()
+        except OSError as exc:
+            self.broken = True
+            raise StoreError(f"could not sync the journal: {exc}; reopen the store") from exc
+        self._unsynced = False
 
     def _undo(self, size: int) -> None:
         assert self._file is not None

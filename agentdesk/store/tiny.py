@@ -55,6 +55,7 @@ class _Ticket:
     seq: int = 0
     error: BaseException | None = None
     done: bool = False
+    sync: bool = True
 
     def fail(self, error: BaseException) -> None:
         self.error = error
@@ -182,12 +183,16 @@ class TinyStore:
     def seq(self) -> int:
         return self._seq
 
-    def commit(self, batch: Batch) -> int:
-        """Apply ``batch`` durably; an empty batch changes nothing and returns ``seq``."""
+    def commit(self, batch: Batch, *, sync: bool = True) -> int:
+        """Apply ``batch`` durably; an empty batch changes nothing and returns ``seq``.
+
+        With ``sync=False`` the batch is written and applied, and becomes durable
+        with the next synced commit or ``sync()``.
+        """
         if not batch:
             return self._seq
         encoded = encode_batch_texts(batch)
-        ticket = _Ticket(decode_batch(encoded.body), encoded)
+        ticket = _Ticket(decode_batch(encoded.body), encoded, sync=sync)
         with self._cv:
             self._queue.append(ticket)
             while not ticket.done:
@@ -201,6 +206,25 @@ class TinyStore:
         if ticket.error is not None:
             raise ticket.error
         return ticket.seq
+
+    def sync(self) -> None:
+        """Make every batch committed with ``sync=False`` durable."""
+        with self._cv:
+            while self._leader:
+                self._cv.wait()
+            if self._closed or self._broken is not None:
+                raise self._unusable()
+            self._leader = True
+        try:
+            self._journal.sync()
+        except StoreError as exc:
+            # Applied in memory but perhaps not on disk: nothing more may be acknowledged.
+            self._broken = exc
+            raise
+        finally:
+            with self._cv:
+                self._leader = False
+                self._cv.notify_all()
 
     def _unusable(self) -> StoreError:
         if self._broken is not None:
@@ -244,7 +268,7 @@ class TinyStore:
                 for n, t in enumerate(ready)
             ]
             try:
-                self._journal.append(records)
+                self._journal.append(records, sync=any(t.sync for t in ready))
             except StoreError as exc:
                 if self._journal.broken:
                     self._broken = exc
@@ -291,7 +315,7 @@ class TinyStore:
 
     def _checkpoint_or_warn(self) -> None:
         try:
-            self.checkpoint()
+            self._checkpoint()
         except (OSError, StoreError) as exc:
             # Nothing is lost: the journal still holds every change. Try again later.
             self._retry_checkpoint_at = self._journal.records_written + max(
@@ -300,10 +324,25 @@ class TinyStore:
             self._warn(f"could not write a checkpoint ({exc}); the journal keeps every change")
 
     def checkpoint(self) -> None:
-        """Rewrite the changed files and start a new journal segment.
+        """Write a checkpoint now (after the commits in progress); raise if it fails.
 
-        Call it only while no commit runs (the store does, after a group or on close).
+        The store checkpoints by itself as its journal grows and on ``close``.
         """
+        with self._cv:
+            while self._leader:
+                self._cv.wait()
+            if self._closed:
+                raise self._unusable()
+            self._leader = True
+        try:
+            self._checkpoint()
+        finally:
+            with self._cv:
+                self._leader = False
+                self._cv.notify_all()
+
+    def _checkpoint(self) -> None:
+        """Rewrite the changed files and start a new journal segment (as the writer)."""
         with self._state_lock:
             self._move_old_closed_tasks()
             files = self._hot.files()

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import console, data, doctor, search
+from . import console, data, doctor, plugins, search
 
-COMMANDS: list[ModuleType] = [console, data, search, doctor]
+COMMANDS: list[ModuleType] = [console, data, search, doctor, plugins]

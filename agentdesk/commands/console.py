@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import sys
 import tempfile
@@ -43,10 +44,24 @@ def demo_config(config: Config, *, rate: float, seed: int) -> Config:
     return dataclasses.replace(config, channels=channels, agent=agent)
 
 
+def _log_to_file(path: Path) -> None:
+    """While the console owns the terminal, log records go to a file beside the store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+
+
 def _run_app(config: Config, store_path: Path) -> int:
     from agentdesk.core.runtime import EmbeddedDesk
     from agentdesk.tui.app import AgentDeskApp
 
+    _log_to_file(store_path.parent / "agentdesk.log")
     connector = EmbeddedDesk(config, store_path)
     app = AgentDeskApp(
         connector,

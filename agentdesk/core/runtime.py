@@ -64,7 +64,9 @@ class EmbeddedDesk:
             default_priority=self.config.default_priority,
         )
         self.desk = Desk(store, index=index, rules=rules)
-        self.channels = ChannelRuntime(self.desk, self.config)
+        self.channels = ChannelRuntime(
+            self.desk, self.config, data_root=self.store_path / "channels"
+        )
         await self.channels.start()
         self._ticker = asyncio.create_task(self._tick(), name="agentdesk-snooze")
         return LocalDeskClient(self.desk, self.config.agent)

@@ -183,6 +183,24 @@ async def test_a_restart_loses_and_duplicates_nothing(account: ImapAccount, sink
     assert cursor["last_uid"] == 6 and cursor["uidvalidity"] > 0
 
 
+async def test_the_same_instance_can_be_stopped_and_started_again(
+    dovecot: DovecotServer, account: ImapAccount, sink: SmtpSink
+) -> None:
+    async with running(channel_options(account, sink, poll_interval=3600)) as (channel, ctx):
+        await channel.stop()
+        assert channel.health().state == HealthState.STOPPED
+        account.append(bytes(customer_mail("while stopped", message_id="<stopped@c.test>")))
+        await channel.start()
+        assert (await next_message(ctx)).external_id == "<stopped@c.test>"
+        # After a restart a dropped connection is still reopened, not given up.
+        await _wait_up(ctx)
+        ups = sum(1 for h in ctx.health if h.state == HealthState.UP)
+        assert dovecot.disconnect(account.username) == 1
+        await _wait_for_reports(ctx, HealthState.UP, ups + 1)
+        account.append(bytes(customer_mail("after", message_id="<after@c.test>")))
+        assert (await next_message(ctx)).external_id == "<after@c.test>"
+
+
 async def test_idle_picks_up_new_mail_without_polling(account: ImapAccount, sink: SmtpSink) -> None:
     # With a one-hour poll interval only IDLE can deliver the mail within the wait.
     options = channel_options(account, sink, poll_interval=3600)

@@ -66,7 +66,12 @@ class EmailChannel(Channel):
         if self._task is not None:
             return
         self._set_health(Health(HealthState.STARTING, f"connecting to {self.settings.imap.host}"))
-        client = await self._reader.connect()
+        self._reader.begin_start()
+        try:
+            client = await self._reader.connect()
+        except Exception as exc:
+            self._set_health(Health(HealthState.DEGRADED, str(exc)))
+            raise
         self._task = self.context.spawn(
             self._reader.run(client), name=f"email-{self.context.channel_name}"
         )
@@ -127,6 +132,9 @@ class EmailChannel(Channel):
         self._in_flight[outbound.key] = future
         try:
             delivery = await self._send_once(outbound)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here, so an unawaited failure is not logged

@@ -138,6 +138,11 @@ class MailboxReader:
                 self._report(Health(HealthState.DEGRADED, f"reconnecting: {exc}"))
                 client = await self.connect()
 
+    def begin_start(self) -> None:
+        """Undo ``begin_stop``: the channel is being started (again)."""
+        self._stopping = False
+        self._reconnected = False
+
     def begin_stop(self) -> None:
         """From now on a failing connection ends ``run`` instead of reconnecting."""
         self._stopping = True

@@ -423,6 +423,24 @@ def run_child(role: str, engine: str, path: Path, args: argparse.Namespace, samp
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def fsync_floor(directory: Path, samples: int) -> tuple[float, float]:
+    """p50/p99 (ms) of appending 600 bytes to a file and fdatasync'ing it: the disk's floor."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(samples):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 599 + b"\n")
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return statistics.median(times) * 1000, times[int(len(times) * 0.99)] * 1000
+
+
 def size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
@@ -454,6 +472,7 @@ def main() -> None:
         measured = run_child("measure", engine, path, args, samples)
         rows.append((engine, built, measured, size_mb(path)))
         print(f"  {engine}: built in {built['build_s']:.1f} s, {json.dumps(measured)}", flush=True)
+    floor_p50, floor_p99 = fsync_floor(root, args.samples)
     print()
     print(
         "| engine | append p50 | append p99 | samples | open + list open tasks "
@@ -466,6 +485,10 @@ def main() -> None:
             f"{m['open_list_s']:.2f} s | {m['listed']:,} | {m['rss_peak_mb']:.0f} MB "
             f"| {size:.0f} MB |"
         )
+    print(
+        f"| (disk floor: write 600 bytes + fdatasync) | {floor_p50:.3f} ms | {floor_p99:.3f} ms "
+        f"| {args.samples} | | | | |"
+    )
     for engine, _built, m, _size in rows:
         if "first_timeline_s" in m:
             print(

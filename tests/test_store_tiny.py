@@ -683,3 +683,32 @@ def test_bulk_task_decoding_matches_the_codec() -> None:
         tasks_from_texts(['{"id":"T5","number":5,"customer_id":"C","colour":"red"}'])
     with pytest.raises(CodecError):
         tasks_from_texts(['{"id":"T6","number":6,"customer_id":"C","status":"lost"}'])
+
+
+def test_bucket_rewrite_copies_untouched_blocks(tmp_path: Path) -> None:
+    from agentdesk.store.batch_codec import object_text
+    from agentdesk.store.buckets import BucketFile, build_bucket, format_bucket, read_bucket
+
+    def timeline(task_id: str, *ids: str) -> tuple[str, list]:
+        events = [inbound(i, float(n), task_id) for n, i in enumerate(ids)]
+        return task_id, [(e, object_text(e)) for e in events]
+
+    first = build_bucket(BucketFile(), [timeline("T1", "A", "B"), timeline("T2", "C")], ())
+    path = tmp_path / "events-00.json"
+    path.write_text(format_bucket(first))
+    old = read_bucket(path)
+    assert old == first
+    # T2's block ended the table (no comma); it is copied into the middle now.
+    second = build_bucket(old, [timeline("T3", "D")], ["T2", "T1"])
+    path.write_text(format_bucket(second))
+    again = read_bucket(path)
+    assert again == second
+    assert [json.loads(t)["id"] for t in again.block("T2")] == ["C"]
+    assert [json.loads(t)["id"] for t in again.block("T1")] == ["A", "B"]
+    assert again.index["events"] == {"D": "T3", "C": "T2", "A": "T1", "B": "T1"}
+    assert again.index["external"]["mail\x1f<C@example.com>"] == "C"
+    db = TinyDB(path, access_mode="r")
+    docs = db.table("events")
+    assert sorted(d["id"] for d in docs.all()) == ["A", "B", "C", "D"]
+    assert len({d.doc_id for d in docs.all()}) == 4
+    db.close()

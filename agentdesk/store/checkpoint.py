@@ -21,15 +21,18 @@ from pathlib import Path
 
 from .durable import fsync_dir
 from .manifest import MANIFEST_NAME, Manifest, write_manifest_file
-from .tinyfile import write_tables
+from .tinyfile import write_tables, write_text
 
 TEMP_SUFFIX = ".tmp"
 
 
+FileContent = dict[str, Iterable[str]] | str
+
+
 def write_checkpoint(
-    directory: Path, previous: Manifest, seq: int, files: dict[Path, dict[str, Iterable[str]]]
+    directory: Path, previous: Manifest, seq: int, files: dict[Path, FileContent]
 ) -> Manifest:
-    """Write ``files`` and commit them as the checkpoint at ``seq``."""
+    """Write ``files`` (tables, or finished text) and commit them as the checkpoint at ``seq``."""
     generation = previous.generation + 1
     renames: list[tuple[Path, Path]] = []
     committed = False
@@ -38,7 +41,10 @@ def write_checkpoint(
             final.parent.mkdir(exist_ok=True)
             temporary = final.with_name(f"{final.name}.{generation}{TEMP_SUFFIX}")
             renames.append((temporary, final))
-            write_tables(temporary, tables)
+            if isinstance(tables, str):
+                write_text(temporary, tables)
+            else:
+                write_tables(temporary, tables)
         for parent in {final.parent for _, final in renames}:
             fsync_dir(parent)
         manifest = Manifest(

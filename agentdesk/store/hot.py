@@ -26,20 +26,21 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentdesk.domain import Customer, Event, Identity, Message, codec
 
 from .batch_codec import EncodedBatch, cached_text, object_text
+from .buckets import SEP, BucketFile, build_bucket, format_bucket, read_bucket, read_index
 from .bulk_decode import tasks_from_texts
+from .checkpoint import FileContent
 from .protocol import Batch
 from .shards import MovedTask
 from .state import StoreState
 from .tinyfile import read_tables
 
 BUCKETS = 64
-_SEP = "\x1f"  # between a channel and its message id in index keys
 
 
 def bucket_of(task_id: str) -> int:
@@ -65,20 +66,6 @@ def _compact(value: object) -> str:
 _EMPTY_INDEX: dict = {"tasks": {}, "events": {}, "external": {}}
 
 
-def _blocks_match(index: dict, texts: list[str]) -> bool:
-    """Whether a bucket's index still describes its events (not after an edit):
-    one block of events per task, in the index's order."""
-    counts = index.get("tasks")
-    if counts is None or sum(counts.values()) != len(texts):
-        return False
-    position = 0
-    for task_id, count in counts.items():
-        if count and not _names(texts[position], "task_id", task_id, 400):
-            return False
-        position += count
-    return True
-
-
 def _ids_match(ids: list[str], texts: list[str]) -> bool:
     """Whether ``ids`` are still the ids of ``texts``, in order (not after an edit)."""
     return len(ids) == len(texts) and all(
@@ -97,11 +84,12 @@ def _names(text: str, field: str, value: str, within: int) -> bool:
 
 @dataclass(slots=True)
 class _Bucket:
-    """What is known of one events file. ``timelines`` holds, per task, the
-    texts of the file's events not yet decoded into memory."""
+    """What is known of one events file: its index once read, its text once
+    needed, and the tasks whose events there are not decoded yet."""
 
     index: dict | None = None
-    timelines: dict[str, list[str]] | None = None
+    file: BucketFile | None = None
+    undecoded: set[str] = field(default_factory=set)
 
 
 class Hot:
@@ -119,8 +107,8 @@ class Hot:
         self._customer_index: dict | None = None
         self._buckets = [_Bucket() for _ in range(BUCKETS)]
         self._dirty: set[int] = set()
-        # Indexes of the files being written by a checkpoint, in force once written.
-        self._pending_indexes: dict[int, dict] = {}
+        # What the files being written by a checkpoint hold, in force once written.
+        self._pending_buckets: dict[int, BucketFile] = {}
         self._pending_customer_index: dict | None = None
 
     @property
@@ -147,9 +135,9 @@ class Hot:
         tables = read_tables(self.tasks_path)
         with no_gc():
             texts = tables.get("tasks", [])
-            for task, text in zip(tasks_from_texts(texts), texts, strict=True):
-                self.state.put_task(task)
-                self.task_text[task.id] = text
+            tasks = tasks_from_texts(texts)
+            self.state.load_tasks(tasks)
+            self.task_text.update(zip((t.id for t in tasks), texts, strict=True))
             for text in tables.get("outbox", ()):
                 entry = codec.outbox_from_dict(json.loads(text))
                 self.state.outbox[entry.key] = entry
@@ -225,44 +213,25 @@ class Hot:
     def _index(self, bucket: int) -> dict:
         entry = self._buckets[bucket]
         if entry.index is None:
-            path = self.bucket_path(bucket)
-            docs = read_tables(path, only=("index",)).get("index") if path.exists() else None
-            entry.index = json.loads(docs[0]) if docs else dict(_EMPTY_INDEX)
+            entry.index = read_index(self.bucket_path(bucket))
         return entry.index
 
     def _read_bucket(self, bucket: int) -> _Bucket:
         entry = self._buckets[bucket]
-        if entry.timelines is None:
-            timelines: dict[str, list[str]] = {}
-            path = self.bucket_path(bucket)
-            if path.exists():
-                tables = read_tables(path)
-                texts = tables.get("events", [])
-                index = json.loads(tables["index"][0]) if tables.get("index") else {}
-                if not _blocks_match(index, texts):
-                    # Edited by another tool: decode everything to rebuild the index.
-                    events = sorted(
-                        (codec.event_from_dict(json.loads(t)) for t in texts),
-                        key=lambda e: e.task_id,
-                    )
-                    texts = [object_text(e) for e in events]
-                    index = _bucket_index(events)
-                position = 0
-                for task_id, count in index["tasks"].items():
-                    timelines[task_id] = texts[position : position + count]
-                    position += count
-                entry.index = index
-            entry.index = entry.index or dict(_EMPTY_INDEX)
-            entry.timelines = timelines
+        if entry.file is None:
+            entry.file = read_bucket(self.bucket_path(bucket))
+            entry.index = entry.file.index
+            entry.undecoded = set(entry.index["tasks"])
         return entry
 
     def _decode_timeline(self, task_id: str) -> None:
         """Bring a task's events on file into memory (once)."""
-        texts = self._read_bucket(bucket_of(task_id)).timelines.pop(task_id, None)  # type: ignore[union-attr]
-        if not texts:
+        entry = self._read_bucket(bucket_of(task_id))
+        if task_id not in entry.undecoded:
             return
+        entry.undecoded.discard(task_id)
         events = self.state.events
-        for text in texts:
+        for text in entry.file.block(task_id):  # type: ignore[union-attr]
             event = codec.event_from_dict(json.loads(text))
             # An event changed since the file was written is newer in memory.
             if event.id not in events:
@@ -288,7 +257,7 @@ class Hot:
         message = self.state.message_by_external_id(channel, external_id)
         if message is not None:
             return message
-        key = channel + _SEP + external_id
+        key = channel + SEP + external_id
         for bucket in range(BUCKETS):
             index = self._index(bucket)
             event_id = index["external"].get(key)
@@ -300,20 +269,20 @@ class Hot:
     def decode_all(self) -> None:
         with no_gc():
             for bucket in range(BUCKETS):
-                for task_id in list(self._read_bucket(bucket).timelines or ()):
+                for task_id in list(self._read_bucket(bucket).undecoded):
                     self._decode_timeline(task_id)
 
     def event_count(self) -> int:
-        events = self.state.events
-        count = len(events)
+        count = 0
         for bucket, entry in enumerate(self._buckets):
-            index = self._index(bucket)
-            pending = entry.timelines
-            for event_id, task_id in index["events"].items():
-                undecoded = pending is None or task_id in pending
-                if undecoded and event_id not in events:
-                    count += 1
-        return count
+            tasks = self._index(bucket)["tasks"]
+            pending = entry.undecoded if entry.file is not None else tasks
+            for task_id in list(pending):
+                if self.state.has_events(task_id):
+                    self._decode_timeline(task_id)  # counted in memory, once
+            for task_id in entry.undecoded if entry.file is not None else tasks:
+                count += tasks[task_id][0]
+        return count + len(self.state.events)
 
     # --- changes ----------------------------------------------------------------------
 
@@ -362,13 +331,13 @@ class Hot:
 
     # --- checkpoints --------------------------------------------------------------------
 
-    def files(self) -> dict[Path, dict[str, Iterable[str]]]:
+    def files(self) -> dict[Path, FileContent]:
         """The files a checkpoint writes: ``tasks.json`` always, the rest when changed.
 
         Call ``written`` once they are safely on disk.
         """
         state = self.state
-        files: dict[Path, dict[str, Iterable[str]]] = {
+        files: dict[Path, FileContent] = {
             self.tasks_path: {
                 "tasks": [cached_text(self.task_text, t) for t in state.tasks.values()],
                 "outbox": [object_text(entry) for entry in state.outbox.values()],
@@ -382,23 +351,28 @@ class Hot:
         }
         if self.customers_dirty:
             files[self.customers_path] = self._customer_tables()
-        self._pending_indexes: dict[int, dict] = {}
+        self._pending_buckets = {}
         if self._dirty:
-            by_bucket: dict[int, list[tuple[str, list[Event]]]] = {b: [] for b in self._dirty}
+            by_bucket: dict[int, list[tuple[str, list[tuple[Event, str]]]]] = {
+                b: [] for b in self._dirty
+            }
             for bucket in self._dirty:
                 entry = self._read_bucket(bucket)
                 # A task with events both in memory and on file: merge them first.
-                for task_id in list(entry.timelines or ()):
+                for task_id in list(entry.undecoded):
                     if state.has_events(task_id):
                         self._decode_timeline(task_id)
             for task_id, events in state.timelines():
                 timelines = by_bucket.get(bucket_of(task_id))
                 if timelines is not None:
-                    timelines.append((task_id, events))
+                    texts = [(e, cached_text(self.event_text, e)) for e in events]
+                    timelines.append((task_id, texts))
             for bucket, timelines in by_bucket.items():
-                tables, index = self._bucket_tables(bucket, timelines)
-                files[self.bucket_path(bucket)] = tables
-                self._pending_indexes[bucket] = index
+                entry = self._buckets[bucket]
+                assert entry.file is not None
+                built = build_bucket(entry.file, timelines, sorted(entry.undecoded))
+                files[self.bucket_path(bucket)] = format_bucket(built)
+                self._pending_buckets[bucket] = built
         return files
 
     def _customer_tables(self) -> dict[str, Iterable[str]]:
@@ -422,52 +396,14 @@ class Hot:
         self._pending_customer_index = {"ids": ids, "identities": identities}
         return {"index": [_compact(self._pending_customer_index)], "customers": texts}
 
-    def _bucket_tables(
-        self, bucket: int, timelines: list[tuple[str, list[Event]]]
-    ) -> tuple[dict[str, Iterable[str]], dict]:
-        entry = self._read_bucket(bucket)
-        old = entry.index or _EMPTY_INDEX
-        kept = entry.timelines or {}
-        counts: dict[str, int] = {}
-        event_ids: dict[str, str] = {}
-        external: dict[str, str] = {}
-        texts: list[str] = []
-        for task_id, events in timelines:
-            counts[task_id] = len(events)
-            for event in events:
-                event_ids[event.id] = task_id
-                if isinstance(event, Message) and event.external_id is not None:
-                    external[event.channel + _SEP + event.external_id] = event.id
-                texts.append(cached_text(self.event_text, event))
-        # Events still undecoded are copied as they are, task by task.
-        for task_id, raw in kept.items():
-            counts[task_id] = len(raw)
-            texts.extend(raw)
-        event_ids.update((e, t) for e, t in old["events"].items() if t in kept)
-        external.update((k, e) for k, e in old["external"].items() if old["events"].get(e) in kept)
-        index = {"tasks": counts, "events": event_ids, "external": external}
-        return {"index": [_compact(index)], "events": texts}, index
-
     def written(self) -> None:
         """The files of the last ``files`` call are on disk: they are now the base."""
-        for bucket, index in self._pending_indexes.items():
-            self._buckets[bucket].index = index
-        self._pending_indexes = {}
+        for bucket, built in self._pending_buckets.items():
+            entry = self._buckets[bucket]
+            entry.file, entry.index = built, built.index
+        self._pending_buckets = {}
         if self.customers_dirty and self._pending_customer_index is not None:
             self._customer_index = self._pending_customer_index
         self._pending_customer_index = None
         self._dirty.clear()
         self.customers_dirty = False
-
-
-def _bucket_index(events: list[Event]) -> dict:
-    """The index of a bucket holding ``events`` (grouped by task)."""
-    counts: dict[str, int] = {}
-    for event in events:
-        counts[event.task_id] = counts.get(event.task_id, 0) + 1
-    external = {
-        e.channel + _SEP + e.external_id: e.id
-        for e in events
-        if isinstance(e, Message) and e.external_id is not None
-    }
-    return {"tasks": counts, "events": {e.id: e.task_id for e in events}, "external": external}

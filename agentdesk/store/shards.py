@@ -26,6 +26,7 @@ from agentdesk.domain import Event, Task, codec
 
 from .batch_codec import cached_text
 from .bulk_decode import tasks_from_texts
+from .checkpoint import FileContent
 from .state import StoreState
 from .tinyfile import read_tables
 
@@ -182,9 +183,9 @@ class History:
 
     @staticmethod
     def _load_tasks(shard: Shard, texts: list[str]) -> None:
-        for task, text in zip(tasks_from_texts(texts), texts, strict=True):
-            shard.state.put_task(task)
-            shard.task_text[task.id] = text
+        tasks = tasks_from_texts(texts)
+        shard.state.load_tasks(tasks)
+        shard.task_text.update(zip((t.id for t in tasks), texts, strict=True))
 
     @staticmethod
     def _load_events(shard: Shard, texts: Iterable[str]) -> None:
@@ -266,9 +267,9 @@ class History:
 
     # --- checkpoints ------------------------------------------------------------
 
-    def dirty_files(self) -> dict[Path, dict[str, Iterable[str]]]:
+    def dirty_files(self) -> dict[Path, FileContent]:
         """The tables of every shard with unsaved changes, by file path."""
-        files: dict[Path, dict[str, Iterable[str]]] = {}
+        files: dict[Path, FileContent] = {}
         self._pending_columns = {}
         for shard in self._shards.values():
             if shard.dirty:

@@ -38,6 +38,14 @@ def write_tables(path: Path, tables: dict[str, Iterable[str]]) -> None:
         os.fsync(out.fileno())
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a file the caller laid out itself (see ``buckets``) and fsync it."""
+    with open(path, "w", encoding="ascii", newline="\n") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
 class _NotLineFormat(Exception):
     pass
 

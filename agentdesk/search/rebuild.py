@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from agentdesk.domain import Task
 from agentdesk.store.protocol import Store
@@ -12,6 +13,12 @@ from . import lexicon
 from .writer import IndexWriter, event_text
 
 Progress = Callable[[int, int], None]
+
+_BIG_LOG = 64 * 1024 * 1024
+
+
+def db_path(db: sqlite3.Connection) -> str:
+    return db.execute("PRAGMA database_list").fetchone()[2]
 
 
 def _activity(task: Task) -> tuple[float, str]:
@@ -64,6 +71,11 @@ def load(db: sqlite3.Connection, store: Store, progress: Progress | None = None)
         raise
     finally:
         db.execute("PRAGMA synchronous=NORMAL")
+    # A big load went through the write-ahead log: fold it into the file and
+    # give the log's space back.
+    wal = Path(f"{db_path(db)}-wal")
+    if wal.exists() and wal.stat().st_size > _BIG_LOG:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     if progress:
         progress(tick.total, tick.total)
     return seq

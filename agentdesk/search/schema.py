@@ -95,9 +95,9 @@ class OpenedFile:
 def connect(path: Path) -> sqlite3.Connection:
     # Autocommit mode: transactions are opened explicitly with BEGIN.
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
     # The index is derived: after a power loss it catches up from the store.
     db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA cache_size=-65536")
     db.execute("PRAGMA temp_store=MEMORY")
     return db
@@ -111,7 +111,11 @@ def remove_files(path: Path) -> None:
 def create(path: Path) -> sqlite3.Connection:
     """A new empty index at ``path`` (replacing whatever was there)."""
     remove_files(path)
-    db = connect(path)
+    # Tables are made without a journal or syncs: a file left half made by a
+    # crash lacks the "complete" mark and is made again at the next open.
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
     db.execute("BEGIN")
     _run_script(db, SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -119,7 +123,8 @@ def create(path: Path) -> sqlite3.Connection:
     db.execute("INSERT INTO meta VALUES ('complete', 0)")
     db.execute("INSERT INTO meta VALUES ('lexicon_rid', 0)")
     db.execute("COMMIT")
-    return db
+    db.close()
+    return connect(path)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:

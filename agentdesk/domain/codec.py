@@ -63,14 +63,18 @@ def customer_from_dict(data: dict[str, Any]) -> Customer:
 
 def task_from_dict(data: dict[str, Any]) -> Task:
     data = dict(data)
-    try:
-        if "status" in data:
-            data["status"] = Status(data["status"])
-        if "priority" in data:
-            data["priority"] = Priority(data["priority"])
-    except ValueError as exc:
-        raise CodecError(f"Task: {exc}") from None
+    for name, enum in (("status", Status), ("priority", Priority)):
+        if name in data:
+            data[name] = _enum(enum, "Task", name, data[name])
     return _build(Task, data)
+
+
+def _enum(enum: type, owner: str, name: str, value: Any) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        known = ", ".join(member.value for member in enum)
+        raise CodecError(f"{owner}.{name}: {value!r} is not one of {known}") from None
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -79,13 +83,9 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise CodecError(f"unknown event kind {kind!r}")
-    try:
-        if "direction" in data:
-            data["direction"] = Direction(data["direction"])
-        if "delivery" in data:
-            data["delivery"] = DeliveryState(data["delivery"])
-    except ValueError as exc:
-        raise CodecError(f"{cls.__name__}: {exc}") from None
+    for name, enum in (("direction", Direction), ("delivery", DeliveryState)):
+        if name in data:
+            data[name] = _enum(enum, cls.__name__, name, data[name])
     if "attachments" in data:
         data["attachments"] = [Attachment(*a) for a in data["attachments"]]
     return _build(cls, data)

@@ -493,6 +493,14 @@ class TinyStore:
     def get_meta(self, key: str, default: Any = None) -> Any:
         return self._hot.state.meta.get(key, default)
 
+    def state_items(self) -> Iterator[tuple[str, str, Any]]:
+        """Every plugin state value as (namespace, key, value), for export."""
+        return self._hot.state.state_items()
+
+    def meta_items(self) -> Iterator[tuple[str, Any]]:
+        """Every counter and setting as (key, value), for export."""
+        return iter(list(self._hot.state.meta.items()))
+
     def batches_since(self, seq: int) -> Iterator[tuple[int, Batch]] | None:
         last = self._seq
         if seq >= last:

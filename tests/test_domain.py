@@ -1,0 +1,193 @@
+"""The domain: ids, identities, status rules, text cleaning, lossless codec."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentdesk.domain import (
+    EVENT_TYPES,
+    Assignment,
+    Attachment,
+    CallRecord,
+    Customer,
+    DeliveryState,
+    Direction,
+    Handoff,
+    Identity,
+    IdFactory,
+    IllegalTransition,
+    Message,
+    Note,
+    OutboxEntry,
+    Priority,
+    Status,
+    StatusChange,
+    SurveyAnswer,
+    Task,
+    TaskUpdate,
+    Transfer,
+    check_transition,
+    id_time,
+)
+from agentdesk.domain.codec import (
+    CodecError,
+    customer_from_dict,
+    event_from_dict,
+    outbox_from_dict,
+    task_from_dict,
+    to_dict,
+)
+from agentdesk.domain.text import clean_text, one_line
+
+
+def test_ids_sort_by_time_and_stay_monotonic_within_a_millisecond():
+    now = [1_790_000_000.0]
+    factory = IdFactory(lambda: now[0])
+    same_ms = [factory.new() for _ in range(1000)]
+    now[0] += 0.5
+    later = factory.new()
+    now[0] -= 10  # the clock steps back: order still holds
+    after_step = factory.new()
+    ids = [*same_ms, later, after_step]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(i) == 26 for i in ids)
+    assert id_time(same_ms[0]) == 1_790_000_000.0
+    assert id_time(later) == 1_790_000_000.5
+
+
+@pytest.mark.parametrize(
+    "kind, raw, normal",
+    [
+        ("email", " Ana.Lima@Example.COM ", "ana.lima@example.com"),
+        ("phone", "+33 (6) 12-34-56-78", "+33612345678"),
+        ("phone", "06 12 34 56 78", "0612345678"),
+        ("social", "@Elodie_B", "elodie_b"),
+        ("chat", "Session-XYZ", "Session-XYZ"),
+    ],
+)
+def test_identities_normalise(kind, raw, normal):
+    assert Identity.of(kind, raw) == Identity(kind, normal)
+
+
+def test_status_rules():
+    check_transition(1, Status.OPEN, Status.PENDING)
+    check_transition(1, Status.PENDING, Status.PENDING)  # a new snooze time
+    check_transition(1, Status.CLOSED, Status.OPEN)
+    with pytest.raises(IllegalTransition, match="#7 is already closed"):
+        check_transition(7, Status.CLOSED, Status.CLOSED)
+    with pytest.raises(IllegalTransition, match="reopen it"):
+        check_transition(7, Status.CLOSED, Status.PENDING)
+
+
+def test_priorities_rank():
+    assert sorted(Priority, key=lambda p: p.rank) == [
+        Priority.LOW,
+        Priority.NORMAL,
+        Priority.HIGH,
+        Priority.URGENT,
+    ]
+
+
+def test_clean_text_strips_what_drives_a_terminal():
+    dirty = (
+        "a\x1b[2J\x1b[31mb\x1b]0;title\x07c\x1b]8;;http://x\x1b\\d\x9b1me\x00f\r\ng\rh"
+        "\x1bPq#0;2;0;0;0\x1b\\i\u202ej\ud83dk"
+    )
+    assert clean_text(dirty) == "abcdef\ng\nhi j\ufffdk".replace(" ", "")
+
+
+def test_clean_text_keeps_what_people_write():
+    text = "Élodie — 東京 ✓ 👍🏽 مرحبا [bold]x[/] \t tab\nline"
+    assert clean_text(text) == text
+
+
+def test_clean_text_bounds_size_and_says_so():
+    cleaned = clean_text("y" * 1000, max_chars=100)
+    assert cleaned.startswith("y" * 100)
+    assert "about 900 more characters not shown" in cleaned
+
+
+def test_one_line():
+    assert one_line("  a\n\n b\tc ", 10) == "a b c"
+    assert one_line("abcdefghijkl", 5) == "abcd…"
+
+
+def _every_object():
+    base = {"task_id": "T", "customer_id": "C", "at": 1.5, "actor": "ana"}
+    events = [
+        Message(
+            id="E1",
+            **base,
+            direction=Direction.OUTBOUND,
+            channel="mail",
+            channel_kind="email",
+            text="hi",
+            html="<p>hi</p>",
+            subject="s",
+            external_id="<x@y>",
+            thread_ref="<r@y>",
+            identity="email:a@b.co",
+            attachments=[Attachment("a.pdf", "application/pdf", 12, "att/a.pdf")],
+            delivery=DeliveryState.FAILED,
+            delivery_error="refused",
+            idempotency_key="K",
+        ),
+        Note(id="E2", **base, text="internal"),
+        StatusChange(id="E3", **base, old="open", new="pending", pending_until=9.0),
+        Assignment(id="E4", **base, old_assignee=None, new_assignee="bob"),
+        Transfer(id="E5", **base, new_team="billing", note="n"),
+        Handoff(id="E6", **base, from_channel="chat", to_channel="mail", context="ctx"),
+        TaskUpdate(id="E7", **base, field="tags", old=[], new=["vip"]),
+        CallRecord(id="E8", **base, direction=Direction.INBOUND, channel="tel", outcome="missed"),
+        SurveyAnswer(id="E9", **base, metric="ces", score=3, comment="ok"),
+    ]
+    assert {e.kind for e in events} == set(EVENT_TYPES)
+    task = Task(
+        id="T",
+        number=1042,
+        customer_id="C",
+        status=Status.PENDING,
+        priority=Priority.URGENT,
+        tags=["a"],
+        skills=["fr"],
+        pending_until=5.0,
+    )
+    customer = Customer(
+        id="C", name="Ana", identities=[Identity("email", "a@b.co")], attributes={"plan": "pro"}
+    )
+    return customer, task, events, OutboxEntry(key="K", event_id="E1", task_id="T", channel="mail")
+
+
+def test_codec_round_trips_every_object():
+    customer, task, events, entry = _every_object()
+    assert customer_from_dict(to_dict(customer)) == customer
+    assert task_from_dict(to_dict(task)) == task
+    for event in events:
+        assert event_from_dict(to_dict(event)) == event
+    assert outbox_from_dict(to_dict(entry)) == entry
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"kind": "telepathy", "id": "x"}, "unknown event kind"),
+        ({"kind": "note", "id": "x", "task_id": "t", "customer_id": "c", "at": 1}, "text"),
+        (
+            {
+                "kind": "note",
+                "id": "x",
+                "task_id": "t",
+                "customer_id": "c",
+                "at": 1,
+                "text": "",
+                "colour": "red",
+            },
+            "unknown field",
+        ),
+    ],
+)
+def test_codec_rejects_what_it_cannot_read(data, message):
+    with pytest.raises(CodecError, match=message):
+        event_from_dict(data)
+    with pytest.raises(CodecError, match=r"Task\.status: .done. is not one of open, pending"):
+        task_from_dict({"id": "t", "number": 1, "customer_id": "c", "status": "done"})

@@ -172,3 +172,12 @@ async def test_ingest_many_plans_each_item_on_its_predecessors(desk):
     assert dup.duplicate
     assert desk.store.stats().customers == 1
     assert [e.text for e in desk.store.events_of_task(first.task.id)] == ["first", "second"]
+
+
+async def test_waiting_time_counts_from_when_the_customer_wrote(desk, clock):
+    written = clock.now - 1800  # fetched half an hour late, after an outage
+    result = await desk.ingest("mail", InboundMessage("a@b.co", "hello?", at=written))
+    assert result.task.waiting_since == written
+    assert result.task.created_at == written
+    later = await desk.ingest("mail", InboundMessage("a@b.co", "again", at=written - 60))
+    assert later.task.updated_at == written  # an older straggler does not move it back

@@ -253,6 +253,8 @@ class Ingestor:
         if item.other_identities:
             customer = self._link_identities(batch, customer, item.other_identities)
         subject = one_line(clean_text(item.subject or ""), MAX_SUBJECT)
+        # The customer has waited since they wrote, not since we fetched it.
+        at = _plausible_time(item.at, now)
         task, customer, created = self._open_task(
             batch,
             customer,
@@ -260,11 +262,10 @@ class Ingestor:
             channel,
             caps,
             subject or one_line(text, 80) or "(no text)",
-            now,
+            at,
             thread_ref=item.thread_ref,
             task_number=item.task_number,
         )
-        at = _plausible_time(item.at, now)
         message = Message(
             id=self.ids.new(),
             task_id=task.id,
@@ -289,9 +290,9 @@ class Ingestor:
         task = replace(
             task,
             customer_name=customer.display_name,
-            updated_at=now,
-            last_inbound_at=now,
-            waiting_since=task.waiting_since or now,
+            updated_at=max(task.updated_at, at),
+            last_inbound_at=max(task.last_inbound_at or at, at),
+            waiting_since=task.waiting_since or at,
             unread=True,
             preview=one_line(text, 200),
         )

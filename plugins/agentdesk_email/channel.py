@@ -17,7 +17,7 @@ from agentdesk.plugin import (
     PluginContext,
 )
 
-from .compose import build_message, recipient
+from .compose import build_message, header_problems, recipient
 from .inbound import FetchedMail
 from .mailbox_reader import MailboxReader
 from .settings import OPTIONS, build_settings
@@ -154,6 +154,8 @@ class EmailChannel(Channel):
             from_address=settings.address,
             from_name=settings.display_name,
         )
+        for problem in header_problems(outbound):
+            self.context.logger.warning("reply %s: %s", outbound.key, problem)
         await self._sender.send(message, settings.address, [outbound.to.strip()])
         await self._remember_sent(outbound.key, message_id)
         return Delivery(external_id=message_id, state="sent")

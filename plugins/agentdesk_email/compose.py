@@ -75,6 +75,19 @@ def build_message(
     return message
 
 
+def header_problems(outbound: Outbound) -> list[str]:
+    """What ``build_message`` had to neutralise in ``outbound``, for the log."""
+    problems = []
+    for name, value in (("subject", outbound.subject), ("customer name", outbound.customer_name)):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            problems.append(f"control characters (line breaks) in the {name} made spaces")
+    given = [v for v in (outbound.in_reply_to, *outbound.references) if v]
+    dropped = [v for v in given if normalize_message_id(v) != v.strip()]
+    if dropped:
+        problems.append(f"{len(dropped)} malformed Message-ID(s) left out of the threading headers")
+    return problems
+
+
 def _body_text(text: str) -> str:
     # Normalise line ends; the SMTP policy writes CRLF and dot-stuffing is smtplib's job.
     body = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -50,7 +50,7 @@ async def running(
     assert not ctx.crashes, ctx.crashes
 
 
-async def next_message(ctx: RecordingContext, timeout: float = 10) -> InboundMessage:
+async def next_message(ctx: RecordingContext, timeout: float = 30) -> InboundMessage:
     item = await ctx.next_inbound(timeout)
     assert isinstance(item, InboundMessage)
     return item

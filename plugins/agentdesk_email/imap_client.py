@@ -12,7 +12,7 @@ import base64
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .imap_protocol import (
@@ -50,11 +50,6 @@ class MailboxStatus:
     uidvalidity: int
     uidnext: int | None
     exists: int
-
-
-@dataclass(slots=True)
-class _Pending:
-    responses: list[Response] = field(default_factory=list)
 
 
 class ImapClient:

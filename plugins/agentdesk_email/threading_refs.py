@@ -70,11 +70,6 @@ def task_number_from_ids(ids: Iterable[str], domain: str) -> int | None:
     return None
 
 
-def is_our_message_id(message_id: str | None, domain: str) -> bool:
-    """Whether ``message_id`` was made by ``message_id_for`` for ``domain``."""
-    return task_number_from_ids([message_id], domain) is not None if message_id else False
-
-
 def task_number_from_subject(subject: str) -> int | None:
     """The number in a ``[#1042]`` token, the last one when there are several."""
     found = _TOKEN.findall(subject)

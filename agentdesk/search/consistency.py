@@ -6,7 +6,7 @@ import sqlite3
 
 from agentdesk.store.protocol import Store
 
-from .writer import customer_values, event_text, task_fingerprint
+from .records import customer_values, event_text, task_fingerprint
 
 # Past this many differences the list says how many more there are.
 MAX_REPORTED = 200

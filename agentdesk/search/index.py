@@ -19,10 +19,12 @@ from agentdesk.store.protocol import Batch, Store
 
 from . import rebuild, schema
 from .consistency import compare
+from .documents import Documents
 from .query import Query, parse_query
 from .reader import Reader, SearchHit, SearchPage
+from .records import LookupCustomer
 from .txn import WriteGroup
-from .writer import IndexWriter, LookupCustomer
+from .writer import IndexWriter
 
 __all__ = ["IndexBehind", "SearchHit", "SearchIndex", "SearchPage"]
 
@@ -85,8 +87,8 @@ class SearchIndex:
             try:
                 writer = IndexWriter(self._db)
                 writer.apply(batch, lookup_customer)
-                if writer.dirty_count() >= REFRESH_AT:
-                    writer.refresh()
+                if writer.documents.dirty_count() >= REFRESH_AT:
+                    writer.documents.refresh()
             except BaseException:
                 # The open group is lost with this batch; catch_up replays it.
                 self.last_seq = self._writes.rollback()
@@ -152,11 +154,11 @@ class SearchIndex:
         search quick, and before the file is read from elsewhere.
         """
         with self._lock:
-            writer = IndexWriter(self._db)
-            if writer.dirty_count():
+            documents = Documents(self._db)
+            if documents.dirty_count():
                 self._writes.begin()
                 try:
-                    writer.refresh()
+                    documents.refresh()
                 except BaseException:
                     self.last_seq = self._writes.rollback()
                     raise

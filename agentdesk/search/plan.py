@@ -15,8 +15,8 @@ from typing import Any
 
 from . import facets
 from .fold import digits, fold, looks_like_phone
+from .records import time_rowid
 from .terms import Filter, Query, QuerySyntaxError, Sort, Term
-from .writer import time_rowid
 
 _TEXT = "{subject body people}"
 _STRONG = "{subject people}"

@@ -10,7 +10,8 @@ from agentdesk.domain import Task
 from agentdesk.store.protocol import Store
 
 from . import lexicon
-from .writer import IndexWriter, event_text
+from .records import event_text
+from .writer import IndexWriter
 
 Progress = Callable[[int, int], None]
 
@@ -60,7 +61,7 @@ def load(db: sqlite3.Connection, store: Store, progress: Progress | None = None)
             tick()
         writer.put_texts(_texts(store, tick))
         before = tick.done
-        writer.build_all_docs(lambda n: tick(before + n - tick.done))
+        writer.documents.build_all(lambda n: tick(before + n - tick.done))
         db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
         lexicon.feed_everything(db)
         db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (seq,))

@@ -1,0 +1,83 @@
+"""What the index keeps of the store's objects, and how it names them."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable
+
+from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
+
+from .fold import PART_SEPARATOR, fold, phone_forms
+
+LookupCustomer = Callable[[str], Customer | None]
+
+# Between the texts of a document: a phrase never runs from one into the next.
+JOIN = f" {PART_SEPARATOR} "
+
+# Fingerprint prefix of a customer the store does not have, known only by
+# the name on a task.
+STUB = "stub:"
+
+# A document's row id is its task's last activity in milliseconds, shifted
+# left to leave room for tasks active in the same millisecond.
+SLOT_BITS = 20
+
+
+def time_rowid(at: float) -> int:
+    """The lowest document row id for a last activity at ``at`` (epoch seconds)."""
+    return math.floor(at * 1000) << SLOT_BITS
+
+
+def event_text(event: Event) -> str:
+    """The searchable text of an event (messages, notes and call summaries), in NFC.
+
+    Composed accents keep one character per accented letter for the snippet
+    shortlist's LIKE patterns.
+    """
+    if isinstance(event, Message | Note):
+        text = event.text
+    elif isinstance(event, CallRecord):
+        text = event.summary
+    else:
+        return ""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def customer_values(customer: Customer) -> tuple[str, str, str, str]:
+    """(name, people, search, fingerprint) for the customers table.
+
+    ``people`` feeds the word index; ``search`` (folded name, identities and
+    the digit forms of phone numbers, one per line) serves ``from:`` fragments.
+    """
+    values = [identity.value for identity in customer.identities]
+    people = JOIN.join([customer.name, *values])
+    lines = [fold(customer.name), *(fold(v) for v in values)]
+    for identity in customer.identities:
+        if identity.kind == "phone":
+            lines.extend(phone_forms(identity.value))
+    fingerprint = repr((customer.name, [(i.kind, i.value) for i in customer.identities]))
+    return customer.display_name, people, "\n".join(lines), fingerprint
+
+
+def task_fingerprint(task: Task) -> str:
+    """What the index keeps of a task, to tell an outdated row (see ``check``)."""
+    return repr(
+        (
+            task.number,
+            str(task.status),
+            task.channel,
+            task.channel_kind,
+            task.customer_id,
+            task.customer_name,
+            task.subject,
+            task.preview,
+            task.assignee,
+            task.team,
+            sorted(task.tags),
+            str(task.priority),
+            task.updated_at,
+            task.waiting_since,
+            task.unread,
+        )
+    )

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -24,7 +23,9 @@ from agentdesk.plugin import HealthState
 
 from .canned import normalize_canned
 from .keymap import KeyGroup, bindings_of, check_keymap, known_ids
+from .notices import NoticeGate
 from .palette import DeskCommands
+from .safe_text import safe_line
 from .screens.handoff import HandoffScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
@@ -61,6 +62,8 @@ class AgentDeskApp(App[None]):
         waiting_warn: float = 15 * 60,
         waiting_error: float = 60 * 60,
         search_delay: float = 0.25,
+        agents: list[str] | None = None,
+        teams: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -71,8 +74,11 @@ class AgentDeskApp(App[None]):
         self.waiting = (waiting_warn, waiting_error)
         self.title = title
         self.problems: list[str] = []
-        self._closed = False
+        self._desk_closed = False
         self._channel_states: dict[str, HealthState] = {}
+        self.notice_gate = NoticeGate()
+        self.agents = list(agents or [])
+        self.teams = list(teams or [])
         loaded = load_themes(themes_dir if themes_dir is not None else DEFAULT_THEMES_DIR)
         self.problems.extend(loaded.problems)
         for found in loaded.themes:
@@ -132,7 +138,13 @@ class AgentDeskApp(App[None]):
         )
         await self.push_screen("main")
         for problem in self.problems:
-            self.notify(Text(problem), title="Configuration", severity="warning", timeout=8)
+            self.notify(
+                safe_line(problem, 300),
+                markup=False,
+                title="Configuration",
+                severity="warning",
+                timeout=8,
+            )
         self.connect()
 
     @work(exclusive=True, group="desk")
@@ -144,11 +156,16 @@ class AgentDeskApp(App[None]):
             self.client = await self.connector.open()
         except Exception as exc:  # the connector's error is for the agent to read
             main.set_presence("offline")
-            self.notify(Text(f"Cannot open the desk: {exc}"), severity="error", timeout=30)
+            self.notify(
+                safe_line(f"Cannot open the desk: {exc}", 300),
+                markup=False,
+                severity="error",
+                timeout=30,
+            )
             return
         main.set_me(self.client.me)
         attempt = 0
-        while not self._closed:
+        while not self._desk_closed:
             try:
                 seq = await self._load_snapshot()
                 main.set_presence("online")
@@ -158,13 +175,18 @@ class AgentDeskApp(App[None]):
                         seq = await self._load_snapshot()
                         continue
                     self.apply_update(update)
-                if self._closed:
+                if self._desk_closed:
                     return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a hub that went away: say so and retry
                 main.set_presence("offline")
-                self.notify(Text(f"Lost the desk: {exc}"), severity="error", timeout=10)
+                self.notify(
+                    safe_line(f"Lost the desk: {exc}", 300),
+                    markup=False,
+                    severity="error",
+                    timeout=10,
+                )
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
             attempt += 1
             main.set_presence("offline")
@@ -178,8 +200,8 @@ class AgentDeskApp(App[None]):
         return snapshot.seq
 
     def apply_update(self, update: Update) -> None:
-        for notice in update.notices:
-            self.notify(Text(notice), title="Desk")
+        for notice in self.notice_gate.offer(update.notices):
+            self.notify(safe_line(notice, 300), markup=False, title="Desk", timeout=4)
         if update.channels:
             self._note_channels(update.channels, quiet=False)
         self.main.apply_update(update)
@@ -194,7 +216,10 @@ class AgentDeskApp(App[None]):
             if channel.state == HealthState.DOWN:
                 why = channel.detail or channel.last_error or "no detail"
                 self.notify(
-                    Text(f"Channel {channel.name} is down: {why}. Replies wait in the outbox."),
+                    safe_line(
+                        f"Channel {channel.name} is down: {why}. Replies wait in the outbox.", 300
+                    ),
+                    markup=False,
                     title="Channel down",
                     severity="error",
                     timeout=10,
@@ -203,13 +228,17 @@ class AgentDeskApp(App[None]):
                 HealthState.DOWN,
                 HealthState.DEGRADED,
             ):
-                self.notify(Text(f"Channel {channel.name} is back up."), title="Channel up")
+                self.notify(
+                    safe_line(f"Channel {channel.name} is back up.", 300),
+                    markup=False,
+                    title="Channel up",
+                )
 
     async def close_desk(self) -> None:
         """Stop following the desk and close the connector (once)."""
-        if self._closed:
+        if self._desk_closed:
             return
-        self._closed = True
+        self._desk_closed = True
         self.workers.cancel_group(self, "desk")
         try:
             await self.connector.close()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from agentdesk.domain import Customer, Task
 
 TRIGGER_PREFIX = ";"
-_FIELD = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
+_FIELD = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)\}")
 _TRIGGER = re.compile(r";([\w.-]+)$")
 
 
@@ -24,7 +24,7 @@ def normalize_canned(canned: Mapping[str, str] | None) -> dict[str, str]:
 
 def canned_fields(customer: Customer | None, task: Task | None, agent: str) -> dict[str, str]:
     """The values a canned response may use, by field name."""
-    fields = {"agent.name": agent}
+    fields = {"agent.name": agent, "agent": agent}
     if customer is not None:
         email = customer.identity("email")
         phone = customer.identity("phone")

@@ -52,6 +52,7 @@ _STATUSES = {
 # cheaper than tuples. Equal keys keep their arrival order.
 _NOT_WAITING = 1e11  # after every waiting customer (epoch seconds stay below 1e10)
 _PRIORITY_STEP = 1e10
+_HIDDEN = float("inf")  # a task the view does not show
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +232,29 @@ class InboxIndex:
     def preview(self, tasks: Sequence[Task], rows: int) -> None:
         """Show only the first ``rows`` rows of a big snapshot, found in one pass;
         ``build_index`` then ``install`` complete it."""
-        live = _live(tasks, self._view, self.me)
-        floats = _keys(live, self._view.sort)
-        top = heapq.nsmallest(rows, range(len(live)), key=floats.__getitem__)
-        self._tasks = {live[i].id: live[i] for i in top}
+        view = self._view
+        if view == InboxView():
+            # The default view in a single pass: hidden tasks get an infinite key.
+            statuses = _STATUSES[StatusFilter.ACTIVE]
+            floats = [
+                (t.waiting_since if t.waiting_since is not None else _NOT_WAITING - t.updated_at)
+                if t.status in statuses
+                else _HIDDEN
+                for t in tasks
+            ]
+            candidates: Sequence[Task] = tasks
+        else:
+            candidates = _live(tasks, view, self.me)
+            floats = _keys(list(candidates), view.sort)
+        # The rows-th smallest key, then every task at or below it, in key order.
+        cut = heapq.nsmallest(rows, floats)[-1] if floats else _HIDDEN
+        top = sorted(
+            (i for i, key in enumerate(floats) if key <= cut and key != _HIDDEN),
+            key=floats.__getitem__,
+        )[:rows]
+        self._tasks = {candidates[i].id: candidates[i] for i in top}
         self._keys = [floats[i] for i in top]
-        self._ids = [live[i].id for i in top]
+        self._ids = [candidates[i].id for i in top]
         self._revision = {}
         self._source = tasks
         self._pending = []

@@ -330,3 +330,25 @@ async def test_connector_opens_on_mount_and_closes_on_quit(make_app, console_des
         assert connector.opened == 1 and connector.closed == 0
         await pilot.press("q")
         await until(pilot, lambda: connector.closed == 1)
+
+
+async def test_keys_typed_ahead_reach_the_widget_the_previous_key_chose(
+    make_app, console_desk, clock
+):
+    from textual import events
+
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        # All queued before the console handles the first: a fast typist on a busy desk.
+        keys = [("r", "r"), ("t", "t"), ("a", "a"), ("x", "x"), ("ctrl+s", None), ("x", "x")]
+        for key, char in keys:
+            app.post_message(events.Key(key, char))
+        await until(pilot, lambda: app.main.pane().task_id == tasks[1].id)
+        # The text went to the reply, the reply went before the close, the "x" closed.
+        replies = events_of(console_desk, tasks[0].id, Message)
+        assert replies[-1].text == "tax"
+        assert console_desk.store.get_task(tasks[0].id).status == Status.CLOSED
+        assert app.screen is app.main  # no transfer dialog opened by the "t"

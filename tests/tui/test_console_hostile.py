@@ -62,3 +62,31 @@ async def test_hostile_text_in_a_narrow_terminal():
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert len(screen_text(app).splitlines()) == 24
+
+
+async def test_hostile_notices_are_toasted_literally():
+    from textual.widgets._toast import Toast
+
+    from agentdesk.core.client import Update
+
+    desk = sample_desk()
+    app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: app.main.index.known() == 5)
+        desk.publish(Update(seq=0, notices=["[bold]Boss[/] wrote \x1b[31m[link=x]y[/link]"]))
+        await until(pilot, lambda: app.screen.query(Toast))
+        await pilot.pause()
+        assert "[bold]Boss[/] wrote [link=x]y[/link]" in screen_text(app)
+
+
+def test_q_quits_the_console_and_closes_the_desk():
+    desk = sample_desk()
+    connector = FakeConnector(desk)
+    app = AgentDeskApp(connector, clock=lambda: NOW, search_delay=0)
+
+    async def press_q(pilot) -> None:
+        await until(pilot, lambda: app.main.index.known() == 5)
+        await pilot.press("q")
+
+    app.run(headless=True, size=(80, 24), auto_pilot=press_q)  # returns: the app ended
+    assert connector.closed and connector.client.closed

@@ -165,3 +165,20 @@ def test_broken_theme_files_are_reported_and_skipped(tmp_path: Path):
     assert any("not a colour" in p for p in loaded.problems)
     assert any("sparkle" in p for p in loaded.problems)
     assert load_themes(tmp_path / "missing").problems
+
+
+def test_a_busy_desk_does_not_bury_the_screen_in_toasts():
+    from agentdesk.tui.notices import NoticeGate
+
+    now = [0.0]
+    gate = NoticeGate(burst=3, window=10, clock=lambda: now[0])
+    assert gate.offer(["a", "b"]) == ["a", "b"]
+    assert gate.offer(["c", "d", "e"]) == ["c"]
+    assert gate.offer(["f"]) == []
+    now[0] = 10.0
+    assert gate.offer(["g"]) == ["… and 3 more updates", "g"]
+    assert gate.held == 0
+
+
+def test_canned_agent_field():
+    assert fill("— {agent}", canned_fields(None, None, "ana")) == "— ana"

@@ -7,9 +7,10 @@ go to the desk client in workers; the screen never waits on the desk.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -101,6 +102,7 @@ class MainScreen(Screen[None]):
         #: Where in the inbox each conversation's task was opened: "close and next"
         #: opens the task that now sits there.
         self._anchor: dict[str, int] = {}
+        self._commands: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
 
     @property
     def desk_app(self) -> AgentDeskApp:
@@ -126,17 +128,34 @@ class MainScreen(Screen[None]):
                         me=self.me,
                         canned=self.canned,
                         fields=self._fields,
+                        submit=self._submit,
                         clock=self.clock,
                         id=pane_id,
                     )
             yield CustomerPane(clock=self.clock, id="customer")
         yield Footer()
 
+    # Focus moves with set_focus, at once: keys typed ahead (r then text, ctrl+s
+    # then x) must reach the widget the previous key chose, not the old one.
+
     def on_mount(self) -> None:
         self.query_one("#conv-b").display = False
         self.inbox.focus()
         self._title()
         self.set_interval(5, self.inbox.refresh_clock)
+        self._run_commands()
+
+    # --- desk commands, one at a time in the order the agent gave them -------------
+
+    def command(self, make: Callable[[], Awaitable[object]]) -> None:
+        """Queue a desk command; commands run one after the other, in order."""
+        self._commands.put_nowait(make)
+
+    @work(group="commands")
+    async def _run_commands(self) -> None:
+        while True:
+            make = await self._commands.get()
+            await make()
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
@@ -256,7 +275,7 @@ class MainScreen(Screen[None]):
             pane.begin(task, self._customer_name(task))
             self._bind_composer(pane)
         if focus:
-            pane.thread.focus()
+            self.set_focus(pane.thread)
         self._load(pane, task_id)
 
     def _customer_name(self, task: Task) -> str:
@@ -272,7 +291,7 @@ class MainScreen(Screen[None]):
             return
         task = self.index.get(task_id) or await client.get_task(task_id)
         if task is None:
-            self.notify("That task no longer exists.", severity="warning")
+            self.notify("That task no longer exists.", severity="warning", markup=False)
             return
         events = await client.thread(task_id)
         customer = await client.customer(task.customer_id)
@@ -356,17 +375,8 @@ class MainScreen(Screen[None]):
             return
         self._ensure_open(task).composer.start(mode)
 
-    @on(Composer.Send)
-    def _send(self, event: Composer.Send) -> None:
-        pane = next(p for p in self.query(ConversationPane) if p.composer is event.composer)
-        pane.thread.focus()
-        self.run_worker(task_actions.send(self, pane, event.task_id, event.mode, event.text))
-
-    @on(Composer.Leave)
-    def _leave_composer(self, event: Composer.Leave) -> None:
-        for pane in self.query(ConversationPane):
-            if pane.composer is event.composer:
-                pane.thread.focus()
+    def _submit(self, pane: ConversationPane, task_id: str, mode: ComposeMode, text: str) -> None:
+        self.command(lambda: task_actions.send(self, pane, task_id, mode, text))
 
     @on(Composer.PickCanned)
     def _pick_canned(self, event: Composer.PickCanned) -> None:
@@ -380,12 +390,12 @@ class MainScreen(Screen[None]):
         if task is None:
             return
         pane_id = self.active_conv if self.pane().task_id == task.id else None
-        self.run_worker(task_actions.close_and_next(self, task, pane_id))
+        self.command(lambda: task_actions.close_and_next(self, task, pane_id))
 
     def action_reopen(self) -> None:
         task = self.target_task()
         if task is not None:
-            self.run_worker(task_actions.set_status(self, task, Status.OPEN))
+            self.command(lambda: task_actions.set_status(self, task, Status.OPEN))
 
     def action_assign(self) -> None:
         task_actions.assign(self)
@@ -445,7 +455,7 @@ class MainScreen(Screen[None]):
                     if widget.parent is not None and focused in widget.parent.walk_children():
                         current = index
                         break
-        order[(current + step) % len(order)].focus()
+        self.set_focus(order[(current + step) % len(order)])
 
     def action_next_pane(self) -> None:
         self._step_pane(1)
@@ -454,7 +464,7 @@ class MainScreen(Screen[None]):
         self._step_pane(-1)
 
     def action_back(self) -> None:
-        self.inbox.focus()
+        self.set_focus(self.inbox)
 
     def action_split(self) -> None:
         self.split = not self.split
@@ -466,15 +476,15 @@ class MainScreen(Screen[None]):
             cursor = self.inbox.cursor_id
             if second.current is None and cursor and cursor != first_task:
                 self.open_task(cursor, pane_id="conv-b", focus=False)
-            second.thread.focus()
+            self.set_focus(second.thread)
         else:
             self.active_conv = "conv-a"
-            self.pane("conv-a").thread.focus()
+            self.set_focus(self.pane("conv-a").thread)
         self.refresh_bindings()
 
     def action_swap(self) -> None:
         other = "conv-b" if self.active_conv == "conv-a" else "conv-a"
-        self.pane(other).thread.focus()
+        self.set_focus(self.pane(other).thread)
 
     def set_view(self, view: InboxView) -> None:
         self.inbox.set_view(view)

@@ -49,14 +49,14 @@ async def _command(screen: MainScreen, call: Callable[[], Awaitable[Any]], done:
     try:
         result = await call()
     except DeskError as exc:
-        screen.notify(Text(str(exc)), title="Refused", severity="error")
+        screen.notify(safe_line(str(exc), 300), markup=False, title="Refused", severity="error")
         return None
     if isinstance(result, Task):
         screen.inbox.apply([result])
         for pane in screen.query("ConversationPane"):
             pane.update_task(result)  # type: ignore[attr-defined]
     if done:
-        screen.notify(done, timeout=3)
+        screen.notify(done, timeout=3, markup=False)
     return result
 
 
@@ -98,10 +98,10 @@ async def close_and_next(screen: MainScreen, task: Task, pane_id: str | None) ->
         return
     next_id = screen.next_in_queue(pane_id)
     if next_id is not None and next_id != task.id:
-        screen.notify(f"#{task.number} closed", timeout=2)
+        screen.notify(f"#{task.number} closed", timeout=2, markup=False)
         screen.open_task(next_id, pane_id=pane_id, focus=screen.focused is not screen.inbox)
     else:
-        screen.notify(f"#{task.number} closed · nothing else waiting", timeout=3)
+        screen.notify(f"#{task.number} closed · nothing else waiting", timeout=3, markup=False)
         screen.show_nothing(pane)
 
 
@@ -129,7 +129,7 @@ def pending(screen: MainScreen) -> None:
         if text is None:
             return
         until = parse_snooze(text, screen.clock()) if text.strip() else None
-        screen.run_worker(set_status(screen, task, Status.PENDING, until))
+        screen.command(lambda: set_status(screen, task, Status.PENDING, until))
 
     screen.app.push_screen(
         TextPrompt(
@@ -143,7 +143,7 @@ def pending(screen: MainScreen) -> None:
 
 
 def _known_agents(screen: MainScreen) -> list[str]:
-    names = {screen.me}
+    names = {screen.me, *screen.desk_app.agents}
     for task in screen.index.all_tasks():  # the assignees the console has seen
         if task.assignee:
             names.add(task.assignee)
@@ -161,7 +161,7 @@ def assign(screen: MainScreen) -> None:
             return
         name = text.strip()
         assignee = None if name in ("", "-", "none") else (screen.me if name == "me" else name)
-        screen.run_worker(_command(screen, lambda: client.assign(task.id, assignee)))
+        screen.command(lambda: _command(screen, lambda: client.assign(task.id, assignee)))
 
     screen.app.push_screen(
         TextPrompt(
@@ -179,13 +179,13 @@ def transfer(screen: MainScreen) -> None:
     if task is None:
         return
     client = _client(screen)
-    teams = sorted({t.team for t in screen.index.all_tasks() if t.team})
+    teams = sorted({*screen.desk_app.teams, *(t.team for t in screen.index.all_tasks() if t.team)})
 
     def done(request: TransferRequest | None) -> None:
         if request is None:
             return
-        screen.run_worker(
-            _command(
+        screen.command(
+            lambda: _command(
                 screen,
                 lambda: client.transfer(
                     task.id, assignee=request.assignee, team=request.team, note=request.note
@@ -214,7 +214,7 @@ def tags(screen: MainScreen) -> None:
             word = word.lstrip("#")
             if word and word not in new:
                 new.append(word)
-        screen.run_worker(_command(screen, lambda: client.set_tags(task.id, new)))
+        screen.command(lambda: _command(screen, lambda: client.set_tags(task.id, new)))
 
     screen.app.push_screen(
         TextPrompt(
@@ -235,7 +235,9 @@ def priority(screen: MainScreen) -> None:
     def done(choice: str | None) -> None:
         if choice is None:
             return
-        screen.run_worker(_command(screen, lambda: client.set_priority(task.id, Priority(choice))))
+        screen.command(
+            lambda: _command(screen, lambda: client.set_priority(task.id, Priority(choice)))
+        )
 
     choices = [(p.value, p.value) for p in reversed(list(Priority))]
     screen.app.push_screen(
@@ -251,8 +253,8 @@ async def handoff(screen: MainScreen, task: Task) -> None:
     def done(request: HandoffRequest | None) -> None:
         if request is None:
             return
-        screen.run_worker(
-            _command(
+        screen.command(
+            lambda: _command(
                 screen,
                 lambda: client.handoff(
                     task.id,
@@ -270,7 +272,7 @@ async def handoff(screen: MainScreen, task: Task) -> None:
 def search(screen: MainScreen) -> None:
     client = screen.desk_app.client
     if client is None:
-        screen.notify("Not connected to the desk yet.", severity="warning")
+        screen.notify("Not connected to the desk yet.", severity="warning", markup=False)
         return
 
     def done(task_id: str | None) -> None:
@@ -284,7 +286,7 @@ def search(screen: MainScreen) -> None:
 
 def pick_canned(screen: MainScreen, composer: Composer) -> None:
     if not composer.canned:
-        screen.notify("No canned responses configured ([canned] in the config).")
+        screen.notify("No canned responses configured ([canned] in the config).", markup=False)
         return
     choices = [
         (trigger, Text.assemble((f";{trigger}", "bold"), "  ", safe_line(text, 60)))

@@ -22,6 +22,7 @@ from agentdesk.plugin import Capabilities
 
 from ..canned import fill, trigger_at_end
 from ..limits import count_text
+from .typeahead import OrderedKeys
 
 
 class ComposeMode(StrEnum):
@@ -29,7 +30,7 @@ class ComposeMode(StrEnum):
     NOTE = "note"
 
 
-class ComposerArea(TextArea):
+class ComposerArea(OrderedKeys, TextArea):
     """A TextArea that expands canned-response triggers on tab."""
 
     BINDINGS = [
@@ -43,7 +44,7 @@ class ComposerArea(TextArea):
         self.composer = composer
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "tab" and self.composer.expand_trigger():
+        if event.key == "tab" and self.app.focused is self and self.composer.expand_trigger():
             event.stop()
             event.prevent_default()
             return
@@ -56,26 +57,13 @@ class ComposerArea(TextArea):
         self.composer.post_message(Composer.PickCanned(self.composer))
 
     def action_leave(self) -> None:
-        self.composer.post_message(Composer.Leave(self.composer))
+        self.composer.leave()
 
 
 class Composer(Vertical):
     """A reply/note editor bound to one task at a time, keeping a draft per task."""
 
-    class Send(Message):
-        def __init__(self, composer: Composer, task_id: str, mode: ComposeMode, text: str) -> None:
-            super().__init__()
-            self.composer = composer
-            self.task_id = task_id
-            self.mode = mode
-            self.text = text
-
     class PickCanned(Message):
-        def __init__(self, composer: Composer) -> None:
-            super().__init__()
-            self.composer = composer
-
-    class Leave(Message):
         def __init__(self, composer: Composer) -> None:
             super().__init__()
             self.composer = composer
@@ -85,11 +73,17 @@ class Composer(Vertical):
         *,
         canned: dict[str, str],
         fields: Callable[[], dict[str, str]],
+        submit: Callable[[str, ComposeMode, str], None],
+        leave: Callable[[], None],
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="composer")
         self.canned = canned
         self._fields = fields
+        #: Hands a reply or note to the desk (queued in order with other commands).
+        self.submit = submit
+        #: Moves the focus out of the editor, at once (escape, and after sending).
+        self.leave = leave
         self.task_id: str | None = None
         self.mode = ComposeMode.REPLY
         self.capabilities: Capabilities | None = None
@@ -135,7 +129,9 @@ class Composer(Vertical):
         """Focus the editor to write a reply or a note."""
         self.mode = mode
         self.refresh_status()
-        self.area.focus()
+        # At once, not after the queued keys: the text typed right after "r"
+        # belongs in the editor, not to the screen's bindings.
+        self.screen.set_focus(self.area)
 
     def clear(self) -> None:
         self.area.load_text("")
@@ -172,9 +168,11 @@ class Composer(Vertical):
                     f"Too long for {self.channel_label}: "
                     f"{count.length} of {count.limit} characters",
                     severity="error",
+                    markup=False,
                 )
                 return
-        self.post_message(self.Send(self, self.task_id, self.mode, text))
+        self.submit(self.task_id, self.mode, text)
+        self.leave()
 
     def expand_trigger(self) -> bool:
         """Replace a ``;trigger`` right before the cursor by its canned text."""

@@ -16,7 +16,8 @@ from agentdesk.domain import Event, Task
 from ..event_text import describe_event
 from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_time
 from ..safe_text import safe_line
-from .composer import Composer
+from .composer import ComposeMode, Composer
+from .typeahead import OrderedKeys
 
 #: A thread shows its latest events; older ones are summed up in one line.
 MAX_EVENTS = 200
@@ -36,7 +37,7 @@ class EventBox(Static):
         self.event_id = event.id
 
 
-class Thread(VerticalScroll, can_focus=True):
+class Thread(OrderedKeys, VerticalScroll, can_focus=True):
     """The scrollable list of a task's events, oldest first."""
 
     BINDINGS = [
@@ -56,6 +57,7 @@ class ConversationPane(Vertical):
         me: str,
         canned: dict[str, str],
         fields: Callable[[ConversationPane], dict[str, str]],
+        submit: Callable[[ConversationPane, str, ComposeMode, str], None],
         clock: Callable[[], float] = time.time,
         id: str | None = None,
     ) -> None:
@@ -64,6 +66,7 @@ class ConversationPane(Vertical):
         self.clock = clock
         self._canned = canned
         self._fields = fields
+        self._submit = submit
         self.current: Task | None = None
         self.events: list[Event] = []
         self.customer_name = "customer"
@@ -73,7 +76,12 @@ class ConversationPane(Vertical):
             "Select a task in the inbox and press enter.", classes="pane-title", markup=False
         )
         yield Thread(classes="thread")
-        yield Composer(canned=self._canned, fields=lambda: self._fields(self))
+        yield Composer(
+            canned=self._canned,
+            fields=lambda: self._fields(self),
+            submit=lambda task_id, mode, text: self._submit(self, task_id, mode, text),
+            leave=lambda: self.screen.set_focus(self.thread),
+        )
 
     @property
     def task_id(self) -> str | None:

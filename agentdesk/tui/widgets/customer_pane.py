@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
@@ -18,18 +19,19 @@ from agentdesk.domain import Customer, Handoff, Transfer
 from ..event_text import summarize_event
 from ..labels import STATUS_LABELS, channel_badge, format_time
 from ..safe_text import safe_line
+from .typeahead import OrderedKeys
 
 #: Events listed under each task of the timeline; the task itself opens the rest.
 EVENTS_PER_TASK = 12
 MAX_ATTRIBUTES = 20
 
 
-class Timeline(OptionList):
+class Timeline(OrderedKeys, OptionList):
     """Tasks of the customer, newest first, each followed by its events."""
 
     BINDINGS = [
-        ("j", "cursor_down", "Down"),
-        ("k", "cursor_up", "Up"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
     ]
 
 

@@ -28,7 +28,10 @@ class DeskHeader(Horizontal):
 
     def set_agent(self, agent: str) -> None:
         self.agent = agent
-        self.query_one("#agent", Static).update(safe_line(agent, 30))
+        widget = self.query_one("#agent", Static)
+        widget.update(safe_line(agent, 30))
+        # A title such as "agentdesk — ana" already names the agent.
+        widget.display = bool(agent) and agent not in self._title
 
     def set_presence(self, presence: str) -> None:
         """``online``, ``connecting`` or ``offline``; shown with a symbol and a class."""

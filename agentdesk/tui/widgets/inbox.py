@@ -29,6 +29,7 @@ from agentdesk.domain import Priority, Status, Task
 from ..inbox_index import BuiltIndex, InboxIndex, InboxView, build_index
 from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_wait
 from ..safe_text import safe_line
+from .typeahead import OrderedKeys
 
 #: Below this width a task takes two lines, so no column is squeezed to nothing.
 ONE_LINE_WIDTH = 96
@@ -38,7 +39,7 @@ SORT_AT_ONCE = 20_000
 PREVIEW_ROWS = 200
 
 
-class InboxList(ScrollView, can_focus=True):
+class InboxList(OrderedKeys, ScrollView, can_focus=True):
     """Every task of the current view, one (or two) lines each."""
 
     COMPONENT_CLASSES = {

@@ -685,30 +685,59 @@ def test_bulk_task_decoding_matches_the_codec() -> None:
         tasks_from_texts(['{"id":"T6","number":6,"customer_id":"C","status":"lost"}'])
 
 
-def test_bucket_rewrite_copies_untouched_blocks(tmp_path: Path) -> None:
+def test_bucket_rewrite_copies_untouched_blocks_and_appends_after_them(tmp_path: Path) -> None:
     from agentdesk.store.batch_codec import object_text
-    from agentdesk.store.buckets import BucketFile, build_bucket, format_bucket, read_bucket
+    from agentdesk.store.buckets import (
+        BucketFile,
+        Lookup,
+        build_bucket,
+        can_append,
+        format_bucket,
+        read_bucket,
+    )
 
-    def timeline(task_id: str, *ids: str) -> tuple[str, list]:
-        events = [inbound(i, float(n), task_id) for n, i in enumerate(ids)]
+    def timeline(task_id: str, *ids: str, start: float = 0.0) -> tuple[str, list]:
+        events = [inbound(i, start + n, task_id) for n, i in enumerate(ids)]
         return task_id, [(e, object_text(e)) for e in events]
 
-    first = build_bucket(BucketFile(), [timeline("T1", "A", "B"), timeline("T2", "C")], ())
+    first = build_bucket(BucketFile(), [timeline("T1", "A", "B"), timeline("T2", "C")], (), ())
     path = tmp_path / "events-00.json"
     path.write_text(format_bucket(first))
     old = read_bucket(path)
     assert old == first
-    # T2's block ended the table (no comma); it is copied into the middle now.
-    second = build_bucket(old, [timeline("T3", "D")], ["T2", "T1"])
+    # T2's block ended the table (no comma); it is copied into the middle now,
+    # and T1 gets a new event after its block.
+    later = timeline("T1", "E", start=10.0)
+    assert can_append(old.index["tasks"]["T1"], [e for e, _ in later[1]])
+    assert not can_append(old.index["tasks"]["T1"], [inbound("X", 0.5, "T1")])  # too early
+    assert not can_append(old.index["tasks"]["T1"], [inbound("B", 20.0, "T1")])  # not new
+    second = build_bucket(old, [timeline("T3", "D")], ["T2"], [later])
     path.write_text(format_bucket(second))
     again = read_bucket(path)
     assert again == second
     assert [json.loads(t)["id"] for t in again.block("T2")] == ["C"]
-    assert [json.loads(t)["id"] for t in again.block("T1")] == ["A", "B"]
-    assert again.index["events"] == {"D": "T3", "C": "T2", "A": "T1", "B": "T1"}
-    assert again.index["external"]["mail\x1f<C@example.com>"] == "C"
+    assert [json.loads(t)["id"] for t in again.block("T1")] == ["A", "B", "E"]
+    lookup = Lookup.of(again.index)
+    assert lookup.event_task == {"D": "T3", "C": "T2", "A": "T1", "B": "T1", "E": "T1"}
+    assert lookup.external["mail\x1f<C@example.com>"] == "C"
     db = TinyDB(path, access_mode="r")
-    docs = db.table("events")
-    assert sorted(d["id"] for d in docs.all()) == ["A", "B", "C", "D"]
-    assert len({d.doc_id for d in docs.all()}) == 4
+    docs = db.table("events").all()
+    assert sorted(d["id"] for d in docs) == ["A", "B", "C", "D", "E"]
+    assert len({d.doc_id for d in docs}) == 5
     db.close()
+
+
+def test_new_events_of_an_undecoded_task_are_appended_on_checkpoint(path: Path) -> None:
+    store = open_store(path)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()], events=[inbound("E1", 1.0)]))
+    store.close()
+    store = open_store(path)
+    store.commit(Batch(events=[inbound("E2", 2.0)]))  # the timeline was never read
+    store.checkpoint()
+    assert [e.id for e in store.events_of_task("T1")] == ["E1", "E2"]
+    store.commit(Batch(events=[inbound("E0", 0.5)]))  # before the block: merged instead
+    store.close()
+    store = open_store(path)
+    assert [e.id for e in store.events_of_task("T1")] == ["E0", "E1", "E2"]
+    assert store.stats().events == 3
+    store.close()

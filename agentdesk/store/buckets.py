@@ -4,19 +4,19 @@ A bucket holds the events of the hot tasks whose id hashes to it, one block
 of lines per task::
 
     {"index":{
-    "1":{"tasks":{"T1":[2,0,310]},"events":{"E1":"T1","E2":"T1"},"external":{...},"next":3}
+    "1":{"tasks":{"T1":[2,0,310,1700000001.0,"E2",["E1","E2"],{"mail\\u001f<m1>":"E1"}]},"next":3}
     },
     "events":{
     "1":{"id":"E1","task_id":"T1",...},
     "2":{"id":"E2","task_id":"T1",...}
     }}
 
-The ``index`` document gives each task's event count and where its block
-lies in the ``events`` table (character offsets), every event's task, every
-channel message id's event, and the next free document id. So a timeline is
-decoded from its block alone, a lookup reads only the index, and a rewrite
-copies the blocks of the tasks it did not touch as text. Document ids are
-unique but not consecutive, which TinyDB accepts.
+For each task the ``index`` document gives: its event count, where its block
+lies in the ``events`` table (character offsets), the time and id of its last
+event, its event ids, and its channel message ids. So a timeline is decoded
+from its block alone, a lookup reads only the index, and a rewrite copies the
+blocks of untouched tasks as text and adds new events after a block without
+decoding it. Document ids are unique but not consecutive, which TinyDB accepts.
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ SEP = "\x1f"  # between a channel and its message id in index keys
 _HEAD = '{"index":{\n"1":'
 _EVENTS = '\n},\n"events":{\n'
 _END = "}}\n"
+# Positions in a task's index entry.
+COUNT, START, END, LAST_AT, LAST_ID, EVENT_IDS, EXTERNAL = range(7)
+
+Timeline = tuple[str, list[tuple[Event, str]]]  # task id, its events with their texts
 
 
 def empty_index() -> dict:
-    return {"tasks": {}, "events": {}, "external": {}, "next": 1}
+    return {"tasks": {}, "next": 1}
 
 
 def external_key(event: Event) -> str | None:
@@ -59,13 +63,29 @@ class BucketFile:
         spec = self.index["tasks"].get(task_id)
         if spec is None:
             return []
-        _, start, end = spec
         docs = []
-        for line in self.body[start:end].split("\n"):
+        for line in self.body[spec[START] : spec[END]].split("\n"):
             if line:
                 text = line[line.index(":") + 1 :]
                 docs.append(text[:-1] if text.endswith(",") else text)
         return docs
+
+
+@dataclass(slots=True)
+class Lookup:
+    """Where each event and each channel message id of a bucket is."""
+
+    event_task: dict[str, str]
+    external: dict[str, str]
+
+    @classmethod
+    def of(cls, index: dict) -> Lookup:
+        event_task: dict[str, str] = {}
+        external: dict[str, str] = {}
+        for task_id, spec in index["tasks"].items():
+            event_task.update(dict.fromkeys(spec[EVENT_IDS], task_id))
+            external.update(spec[EXTERNAL])
+        return cls(event_task, external)
 
 
 def read_index(path: Path) -> dict:
@@ -87,22 +107,24 @@ def read_bucket(path: Path) -> BucketFile:
             index = json.loads(data[len(_HEAD) : split])
         except ValueError:
             index = None
-        bucket = BucketFile(index, data[split + len(_EVENTS) : -len(_END)]) if index else None
-        if bucket is not None and _usable(index) and _blocks_match(bucket):
-            return bucket
+        if index and _usable(index):
+            bucket = BucketFile(index, data[split + len(_EVENTS) : -len(_END)])
+            if _blocks_match(bucket):
+                return bucket
     return _read_slow(path)
 
 
 def _usable(index: dict) -> bool:
-    return all(key in index for key in ("tasks", "events", "external", "next"))
+    return "tasks" in index and "next" in index
 
 
 def _blocks_match(bucket: BucketFile) -> bool:
     """Whether the index still describes the body (not after an edit by another tool)."""
     body = bucket.body
     covered = 0
-    for task_id, (count, start, end) in bucket.index["tasks"].items():
-        if start != covered or body.count("\n", start, end) != count:
+    for task_id, spec in bucket.index["tasks"].items():
+        start, end = spec[START], spec[END]
+        if start != covered or body.count("\n", start, end) != spec[COUNT]:
             return False
         if body.find(f'"task_id":{json.dumps(task_id)}', start, min(end, start + 600)) < 0:
             return False
@@ -119,62 +141,99 @@ def _read_slow(path: Path) -> BucketFile:
     timelines: dict[str, list[Event]] = {}
     for event in events:
         timelines.setdefault(event.task_id, []).append(event)
-    return build_bucket(
-        BucketFile(), [(t, [(e, object_text(e)) for e in evs]) for t, evs in timelines.items()], ()
-    )
+    for timeline in timelines.values():
+        timeline.sort(key=lambda e: (e.at, e.id))
+    decoded = [(t, [(e, object_text(e)) for e in evs]) for t, evs in timelines.items()]
+    return build_bucket(BucketFile(), decoded, (), ())
+
+
+def can_append(spec: list, events: list[Event]) -> bool:
+    """Whether ``events`` (time order) all come after a task's block and are new."""
+    if not events or (events[0].at, events[0].id) <= (spec[LAST_AT], spec[LAST_ID]):
+        return False
+    on_file = set(spec[EVENT_IDS])
+    return not any(event.id in on_file for event in events)
 
 
 def build_bucket(
     old: BucketFile,
-    decoded: Iterable[tuple[str, list[tuple[Event, str]]]],
+    decoded: Iterable[Timeline],
     kept: Iterable[str],
+    appended: Iterable[Timeline],
 ) -> BucketFile:
-    """A new bucket: the ``decoded`` timelines (events with their texts), then the
-    blocks of ``old`` for the ``kept`` tasks, copied as they are."""
+    """A new bucket from ``old``: whole ``decoded`` timelines, the blocks of the
+    ``kept`` tasks copied as they are, and ``appended`` events after their
+    task's old block."""
     old_tasks = old.index["tasks"]
-    next_id = old.index["next"]
-    tasks: dict[str, list[int]] = {}
-    event_ids: dict[str, str] = {}
-    external: dict[str, str] = {}
-    parts: list[str] = []
-    size = 0
+    state = _Builder(old.index["next"])
     for task_id, events in decoded:
-        lines = []
+        state.add(task_id, "", [], {}, events)
+    for task_id in kept:
+        spec = old_tasks[task_id]
+        block = _old_block(old, spec)
+        state.add(task_id, block, spec[EVENT_IDS], spec[EXTERNAL], [], spec)
+    for task_id, events in appended:
+        spec = old_tasks[task_id]
+        state.add(task_id, _old_block(old, spec), spec[EVENT_IDS], spec[EXTERNAL], events, spec)
+    return state.finish()
+
+
+def _old_block(old: BucketFile, spec: list) -> str:
+    block = old.body[spec[START] : spec[END]]
+    return block if block.endswith(",\n") else block[:-1] + ",\n"  # was the table's last
+
+
+class _Builder:
+    def __init__(self, next_id: int) -> None:
+        self.next_id = next_id
+        self.tasks: dict[str, list] = {}
+        self.parts: list[str] = []
+        self.size = 0
+
+    def add(
+        self,
+        task_id: str,
+        block: str,
+        event_ids: list[str],
+        external: dict[str, str],
+        events: list[tuple[Event, str]],
+        spec: list | None = None,
+    ) -> None:
+        lines = [block]
+        event_ids = list(event_ids)
+        external = dict(external)
+        last_at, last_id = (spec[LAST_AT], spec[LAST_ID]) if spec else (0.0, "")
         for event, text in events:
-            lines.append(f'"{next_id}":{text},\n')
-            next_id += 1
-            event_ids[event.id] = task_id
+            lines.append(f'"{self.next_id}":{text},\n')
+            self.next_id += 1
+            event_ids.append(event.id)
             key = external_key(event)
             if key is not None:
                 external[key] = event.id
-        block = "".join(lines)
-        tasks[task_id] = [len(events), size, size + len(block)]
-        parts.append(block)
-        size += len(block)
-    kept_set = set()
-    for task_id in kept:
-        count, start, end = old_tasks[task_id]
-        block = old.body[start:end]
-        if not block.endswith(",\n"):  # it was the table's last block
-            block = block[:-1] + ",\n"
-        tasks[task_id] = [count, size, size + len(block)]
-        parts.append(block)
-        size += len(block)
-        kept_set.add(task_id)
-    old_events = old.index["events"]
-    event_ids.update((e, t) for e, t in old_events.items() if t in kept_set)
-    external.update(
-        (k, e) for k, e in old.index["external"].items() if old_events.get(e) in kept_set
-    )
-    body = "".join(parts)
-    if body:
-        body = body[:-2] + "\n"  # no comma after the table's last document
-        for spec in reversed(tasks.values()):
-            if spec[2] == size:  # the block that ends the table
-                spec[2] -= 1
-                break
-    index = {"tasks": tasks, "events": event_ids, "external": external, "next": next_id}
-    return BucketFile(index, body)
+            last_at, last_id = event.at, event.id
+        text = "".join(lines)
+        count = (spec[COUNT] if spec else 0) + len(events)
+        self.tasks[task_id] = [
+            count,
+            self.size,
+            self.size + len(text),
+            last_at,
+            last_id,
+            event_ids,
+            external,
+        ]
+        self.parts.append(text)
+        self.size += len(text)
+
+    def finish(self) -> BucketFile:
+        body = "".join(self.parts)
+        if body:
+            body = body[:-2] + "\n"  # no comma after the table's last document
+            for spec in reversed(self.tasks.values()):
+                if spec[END] == self.size:  # the block that ends the table
+                    spec[END] -= 1
+                    break
+        return BucketFile({"tasks": self.tasks, "next": self.next_id}, body)
 
 
 def format_bucket(bucket: BucketFile) -> str:

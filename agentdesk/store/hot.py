@@ -32,7 +32,18 @@ from pathlib import Path
 from agentdesk.domain import Customer, Event, Identity, Message, codec
 
 from .batch_codec import EncodedBatch, cached_text, object_text
-from .buckets import SEP, BucketFile, build_bucket, format_bucket, read_bucket, read_index
+from .buckets import (
+    COUNT,
+    SEP,
+    BucketFile,
+    Lookup,
+    Timeline,
+    build_bucket,
+    can_append,
+    format_bucket,
+    read_bucket,
+    read_index,
+)
 from .bulk_decode import tasks_from_texts
 from .checkpoint import FileContent
 from .protocol import Batch
@@ -63,9 +74,6 @@ def _compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-_EMPTY_INDEX: dict = {"tasks": {}, "events": {}, "external": {}}
-
-
 def _ids_match(ids: list[str], texts: list[str]) -> bool:
     """Whether ``ids`` are still the ids of ``texts``, in order (not after an edit)."""
     return len(ids) == len(texts) and all(
@@ -90,6 +98,7 @@ class _Bucket:
     index: dict | None = None
     file: BucketFile | None = None
     undecoded: set[str] = field(default_factory=set)
+    lookup: Lookup | None = None
 
 
 class Hot:
@@ -109,6 +118,7 @@ class Hot:
         self._dirty: set[int] = set()
         # What the files being written by a checkpoint hold, in force once written.
         self._pending_buckets: dict[int, BucketFile] = {}
+        self._pending_appended: list[str] = []
         self._pending_customer_index: dict | None = None
 
     @property
@@ -242,12 +252,18 @@ class Hot:
         self._decode_timeline(task_id)
         return self.state.events_of_task(task_id)
 
+    def _lookup(self, bucket: int) -> Lookup:
+        entry = self._buckets[bucket]
+        if entry.lookup is None:
+            entry.lookup = Lookup.of(self._index(bucket))
+        return entry.lookup
+
     def find_event(self, event_id: str) -> Event | None:
         event = self.state.events.get(event_id)
         if event is not None:
             return event
         for bucket in range(BUCKETS):
-            task_id = self._index(bucket)["events"].get(event_id)
+            task_id = self._lookup(bucket).event_task.get(event_id)
             if task_id is not None:
                 self._decode_timeline(task_id)
                 return self.state.events.get(event_id)
@@ -259,10 +275,10 @@ class Hot:
             return message
         key = channel + SEP + external_id
         for bucket in range(BUCKETS):
-            index = self._index(bucket)
-            event_id = index["external"].get(key)
+            lookup = self._lookup(bucket)
+            event_id = lookup.external.get(key)
             if event_id is not None:
-                self._decode_timeline(index["events"][event_id])
+                self._decode_timeline(lookup.event_task[event_id])
                 return self.state.message_by_external_id(channel, external_id)
         return None
 
@@ -281,7 +297,7 @@ class Hot:
                 if self.state.has_events(task_id):
                     self._decode_timeline(task_id)  # counted in memory, once
             for task_id in entry.undecoded if entry.file is not None else tasks:
-                count += tasks[task_id][0]
+                count += tasks[task_id][COUNT]
         return count + len(self.state.events)
 
     # --- changes ----------------------------------------------------------------------
@@ -352,27 +368,43 @@ class Hot:
         if self.customers_dirty:
             files[self.customers_path] = self._customer_tables()
         self._pending_buckets = {}
+        self._pending_appended = []
         if self._dirty:
-            by_bucket: dict[int, list[tuple[str, list[tuple[Event, str]]]]] = {
-                b: [] for b in self._dirty
-            }
-            for bucket in self._dirty:
-                entry = self._read_bucket(bucket)
-                # A task with events both in memory and on file: merge them first.
-                for task_id in list(entry.undecoded):
-                    if state.has_events(task_id):
-                        self._decode_timeline(task_id)
-            for task_id, events in state.timelines():
-                timelines = by_bucket.get(bucket_of(task_id))
-                if timelines is not None:
+            files.update(self._bucket_files())
+        return files
+
+    def _bucket_files(self) -> dict[Path, FileContent]:
+        state = self.state
+        decoded: dict[int, list[Timeline]] = {b: [] for b in self._dirty}
+        appended: dict[int, list[Timeline]] = {b: [] for b in self._dirty}
+        for bucket in self._dirty:
+            entry = self._read_bucket(bucket)
+            tasks = entry.index["tasks"]  # type: ignore[index]
+            # A task with events both in memory and on file: new events after
+            # its block are appended to it; anything else merges in memory.
+            for task_id in list(entry.undecoded):
+                if not state.has_events(task_id):
+                    continue
+                events = state.events_of_task(task_id)
+                if can_append(tasks[task_id], events):
                     texts = [(e, cached_text(self.event_text, e)) for e in events]
-                    timelines.append((task_id, texts))
-            for bucket, timelines in by_bucket.items():
-                entry = self._buckets[bucket]
-                assert entry.file is not None
-                built = build_bucket(entry.file, timelines, sorted(entry.undecoded))
-                files[self.bucket_path(bucket)] = format_bucket(built)
-                self._pending_buckets[bucket] = built
+                    appended[bucket].append((task_id, texts))
+                    self._pending_appended.append(task_id)
+                else:
+                    self._decode_timeline(task_id)
+        appending = set(self._pending_appended)
+        for task_id, events in state.timelines():
+            timelines = decoded.get(bucket_of(task_id))
+            if timelines is not None and task_id not in appending:
+                timelines.append((task_id, [(e, cached_text(self.event_text, e)) for e in events]))
+        files: dict[Path, FileContent] = {}
+        for bucket in self._dirty:
+            entry = self._buckets[bucket]
+            assert entry.file is not None
+            kept = sorted(entry.undecoded - appending)
+            built = build_bucket(entry.file, decoded[bucket], kept, appended[bucket])
+            files[self.bucket_path(bucket)] = format_bucket(built)
+            self._pending_buckets[bucket] = built
         return files
 
     def _customer_tables(self) -> dict[str, Iterable[str]]:
@@ -400,8 +432,13 @@ class Hot:
         """The files of the last ``files`` call are on disk: they are now the base."""
         for bucket, built in self._pending_buckets.items():
             entry = self._buckets[bucket]
-            entry.file, entry.index = built, built.index
+            entry.file, entry.index, entry.lookup = built, built.index, None
         self._pending_buckets = {}
+        # Events appended to a block on file need not stay decoded in memory.
+        for task_id in self._pending_appended:
+            for event in self.state.remove_events(task_id):
+                self.event_text.pop(event.id, None)
+        self._pending_appended = []
         if self.customers_dirty and self._pending_customer_index is not None:
             self._customer_index = self._pending_customer_index
         self._pending_customer_index = None

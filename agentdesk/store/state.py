@@ -139,11 +139,15 @@ class StoreState:
             del self._by_number[task.number]
         self._by_status[task.status].pop(task_id, None)
         self._unlink_customer(task)
+        return task, self.remove_events(task_id)
+
+    def remove_events(self, task_id: str) -> list[Event]:
+        """Take a task's events out of this state, leaving the task."""
         events = self._events_of_task.pop(task_id, [])
         for event in events:
             del self.events[event.id]
             self._unlink_external(event)
-        return task, events
+        return events
 
     def add_task(self, task: Task, events: Iterable[Event]) -> None:
         """Put a task with its events (moved here from elsewhere)."""

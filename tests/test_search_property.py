@@ -127,14 +127,24 @@ def passes(item: Filter, task: Task, customer: Customer, me: str | None) -> bool
     raise AssertionError(item.key)
 
 
+def customer_of(store: MemoryStore, task: Task) -> Customer:
+    return store.get_customer(task.customer_id) or Customer(
+        id=task.customer_id, name=task.customer_name
+    )
+
+
+def strong_parts(store: MemoryStore, task: Task) -> list[list[str]]:
+    """The subject and the customer's name and identities, as lists of words."""
+    customer = customer_of(store, task)
+    parts = [words_of(task.subject), words_of(customer.name)]
+    return parts + [words_of(i.value) for i in customer.identities]
+
+
 def naive(store: MemoryStore, query: Query, me: str | None) -> set[str]:
     found = set()
     for task in store.tasks():
-        customer = store.get_customer(task.customer_id) or Customer(
-            id=task.customer_id, name=task.customer_name
-        )
-        parts = [words_of(task.subject), words_of(customer.name)]
-        parts += [words_of(i.value) for i in customer.identities]
+        customer = customer_of(store, task)
+        parts = strong_parts(store, task)
         for event in store.events_of_task(task.id):
             text = getattr(event, "text", None) or getattr(event, "summary", None)
             if isinstance(event, Message | Note | CallRecord) and text:
@@ -323,21 +333,26 @@ def test_index_agrees_with_a_scan_of_the_store(
 
 
 def check_order(store: MemoryStore, query: Query, got: list[str]) -> None:
-    tasks_ = [store.get_task(task_id) for task_id in got]
+    tasks_: list[Task] = [store.get_task(task_id) for task_id in got]  # type: ignore[misc]
     sort = query.effective_sort.value
     if sort == "relevance" and not query.groups:
         sort = "newest"
+    newest = [-t.updated_at for t in tasks_]
     if sort == "newest":
-        keys = [t.updated_at for t in tasks_]  # type: ignore[union-attr]
-        assert keys == sorted(keys, reverse=True)
+        assert newest == sorted(newest)
     elif sort == "oldest":
-        keys = [t.updated_at for t in tasks_]  # type: ignore[union-attr]
-        assert keys == sorted(keys)
+        assert newest == sorted(newest, reverse=True)
     elif sort == "waiting":
-        waiting = [t.waiting_since for t in tasks_ if t.waiting_since is not None]  # type: ignore[union-attr]
-        assert waiting == sorted(waiting)
-        flags = [t.waiting_since is None for t in tasks_]  # type: ignore[union-attr]
-        assert flags == sorted(flags)
+        keys = [(t.waiting_since is None, t.waiting_since or -t.updated_at) for t in tasks_]
+        assert keys == sorted(keys)
+    else:
+        # Words in the subject or the customer's name or identities first.
+        terms = [term for group in query.groups for term in group]
+        keys = [
+            (not any(term_in(term, strong_parts(store, t)) for term in terms), -t.updated_at)
+            for t in tasks_
+        ]
+        assert keys == sorted(keys)
 
 
 @pytest.fixture(scope="module")

@@ -563,7 +563,7 @@ def test_concurrent_commits_share_one_sync(path: Path) -> None:
     others = [threading.Thread(target=commit, args=(n,)) for n in range(1, 9)]
     for thread in others:
         thread.start()
-    while len(store._queue) < 8:  # all of them wait behind the first
+    while store._writers.waiting < 8:  # all of them wait behind the first
         threading.Event().wait(0.001)
     GatedJournalFile.gate.set()
     for thread in [first, *others]:

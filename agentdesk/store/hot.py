@@ -5,9 +5,7 @@ Files under ``hot/``:
 - ``tasks.json``: open, pending and recently closed tasks, the outbox,
   plugin state and meta. Read and decoded when the store opens: this is what
   the inbox needs.
-- ``customers.json``: an ``index`` table (customer ids, and which customer
-  owns each identity), then the customers. Read on first use; a customer is
-  decoded when it is asked for.
+- ``customers.json``: customers, read on first use (see ``customers``).
 - ``events-XX.json``: the events of the hot tasks in 64 buckets by task id.
   Each starts with an ``index`` table (event id -> task id, channel message id
   -> event id), then the events grouped by task. A lookup reads the small
@@ -24,12 +22,12 @@ from __future__ import annotations
 import gc
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentdesk.domain import Customer, Event, Identity, Message, codec
+from agentdesk.domain import Event, Message, codec
 
 from .batch_codec import EncodedBatch, cached_text, object_text
 from .buckets import (
@@ -46,6 +44,7 @@ from .buckets import (
 )
 from .bulk_decode import tasks_from_texts
 from .checkpoint import FileContent
+from .customers import CustomerFile
 from .protocol import Batch
 from .shards import MovedTask
 from .state import StoreState
@@ -74,22 +73,6 @@ def _compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _ids_match(ids: list[str], texts: list[str]) -> bool:
-    """Whether ``ids`` are still the ids of ``texts``, in order (not after an edit)."""
-    return len(ids) == len(texts) and all(
-        _names(text, "id", doc_id, 8) for doc_id, text in zip(ids, texts, strict=True)
-    )
-
-
-def _names(text: str, field: str, value: str, within: int) -> bool:
-    """Whether the document ``text`` sets ``field`` to ``value`` near its start."""
-    plain = f'"{field}":"{value}"'
-    if text.find(plain, 0, within + len(plain)) >= 0:
-        return True
-    escaped = f'"{field}":{json.dumps(value)}'  # ids with characters JSON escapes
-    return text.find(escaped, 0, within + len(escaped)) >= 0
-
-
 @dataclass(slots=True)
 class _Bucket:
     """What is known of one events file: its index once read, its text once
@@ -109,32 +92,23 @@ class Hot:
         self.state = StoreState()
         self.task_text: dict[str, str] = {}
         self.event_text: dict[str, str] = {}
-        self.customer_text: dict[str, str] = {}
-        self.customers_dirty = False
-        # Customers on file not decoded yet (id -> text), and the file's index.
-        self._customer_raw: dict[str, str] | None = None
-        self._customer_index: dict | None = None
+        self.customers = CustomerFile(directory / "customers.json", self.state)
         self._buckets = [_Bucket() for _ in range(BUCKETS)]
         self._dirty: set[int] = set()
         # What the files being written by a checkpoint hold, in force once written.
         self._pending_buckets: dict[int, BucketFile] = {}
         self._pending_appended: list[str] = []
-        self._pending_customer_index: dict | None = None
 
     @property
     def tasks_path(self) -> Path:
         return self.directory / "tasks.json"
-
-    @property
-    def customers_path(self) -> Path:
-        return self.directory / "customers.json"
 
     def bucket_path(self, bucket: int) -> Path:
         return self.directory / f"events-{bucket:02x}.json"
 
     @property
     def dirty(self) -> bool:
-        return bool(self._dirty) or self.customers_dirty
+        return bool(self._dirty) or self.customers.dirty
 
     # --- tasks, outbox, state, meta -----------------------------------------------
 
@@ -157,66 +131,6 @@ class Hot:
             for text in tables.get("meta", ()):
                 doc = json.loads(text)
                 self.state.meta[doc["key"]] = doc["value"]
-
-    # --- customers ------------------------------------------------------------------
-
-    def _read_customers(self) -> dict[str, str]:
-        if self._customer_raw is None:
-            raw: dict[str, str] = {}
-            index: dict = {"ids": [], "identities": {}}
-            if self.customers_path.exists():
-                tables = read_tables(self.customers_path)
-                texts = tables.get("customers", [])
-                index = json.loads(tables["index"][0]) if tables.get("index") else {}
-                if index and _ids_match(index["ids"], texts):
-                    raw = dict(zip(index["ids"], texts, strict=True))
-                else:  # edited by another tool: decode to rebuild the index
-                    index = {"ids": [], "identities": {}}
-                    for text in texts:
-                        customer = codec.customer_from_dict(json.loads(text))
-                        raw[customer.id] = text
-                        index["ids"].append(customer.id)
-                        if customer.merged_into is None:
-                            for identity in customer.identities:
-                                index["identities"][str(identity)] = customer.id
-            self._customer_index = index
-            self._customer_raw = raw
-        return self._customer_raw
-
-    def _decode_customer(self, customer_id: str) -> None:
-        text = self._read_customers().pop(customer_id, None)
-        if text is not None and customer_id not in self.state.customers:
-            self.state.put_customer(codec.customer_from_dict(json.loads(text)))
-            self.customer_text[customer_id] = text
-
-    def get_customer(self, customer_id: str) -> Customer | None:
-        customer = self.state.customers.get(customer_id)
-        if customer is None:
-            self._decode_customer(customer_id)
-            customer = self.state.customers.get(customer_id)
-        return customer
-
-    def customer_by_identity(self, identity: Identity) -> Customer | None:
-        customer = self.state.customer_by_identity(identity)
-        if customer is not None:
-            return customer
-        self._read_customers()
-        assert self._customer_index is not None
-        owner = self._customer_index["identities"].get(str(identity))
-        if owner is None or owner in self.state.customers:
-            return None  # memory holds that customer, and its identities
-        self._decode_customer(owner)
-        return self.state.customer_by_identity(identity)
-
-    def all_customers(self) -> list[Customer]:
-        with no_gc():
-            for customer_id in list(self._read_customers()):
-                self._decode_customer(customer_id)
-        return list(self.state.customers.values())
-
-    def customer_count(self) -> int:
-        known = self.state.customers
-        return len(known) + sum(1 for c in self._read_customers() if c not in known)
 
     # --- events -------------------------------------------------------------------------
 
@@ -304,8 +218,6 @@ class Hot:
 
     def apply(self, batch: Batch, encoded: EncodedBatch | None = None) -> None:
         """Apply a committed batch; ``encoded`` gives the documents' texts if known."""
-        for customer in batch.customers:
-            self.customer_text.pop(customer.id, None)
         for task in batch.tasks:
             self.task_text.pop(task.id, None)
         events = self.state.events
@@ -316,11 +228,9 @@ class Hot:
             if old is not None:
                 self._dirty.add(bucket_of(old.task_id))
         self.state.apply(batch)
-        if batch.customers:
-            self.customers_dirty = True
+        self.customers.changed(batch.customers, encoded.customer_texts if encoded else None)
         if encoded is not None:
             for objects, texts, cache in (
-                (batch.customers, encoded.customer_texts, self.customer_text),
                 (batch.tasks, encoded.task_texts, self.task_text),
                 (batch.events, encoded.event_texts, self.event_text),
             ):
@@ -365,8 +275,8 @@ class Hot:
                 "meta": [_compact({"key": k, "value": v}) for k, v in state.meta.items()],
             }
         }
-        if self.customers_dirty:
-            files[self.customers_path] = self._customer_tables()
+        if self.customers.dirty:
+            files[self.customers.path] = self.customers.tables()
         self._pending_buckets = {}
         self._pending_appended = []
         if self._dirty:
@@ -407,40 +317,18 @@ class Hot:
             self._pending_buckets[bucket] = built
         return files
 
-    def _customer_tables(self) -> dict[str, Iterable[str]]:
-        raw = self._read_customers()
-        assert self._customer_index is not None
-        known = self.state.customers
-        kept = [c for c in raw if c not in known]
-        kept_set = set(kept)
-        identities = {
-            identity: owner
-            for identity, owner in self._customer_index["identities"].items()
-            if owner in kept_set
-        }
-        texts = [raw[c] for c in kept]
-        for customer in known.values():
-            texts.append(cached_text(self.customer_text, customer))
-            if customer.merged_into is None:
-                for identity in customer.identities:
-                    identities[str(identity)] = customer.id
-        ids = kept + list(known)
-        self._pending_customer_index = {"ids": ids, "identities": identities}
-        return {"index": [_compact(self._pending_customer_index)], "customers": texts}
-
     def written(self) -> None:
         """The files of the last ``files`` call are on disk: they are now the base."""
         for bucket, built in self._pending_buckets.items():
             entry = self._buckets[bucket]
             entry.file, entry.index, entry.lookup = built, built.index, None
         self._pending_buckets = {}
-        # Events appended to a block on file need not stay decoded in memory.
+        # Events appended to a block on file need not stay decoded in memory
+        # (unless a reader decoded the timeline while the files were written).
         for task_id in self._pending_appended:
-            for event in self.state.remove_events(task_id):
-                self.event_text.pop(event.id, None)
+            if task_id in self._buckets[bucket_of(task_id)].undecoded:
+                for event in self.state.remove_events(task_id):
+                    self.event_text.pop(event.id, None)
         self._pending_appended = []
-        if self.customers_dirty and self._pending_customer_index is not None:
-            self._customer_index = self._pending_customer_index
-        self._pending_customer_index = None
+        self.customers.written()
         self._dirty.clear()
-        self.customers_dirty = False

@@ -22,47 +22,30 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from agentdesk.domain import Customer, Event, Identity, Message, OutboxEntry, Status, Task
+from agentdesk.domain import Status
 
-from .batch_codec import EncodedBatch, decode_batch, encode_batch_texts
+from .batch_codec import decode_batch, encode_batch_texts
 from .checkpoint import finish_renames, remove_stray_temporaries, write_checkpoint
 from .durable import fsync_dir
 from .errors import StoreError, StoreReadOnly
+from .group_commit import GroupCommit, Ticket
 from .hot import Hot, no_gc
 from .journal import Journal, JournalCorrupt, Opener, OsJournalFile, encode_record
 from .lock import LOCK_NAME, StoreLock
 from .manifest import MANIFEST_NAME, Manifest, read_manifest, write_manifest
-from .protocol import Batch, StoreStats
+from .protocol import Batch
 from .shards import History
-from .state import sort_tasks_by_age
+from .tiny_reads import TinyReads
 
 log = logging.getLogger("agentdesk.store")
 
 DAY = 86_400.0
 
 
-@dataclass(slots=True)
-class _Ticket:
-    """One caller's batch waiting in the group commit queue."""
-
-    batch: Batch
-    encoded: EncodedBatch
-    seq: int = 0
-    error: BaseException | None = None
-    done: bool = False
-    sync: bool = True
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.done = True
-
-
-class TinyStore:
+class TinyStore(TinyReads):
     """The default ``Store``. Open it with ``TinyStore.open(path)``."""
 
     def __init__(
@@ -90,10 +73,7 @@ class TinyStore:
         self._checkpoint_bytes = checkpoint_bytes
         self._clock = clock
         self._seq = manifest.seq
-        # Group commit: callers queue tickets; one of them at a time leads.
-        self._cv = threading.Condition()
-        self._queue: list[_Ticket] = []
-        self._leader = False
+        self._writers = GroupCommit(self._write_group, self._after_group, self._refusal)
         self._closed = False
         self._broken: StoreError | None = None
         self._retry_checkpoint_at = 0
@@ -192,63 +172,38 @@ class TinyStore:
         if not batch:
             return self._seq
         encoded = encode_batch_texts(batch)
-        ticket = _Ticket(decode_batch(encoded.body), encoded, sync=sync)
-        with self._cv:
-            self._queue.append(ticket)
-            while not ticket.done:
-                if self._closed or self._broken is not None:
-                    self._queue.remove(ticket)
-                    ticket.fail(self._unusable())
-                elif self._leader:
-                    self._cv.wait()
-                else:
-                    self._lead()
+        ticket = Ticket(decode_batch(encoded.body), encoded, sync=sync)
+        self._writers.submit(ticket)
         if ticket.error is not None:
             raise ticket.error
         return ticket.seq
 
     def sync(self) -> None:
         """Make every batch committed with ``sync=False`` durable."""
-        with self._cv:
-            while self._leader:
-                self._cv.wait()
-            if self._closed or self._broken is not None:
-                raise self._unusable()
-            self._leader = True
-        try:
-            self._journal.sync()
-        except StoreError as exc:
-            # Applied in memory but perhaps not on disk: nothing more may be acknowledged.
-            self._broken = exc
-            raise
-        finally:
-            with self._cv:
-                self._leader = False
-                self._cv.notify_all()
+        with self._writers.exclusive():
+            refusal = self._refusal()
+            if refusal is not None:
+                raise refusal
+            try:
+                self._journal.sync()
+            except StoreError as exc:
+                # Applied in memory but perhaps not on disk: nothing more may be acknowledged.
+                self._broken = exc
+                raise
 
-    def _unusable(self) -> StoreError:
+    def _refusal(self) -> StoreError | None:
         if self._broken is not None:
             return self._broken
-        return StoreError("the store is closed; open it again to make changes")
+        if self._closed:
+            return StoreError("the store is closed; open it again to make changes")
+        return None
 
-    def _lead(self) -> None:
-        """Write the queued batches with one sync (called holding ``_cv``)."""
-        self._leader = True
-        group, self._queue = self._queue, []
-        self._cv.release()
-        try:
-            self._write_group(group)
-            with self._cv:
-                self._cv.notify_all()
-            if self._checkpoint_due():
-                self._checkpoint_or_warn()
-        finally:
-            self._cv.acquire()
-            self._leader = False
-            self._cv.notify_all()
+    def _after_group(self) -> None:
+        if self._checkpoint_due():
+            self._checkpoint_or_warn()
 
-    def _write_group(self, group: list[_Ticket]) -> None:
-        ready: list[_Ticket] = []
+    def _write_group(self, group: list[Ticket]) -> None:
+        ready: list[Ticket] = []
         try:
             with self._state_lock:
                 for ticket in group:
@@ -328,18 +283,11 @@ class TinyStore:
 
         The store checkpoints by itself as its journal grows and on ``close``.
         """
-        with self._cv:
-            while self._leader:
-                self._cv.wait()
-            if self._closed:
-                raise self._unusable()
-            self._leader = True
-        try:
+        with self._writers.exclusive():
+            refusal = self._refusal()
+            if refusal is not None:
+                raise refusal
             self._checkpoint()
-        finally:
-            with self._cv:
-                self._leader = False
-                self._cv.notify_all()
 
     def _checkpoint(self) -> None:
         """Rewrite the changed files and start a new journal segment (as the writer)."""
@@ -371,162 +319,20 @@ class TinyStore:
 
     def close(self) -> None:
         """Checkpoint if anything changed, release the lock. Idempotent."""
-        with self._cv:
+        with self._writers.exclusive():
             if self._closed:
                 return
-            while self._leader:
-                self._cv.wait()
             self._closed = True
-            self._leader = True
-        try:
-            if self._broken is None and self._changed_since_checkpoint():
-                self._checkpoint_or_warn()
-        finally:
-            self._journal.close()
-            self._lock.release()
-            with self._cv:
-                self._leader = False
-                self._cv.notify_all()
+            try:
+                if self._broken is None and self._changed_since_checkpoint():
+                    self._checkpoint_or_warn()
+                    self._journal.sync()  # in case the checkpoint could not be written
+            finally:
+                self._journal.close()
+                self._lock.release()
 
     def _changed_since_checkpoint(self) -> bool:
         return self._seq != self._manifest.seq or self._hot.dirty
-
-    # --- customers --------------------------------------------------------------------
-
-    def get_customer(self, customer_id: str) -> Customer | None:
-        customer = self._hot.state.customers.get(customer_id)
-        if customer is None:
-            with self._state_lock:
-                customer = self._hot.get_customer(customer_id)
-        return customer
-
-    def customer_by_identity(self, identity: Identity) -> Customer | None:
-        """The (unmerged) customer who owns this normalised identity."""
-        with self._state_lock:
-            return self._hot.customer_by_identity(identity)
-
-    def customers(self) -> Iterator[Customer]:
-        with self._state_lock:
-            return iter(self._hot.all_customers())
-
-    # --- tasks ------------------------------------------------------------------------
-
-    def get_task(self, task_id: str) -> Task | None:
-        task = self._hot.state.tasks.get(task_id)
-        if task is None and task_id in self._history.month_of:
-            with self._state_lock:
-                return self._hot.state.tasks.get(task_id) or self._history.get_task(task_id)
-        return task
-
-    def task_by_number(self, number: int) -> Task | None:
-        task = self._hot.state.task_by_number(number)
-        if task is None:
-            task_id = self._history.id_by_number(number)
-            if task_id is not None:
-                return self.get_task(task_id)
-        return task
-
-    def tasks(self, statuses: Iterable[Status] | None = None) -> Iterator[Task]:
-        """Tasks with one of ``statuses`` (all when None); closed ones load history."""
-        wanted = list(Status) if statuses is None else list(dict.fromkeys(map(Status, statuses)))
-        yield from self._hot.state.tasks_with(wanted)
-        if Status.CLOSED in wanted:
-            with self._state_lock:
-                history = list(self._history.tasks())
-            yield from history
-
-    def tasks_of_customer(self, customer_id: str) -> list[Task]:
-        tasks = self._hot.state.tasks_of_customer(customer_id)
-        with self._state_lock:
-            for task_id in self._history.ids_of_customer(customer_id):
-                task = self._history.get_task(task_id)
-                if task is not None:
-                    tasks.append(task)
-        return sort_tasks_by_age(tasks)
-
-    # --- events -------------------------------------------------------------------------
-
-    def get_event(self, event_id: str) -> Event | None:
-        """An event of a hot task, or of a closed one whose shard is loaded."""
-        with self._state_lock:
-            event = self._hot.find_event(event_id)
-            if event is None:
-                for state in self._history.loaded_states():
-                    event = state.events.get(event_id)
-                    if event is not None:
-                        break
-        return event
-
-    def events_of_task(self, task_id: str) -> list[Event]:
-        with self._state_lock:
-            if task_id not in self._hot.state.tasks:
-                events = self._history.events_of_task(task_id)
-                if events is not None:
-                    return events
-            return self._hot.events_of_task(task_id)
-
-    def message_by_external_id(self, channel: str, external_id: str) -> Message | None:
-        with self._state_lock:
-            message = self._hot.find_message(channel, external_id)
-            if message is None:
-                for state in self._history.loaded_states():
-                    message = state.message_by_external_id(channel, external_id)
-                    if message is not None:
-                        break
-        return message
-
-    def iter_events(self) -> Iterator[Event]:
-        with self._state_lock:
-            self._hot.decode_all()
-        yield from self._hot.state.iter_events()
-        yield from self._history.iter_events()
-
-    # --- outbox, state, counters ------------------------------------------------------------
-
-    def outbox(self) -> list[OutboxEntry]:
-        """Outbox entries in the order they were first put."""
-        return self._hot.state.outbox_entries()
-
-    def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
-        return self._hot.state.get_state(namespace, key, default)
-
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        return self._hot.state.meta.get(key, default)
-
-    def state_items(self) -> Iterator[tuple[str, str, Any]]:
-        """Every plugin state value as (namespace, key, value), for export."""
-        return self._hot.state.state_items()
-
-    def meta_items(self) -> Iterator[tuple[str, Any]]:
-        """Every counter and setting as (key, value), for export."""
-        return iter(list(self._hot.state.meta.items()))
-
-    def batches_since(self, seq: int) -> Iterator[tuple[int, Batch]] | None:
-        last = self._seq
-        if seq >= last:
-            return iter(())
-        try:
-            records = [r for r in self._journal.read_after(seq) if r.seq <= last]
-        except FileNotFoundError:  # a checkpoint dropped a segment while reading
-            return None
-        if not records or records[0].seq != seq + 1:
-            return None
-        return ((r.seq, decode_batch(r.body)) for r in records)
-
-    def stats(self) -> StoreStats:
-        with self._state_lock:
-            state = self._hot.state
-            by_status = {str(s): state.count_with(s) for s in Status}
-            by_channel: dict[str, int] = {}
-            for task in state.tasks.values():
-                by_channel[task.channel] = by_channel.get(task.channel, 0) + 1
-            closed, history_channels, history_events = self._history.counts()
-            for channel, count in history_channels.items():
-                by_channel[channel] = by_channel.get(channel, 0) + count
-            by_status[str(Status.CLOSED)] += closed
-            events = self._hot.event_count() + history_events
-            customers = self._hot.customer_count()
-        return StoreStats(customers, by_status, by_channel, events)
 
 
 def _make_directory(path: Path) -> None:

@@ -32,6 +32,7 @@ from .screens.main import MainScreen
 from .screens.search import SearchScreen
 from .themes import DEFAULT_THEMES_DIR, load_themes
 from .widgets.composer import ComposerArea
+from .widgets.conversation import Thread
 from .widgets.inbox import InboxList
 
 FALLBACK_THEME = "textual-dark"
@@ -101,6 +102,7 @@ class AgentDeskApp(App[None]):
         return [
             KeyGroup("Tasks", bindings_of(MainScreen.BINDINGS)),
             KeyGroup("Inbox", bindings_of(InboxList.BINDINGS)),
+            KeyGroup("Conversation", bindings_of(Thread.BINDINGS)),
             KeyGroup("Composer", bindings_of(ComposerArea.BINDINGS)),
             KeyGroup("Search", bindings_of(SearchScreen.BINDINGS)),
             KeyGroup("Handoff", bindings_of(HandoffScreen.BINDINGS)),

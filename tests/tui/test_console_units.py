@@ -182,3 +182,19 @@ def test_a_busy_desk_does_not_bury_the_screen_in_toasts():
 
 def test_canned_agent_field():
     assert fill("— {agent}", canned_fields(None, None, "ana")) == "— ana"
+
+
+def test_the_user_guide_lists_every_binding_id():
+    from agentdesk.tui import AgentDeskApp
+
+    from .fake_client import FakeConnector, sample_desk
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "console.md").read_text("utf-8")
+    app = AgentDeskApp(FakeConnector(sample_desk()))
+    missing = [
+        binding_id
+        for binding_id in known_ids(app.key_groups())
+        if f"`{binding_id}`" not in guide
+        and not (binding_id.startswith("view.channel.") and "`view.channel.9`" in guide)
+    ]
+    assert missing == []

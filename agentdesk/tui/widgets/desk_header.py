@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.widgets import Static
 
 from agentdesk.core.client import ChannelStatus
 
 from ..labels import CHANNEL_BADGES, HEALTH_SYMBOLS
 from ..safe_text import safe_line
+
+#: Below this width channels show as icon and state only.
+COMPACT_BELOW = 110
 
 
 class DeskHeader(Horizontal):
@@ -19,6 +23,8 @@ class DeskHeader(Horizontal):
         super().__init__(id="desk-header")
         self._title = title
         self.agent = agent
+        self._channels: list[ChannelStatus] = []
+        self._compact = False
 
     def compose(self) -> ComposeResult:
         yield Static(safe_line(self._title, 30), id="brand", markup=False)
@@ -41,14 +47,26 @@ class DeskHeader(Horizontal):
         for state in ("online", "connecting", "offline"):
             widget.set_class(state == presence, f"-{state}")
 
+    def on_resize(self, event: Resize) -> None:
+        # Narrow terminals get icon and state only ("✉✔ ✆✖"); the tooltip names it.
+        compact = event.size.width < COMPACT_BELOW
+        if compact != self._compact:
+            self._compact = compact
+            self.set_channels(self._channels)
+
     def set_channels(self, channels: list[ChannelStatus]) -> None:
+        self._channels = list(channels)
         box = self.query_one("#channels", Horizontal)
         box.remove_children()
         widgets = []
         for channel in channels:
             icon = CHANNEL_BADGES.get(channel.kind, ("•", ""))[0]
             symbol = HEALTH_SYMBOLS.get(channel.state, "?")
-            label = f"{icon}{safe_line(channel.name, 16)} {symbol}"
+            label = (
+                f"{icon}{symbol}"
+                if self._compact
+                else f"{icon}{safe_line(channel.name, 16)} {symbol}"
+            )
             widget = Static(label, classes=f"channel -{channel.state}", markup=False)
             widget.tooltip = safe_line(
                 f"{channel.name}: {channel.state} {channel.detail or channel.last_error or ''}",

@@ -78,6 +78,7 @@ class AgentDeskApp(App[None]):
         self._desk_closed = False
         self._channel_states: dict[str, HealthState] = {}
         self.notice_gate = NoticeGate()
+        self.reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS
         self.agents = list(agents or [])
         self.teams = list(teams or [])
         loaded = load_themes(themes_dir if themes_dir is not None else DEFAULT_THEMES_DIR)
@@ -172,13 +173,17 @@ class AgentDeskApp(App[None]):
                 seq = await self._load_snapshot()
                 main.set_presence("online")
                 attempt = 0
+                reset = False
                 async for update in self.client.subscribe(seq):
                     if update.reset:
-                        seq = await self._load_snapshot()
-                        continue
+                        reset = True  # fell behind: reload, then follow again
+                        break
                     self.apply_update(update)
+                if reset:
+                    continue
                 if self._desk_closed:
                     return
+                # The stream ended without being asked to: wait, then reconnect.
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a hub that went away: say so and retry
@@ -189,7 +194,8 @@ class AgentDeskApp(App[None]):
                     severity="error",
                     timeout=10,
                 )
-            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            delays = self.reconnect_delays
+            delay = delays[min(attempt, len(delays) - 1)]
             attempt += 1
             main.set_presence("offline")
             await asyncio.sleep(delay)

@@ -251,6 +251,10 @@ class MainScreen(Screen[None]):
             self._show_customer_of(self.pane())
         if update.channels:
             self.set_channels(update.channels)
+        for task_id, typing in update.typing.items():
+            for pane_id in ("conv-a", "conv-b"):
+                if self.pane(pane_id).task_id == task_id:
+                    self.pane(pane_id).set_typing(typing)
 
     # --- opening tasks ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Static
 
 from agentdesk.domain import Event, Task
@@ -21,6 +22,8 @@ from .typeahead import OrderedKeys
 
 #: A thread shows its latest events; older ones are summed up in one line.
 MAX_EVENTS = 200
+#: Seconds a "typing" signal shows without news from the channel.
+TYPING_SHOWN_FOR = 10.0
 
 
 class EventBox(Static):
@@ -70,12 +73,14 @@ class ConversationPane(Vertical):
         self.current: Task | None = None
         self.events: list[Event] = []
         self.customer_name = "customer"
+        self._typing_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(
             "Select a task in the inbox and press enter.", classes="pane-title", markup=False
         )
         yield Thread(classes="thread")
+        yield Static("✎ the customer is typing…", classes="typing", markup=False)
         yield Composer(
             canned=self._canned,
             fields=lambda: self._fields(self),
@@ -123,7 +128,19 @@ class ConversationPane(Vertical):
         self.events = []
         self.customer_name = customer_name
         self._render_title()
+        self.set_typing(False)
         self.thread.remove_children()
+
+    def set_typing(self, typing: bool) -> None:
+        """Show (or hide) that the customer is typing; it hides by itself after a while
+        in case the channel never says they stopped."""
+        line = self.query_one(".typing", Static)
+        line.display = typing
+        if self._typing_timer is not None:
+            self._typing_timer.stop()
+            self._typing_timer = None
+        if typing:
+            self._typing_timer = self.set_timer(TYPING_SHOWN_FOR, lambda: self.set_typing(False))
 
     def update_task(self, task: Task) -> None:
         if self.current is not None and task.id == self.current.id:

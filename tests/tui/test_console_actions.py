@@ -31,10 +31,10 @@ async def test_open_reply_close_and_next_in_four_keys(make_app, console_desk, cl
         assert main.inbox.cursor_id == tasks[0].id  # the longest waiting is selected
         await pilot.press("enter", "r")
         assert isinstance(app.focused, ComposerArea)
-        await pilot.press(*"Sorry!")
+        await pilot.press(*"Sorry")
         await pilot.press("ctrl+s")
         await until(
-            pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text == "Sorry!"
+            pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text == "Sorry"
         )
         await pilot.press("x")
         await until(pilot, lambda: main.pane().task_id == tasks[1].id)
@@ -53,9 +53,9 @@ async def test_note_is_internal_and_looks_different(make_app, console_desk, cloc
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot)
-        await pilot.press("enter", "n", *"VIP, be nice", "ctrl+s")
+        await pilot.press("enter", "n", *"vip", "ctrl+s")
         await until(pilot, lambda: events_of(console_desk, tasks[0].id, Note))
-        assert events_of(console_desk, tasks[0].id, Note)[0].text == "VIP, be nice"
+        assert events_of(console_desk, tasks[0].id, Note)[0].text == "vip"
         await until(pilot, lambda: app.main.pane().query(".-note"))
         assert console_desk.store.outbox() == []  # a note never leaves the desk
 
@@ -65,14 +65,14 @@ async def test_escape_leaves_the_composer_and_keeps_the_draft(make_app, console_
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot)
-        await pilot.press("enter", "r", *"half a thought", "escape")
+        await pilot.press("enter", "r", *"draft", "escape")
         assert not isinstance(app.focused, ComposerArea)
         await pilot.press("escape", "j", "enter")  # another task
         await until(pilot, lambda: app.main.pane().task_id == tasks[1].id)
         assert app.main.pane().composer.text == ""
         await pilot.press("escape", "k", "enter")
         await until(pilot, lambda: app.main.pane().task_id == tasks[0].id)
-        assert app.main.pane().composer.text == "half a thought"
+        assert app.main.pane().composer.text == "draft"
 
 
 async def test_pending_with_a_snooze_time_then_reopen(make_app, console_desk, clock):
@@ -80,13 +80,11 @@ async def test_pending_with_a_snooze_time_then_reopen(make_app, console_desk, cl
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot)
-        await pilot.press("enter", "p", *"nonsense")
+        await pilot.press("enter", "p", *"zz")
         assert "cannot read" in app.screen.query_one(".dialog-error").render().plain
         await pilot.press("enter")  # refused: the prompt stays
         assert app.screen.query(".dialog-error")
-        for _ in "nonsense":
-            await pilot.press("backspace")
-        await pilot.press(*"2h", "enter")
+        await pilot.press("ctrl+u", *"2h", "enter")
         task = tasks[0]
         await until(pilot, lambda: console_desk.store.get_task(task.id).status == Status.PENDING)
         assert console_desk.store.get_task(task.id).pending_until == clock.now + 7200
@@ -105,13 +103,13 @@ async def test_assign_unassign_transfer(make_app, console_desk, clock):
         await pilot.press("a", "ctrl+u", "-", "enter")
         await until(pilot, lambda: console_desk.store.get_task(task_id).assignee is None)
         assert len(events_of(console_desk, task_id, Assignment)) == 2
-        await pilot.press("t", *"ben", "enter", *"billing", "enter", *"VAT question", "enter")
+        await pilot.press("t", *"ben", "enter", *"ops", "enter", *"vip", "enter")
         await until(pilot, lambda: events_of(console_desk, task_id, Transfer))
         transfer = events_of(console_desk, task_id, Transfer)[0]
         assert (transfer.new_assignee, transfer.new_team, transfer.note) == (
             "ben",
-            "billing",
-            "VAT question",
+            "ops",
+            "vip",
         )
 
 
@@ -132,8 +130,8 @@ async def test_tags_and_priority(make_app, console_desk, clock):
     task_id = tasks[0].id
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot)
-        await pilot.press("number_sign", *"vip, #refund vip", "enter")
-        await until(pilot, lambda: console_desk.store.get_task(task_id).tags == ["vip", "refund"])
+        await pilot.press("number_sign", *"a, #b a", "enter")
+        await until(pilot, lambda: console_desk.store.get_task(task_id).tags == ["a", "b"])
         await pilot.press("exclamation_mark")
         await pilot.press("home", "enter")  # urgent is first
         await until(pilot, lambda: console_desk.store.get_task(task_id).priority == Priority.URGENT)
@@ -174,10 +172,10 @@ async def test_handoff_to_a_new_identity_is_checked(make_app, console_desk, cloc
             await pilot.press("down")
         await pilot.press("enter", *"cy@", "enter")
         assert "not an email address" in screen.query_one(".dialog-error").render().plain
-        await pilot.press(*"example.com", "enter", "ctrl+s")
+        await pilot.press(*"x.io", "enter", "ctrl+s")
         await until(pilot, lambda: console_desk.store.get_task(task_id).channel == "mail")
         customer = console_desk.store.get_customer(tasks[2].customer_id)
-        assert any(i.value == "cy@example.com" for i in customer.identities)
+        assert any(i.value == "cy@x.io" for i in customer.identities)
 
 
 async def test_a_refused_command_is_a_toast_not_a_crash(make_app, console_desk, clock):
@@ -202,7 +200,7 @@ async def test_reply_to_a_channel_that_is_down_is_queued_not_lost(make_app, cons
         console_desk.update_channel("sms", state=HealthState.DOWN, detail="provider timeout")
         await until(pilot, lambda: any("sms is down" in str(n.message) for n in app._notifications))
         app.main.open_task(tasks[2].id)
-        await pilot.press("r", *"We are open 10-16", "ctrl+s")
+        await pilot.press("r", *"ok", "ctrl+s")
         await until(pilot, lambda: events_of(console_desk, tasks[2].id, Message)[-1].actor == "ana")
         reply = events_of(console_desk, tasks[2].id, Message)[-1]
         assert reply.delivery == DeliveryState.QUEUED
@@ -224,10 +222,10 @@ async def test_split_view_and_swap(make_app, console_desk, clock):
         assert main.active_conv == "conv-b"
         await pilot.press("w")
         assert main.active_conv == "conv-a"
-        await pilot.press("r", *"to A", "ctrl+s")
-        await until(pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text == "to A")
-        await pilot.press("w", "r", *"to B", "ctrl+s")
-        await until(pilot, lambda: events_of(console_desk, tasks[1].id, Message)[-1].text == "to B")
+        await pilot.press("r", "A", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text == "A")
+        await pilot.press("w", "r", "B", "ctrl+s")
+        await until(pilot, lambda: events_of(console_desk, tasks[1].id, Message)[-1].text == "B")
         await pilot.press("s")
         assert not main.pane("conv-b").display and main.active_conv == "conv-a"
 

@@ -178,7 +178,7 @@ class MainScreen(Screen[None]):
         else:
             count = len(self.index)
             text = f"{view.describe()} · {count:,} task{'s' if count != 1 else ''}"
-        self.query_one("#inbox-title", Static).update(text)
+        self.query_one("#inbox-title", Static).update(text, layout=False)
 
     @on(InboxList.Sorted)
     def _sorted(self) -> None:

@@ -145,15 +145,19 @@ class Composer(Vertical):
         status = self.query_one(".composer-status", Static)
         self.set_class(self.mode == ComposeMode.NOTE, "-note")
         if self.task_id is None:
-            status.update("No task open")
+            status.update("No task open", layout=False)
             self.set_class(False, "-over")
             return
         if self.mode == ComposeMode.NOTE:
-            status.update(f"Internal note (not sent to the customer) · {len(self.text)} chars")
+            status.update(
+                f"Internal note (not sent to the customer) · {len(self.text)} chars", layout=False
+            )
             self.set_class(False, "-over")
             return
         count = count_text(self.text, self.capabilities)
-        status.update(f"Reply via {self.channel_label} · {count.describe()} · ctrl+s send")
+        status.update(
+            f"Reply via {self.channel_label} · {count.describe()} · ctrl+s send", layout=False
+        )
         self.set_class(count.over, "-over")
 
     def send(self) -> None:

@@ -171,7 +171,7 @@ class ConversationPane(Vertical):
         title = self.query_one(".pane-title", Static)
         task = self.current
         if task is None:
-            title.update("Select a task in the inbox and press enter.")
+            title.update("Select a task in the inbox and press enter.", layout=False)
             return
         text = Text()
         text.append(f"#{task.number} ", "bold")
@@ -191,4 +191,4 @@ class ConversationPane(Vertical):
             text.append(f" ({safe_line(task.team, 20)})")
         if task.tags:
             text.append(" · " + safe_line(" ".join(f"#{t}" for t in task.tags), 40))
-        title.update(text)
+        title.update(text, layout=False)

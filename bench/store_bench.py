@@ -194,11 +194,13 @@ def generate(
 
 def append_samples(open_tasks: list[Task], count: int) -> Iterator[tuple[Task, Message]]:
     """``count`` (task update, new inbound message) pairs on the open tasks."""
+    # New ids and later times each run, so a store can be measured again.
+    run, start = f"{time.time_ns():x}", max(NOW, time.time())
     for n in range(count):
         task = open_tasks[n % len(open_tasks)]
-        at = NOW + n
+        at = start + n / 1000
         message = Message(
-            id=f"BENCH-{n:07d}",
+            id=f"BENCH-{run}-{n:07d}",
             task_id=task.id,
             customer_id=task.customer_id,
             at=at,
@@ -207,7 +209,7 @@ def append_samples(open_tasks: list[Task], count: int) -> Iterator[tuple[Task, M
             channel=task.channel,
             channel_kind=task.channel_kind,
             text="Hello, any news about my " + WORDS[n % len(WORDS)] + "?",
-            external_id=f"bench-{n}",
+            external_id=f"bench-{run}-{n}",
         )
         yield replace(task, updated_at=at, preview=message.text, unread=True), message
 
@@ -453,6 +455,9 @@ def main() -> None:
     parser.add_argument("--tinydb-samples", type=int, default=3, help="appends for stock TinyDB")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated")
     parser.add_argument("--dir", help="where to build (default: a temporary directory)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the stores already built in --dir"
+    )
     parser.add_argument("--role", choices=["build", "measure"], help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
@@ -466,8 +471,11 @@ def main() -> None:
     rows = []
     for engine in args.engines.split(","):
         path = root / engine.replace(" ", "-")
-        shutil.rmtree(path, ignore_errors=True)
-        built = run_child("build", engine, path, args, 0)
+        if args.reuse and path.exists():
+            built = {"build_s": 0.0}
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            built = run_child("build", engine, path, args, 0)
         samples = args.tinydb_samples if engine == "stock TinyDB" else args.samples
         measured = run_child("measure", engine, path, args, samples)
         rows.append((engine, built, measured, size_mb(path)))

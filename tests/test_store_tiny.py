@@ -741,3 +741,16 @@ def test_new_events_of_an_undecoded_task_are_appended_on_checkpoint(path: Path) 
     assert [e.id for e in store.events_of_task("T1")] == ["E0", "E1", "E2"]
     assert store.stats().events == 3
     store.close()
+
+
+def test_bucket_index_keeps_ids_holding_its_separator(tmp_path: Path) -> None:
+    from agentdesk.store.batch_codec import object_text
+    from agentdesk.store.buckets import BucketFile, Lookup, build_bucket, format_bucket, read_bucket
+
+    odd = inbound("E\x1e1", 1.0, external_id="x\x1ey")
+    built = build_bucket(BucketFile(), [("T1", [(odd, object_text(odd))])], (), ())
+    path = tmp_path / "events-00.json"
+    path.write_text(format_bucket(built))
+    lookup = Lookup.of(read_bucket(path).index)
+    assert lookup.event_task == {"E\x1e1": "T1"}
+    assert lookup.external == {"mail\x1fx\x1ey": "E\x1e1"}

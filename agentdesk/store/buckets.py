@@ -37,6 +37,35 @@ _EVENTS = '\n},\n"events":{\n'
 _END = "}}\n"
 # Positions in a task's index entry.
 COUNT, START, END, LAST_AT, LAST_ID, EVENT_IDS, EXTERNAL = range(7)
+# Event ids, and channel message ids with their event ids, are kept in one
+# string per task, joined by this separator: the index then parses as a few
+# long strings rather than a quarter of a million short ones. Ids holding the
+# separator itself are kept as a list (or a mapping) instead.
+_JOIN = "\x1e"
+
+
+def _pack_ids(ids: list[str]) -> str | list[str]:
+    return ids if any(_JOIN in i for i in ids) else _JOIN.join(ids)
+
+
+def _unpack_ids(packed: str | list[str]) -> list[str]:
+    if isinstance(packed, list):
+        return packed
+    return packed.split(_JOIN) if packed else []
+
+
+def _pack_external(external: dict[str, str]) -> str | dict[str, str]:
+    if any(_JOIN in k or _JOIN in v for k, v in external.items()):
+        return external
+    return _JOIN.join(f"{k}{_JOIN}{v}" for k, v in external.items())
+
+
+def _unpack_external(packed: str | dict[str, str]) -> dict[str, str]:
+    if isinstance(packed, dict):
+        return packed
+    items = packed.split(_JOIN) if packed else []
+    return dict(zip(items[::2], items[1::2], strict=True))
+
 
 Timeline = tuple[str, list[tuple[Event, str]]]  # task id, its events with their texts
 
@@ -83,8 +112,8 @@ class Lookup:
         event_task: dict[str, str] = {}
         external: dict[str, str] = {}
         for task_id, spec in index["tasks"].items():
-            event_task.update(dict.fromkeys(spec[EVENT_IDS], task_id))
-            external.update(spec[EXTERNAL])
+            event_task.update(dict.fromkeys(_unpack_ids(spec[EVENT_IDS]), task_id))
+            external.update(_unpack_external(spec[EXTERNAL]))
         return cls(event_task, external)
 
 
@@ -99,8 +128,8 @@ def read_index(path: Path) -> dict:
 def read_bucket(path: Path) -> BucketFile:
     if not path.exists():
         return BucketFile()
-    with open(path, encoding="utf-8") as source:
-        data = source.read()
+    with open(path, "rb") as source:
+        data = source.read().decode("utf-8")
     split = data.find(_EVENTS)
     if data.startswith(_HEAD) and split > 0 and data.endswith(_END):
         try:
@@ -126,7 +155,11 @@ def _blocks_match(bucket: BucketFile) -> bool:
         start, end = spec[START], spec[END]
         if start != covered or body.count("\n", start, end) != spec[COUNT]:
             return False
-        if body.find(f'"task_id":{json.dumps(task_id)}', start, min(end, start + 600)) < 0:
+        head = min(end, start + 600)
+        if (
+            body.find(f'"task_id":"{task_id}"', start, head) < 0
+            and body.find(f'"task_id":{json.dumps(task_id)}', start, head) < 0
+        ):
             return False
         covered = end
     return covered == len(body)
@@ -151,7 +184,7 @@ def can_append(spec: list, events: list[Event]) -> bool:
     """Whether ``events`` (time order) all come after a task's block and are new."""
     if not events or (events[0].at, events[0].id) <= (spec[LAST_AT], spec[LAST_ID]):
         return False
-    on_file = set(spec[EVENT_IDS])
+    on_file = set(_unpack_ids(spec[EVENT_IDS]))
     return not any(event.id in on_file for event in events)
 
 
@@ -167,14 +200,13 @@ def build_bucket(
     old_tasks = old.index["tasks"]
     state = _Builder(old.index["next"])
     for task_id, events in decoded:
-        state.add(task_id, "", [], {}, events)
+        state.add(task_id, "", events)
     for task_id in kept:
         spec = old_tasks[task_id]
-        block = _old_block(old, spec)
-        state.add(task_id, block, spec[EVENT_IDS], spec[EXTERNAL], [], spec)
+        state.add(task_id, _old_block(old, spec), [], spec)
     for task_id, events in appended:
         spec = old_tasks[task_id]
-        state.add(task_id, _old_block(old, spec), spec[EVENT_IDS], spec[EXTERNAL], events, spec)
+        state.add(task_id, _old_block(old, spec), events, spec)
     return state.finish()
 
 
@@ -194,36 +226,33 @@ class _Builder:
         self,
         task_id: str,
         block: str,
-        event_ids: list[str],
-        external: dict[str, str],
         events: list[tuple[Event, str]],
         spec: list | None = None,
     ) -> None:
-        lines = [block]
-        event_ids = list(event_ids)
-        external = dict(external)
+        """Add a task: its old ``block`` (with its index ``spec``) and/or new ``events``."""
+        text = block
+        event_ids: str | list[str] = spec[EVENT_IDS] if spec else ""
+        external: str | dict[str, str] = spec[EXTERNAL] if spec else ""
         last_at, last_id = (spec[LAST_AT], spec[LAST_ID]) if spec else (0.0, "")
-        for event, text in events:
-            lines.append(f'"{self.next_id}":{text},\n')
-            self.next_id += 1
-            event_ids.append(event.id)
-            key = external_key(event)
-            if key is not None:
-                external[key] = event.id
-            last_at, last_id = event.at, event.id
-        text = "".join(lines)
+        if events:
+            lines = [block]
+            ids = _unpack_ids(event_ids)
+            keys = _unpack_external(external)
+            for event, doc in events:
+                lines.append(f'"{self.next_id}":{doc},\n')
+                self.next_id += 1
+                ids.append(event.id)
+                key = external_key(event)
+                if key is not None:
+                    keys[key] = event.id
+            last_at, last_id = events[-1][0].at, events[-1][0].id
+            text = "".join(lines)
+            event_ids, external = _pack_ids(ids), _pack_external(keys)
         count = (spec[COUNT] if spec else 0) + len(events)
-        self.tasks[task_id] = [
-            count,
-            self.size,
-            self.size + len(text),
-            last_at,
-            last_id,
-            event_ids,
-            external,
-        ]
+        end = self.size + len(text)
+        self.tasks[task_id] = [count, self.size, end, last_at, last_id, event_ids, external]
         self.parts.append(text)
-        self.size += len(text)
+        self.size = end
 
     def finish(self) -> BucketFile:
         body = "".join(self.parts)

@@ -1,7 +1,7 @@
 """Closed history, sharded by the month a task was closed: ``history/YYYY-MM.json``.
 
-Each shard file has three tables: ``catalog`` (one document listing the
-shard's tasks in columns: ids, customers, numbers, channels, event counts),
+Each shard file has three tables: ``catalog`` (the shard's task ids in one
+document; their customers, numbers, channels and event counts in another),
 ``tasks`` and ``events``. Opening the store reads only the catalog tables, so
 it knows which shard holds which task without loading any; a shard's tasks
 and its events are each loaded on first use. Loaded shards that have no
@@ -74,7 +74,9 @@ class History:
         # Every closed task in history -> its month. Built from the catalog
         # tables in C-speed bulk operations; the other indexes wait for use.
         self.month_of: dict[str, str] = {}
-        self._columns: dict[str, dict] = {}
+        # Each month's catalog: parsed columns, or the texts of its documents
+        # (the ids are parsed when the store opens, the rest when first needed).
+        self._columns: dict[str, dict | list[str]] = {}
         self._by_number: dict[int, str] | None = None
         self._by_customer: dict[str, dict[str, None]] | None = None
         self._shards: OrderedDict[str, Shard] = OrderedDict()
@@ -92,11 +94,13 @@ class History:
             month = match.group(1)
             docs = read_tables(path, only=("catalog",)).get("catalog")
             if docs:
-                columns = json.loads(docs[0])
+                self._columns[month] = docs
+                ids = json.loads(docs[0])["ids"]
             else:  # written by another tool: work the catalog out from the shard
                 columns = _catalog_columns(self.shard(month, events=True))[0]
-            self._columns[month] = columns
-            self.month_of.update(dict.fromkeys(columns["ids"], month))
+                self._columns[month] = columns
+                ids = columns["ids"]
+            self.month_of.update(dict.fromkeys(ids, month))
 
     def _current_columns(self) -> Iterator[dict]:
         """The catalog of each month as it is now (memory for changed shards)."""
@@ -105,7 +109,13 @@ class History:
             if shard is not None and shard.dirty:
                 yield _catalog_columns(shard)[0]
             elif month in self._columns:
-                yield self._columns[month]
+                columns = self._columns[month]
+                if isinstance(columns, list):  # not parsed yet
+                    merged: dict = {}
+                    for text in columns:
+                        merged.update(json.loads(text))
+                    columns = self._columns[month] = merged
+                yield columns
 
     def id_by_number(self, number: int) -> str | None:
         if self._by_number is None:
@@ -277,7 +287,14 @@ class History:
                 self._pending_columns[shard.month] = columns
                 events = [e for t in tasks for e in shard.state.events_of_task(t.id)]
                 files[self._path(shard.month)] = {
-                    "catalog": [json.dumps(columns, separators=(",", ":"))],
+                    # The ids first, in a document of their own: opening reads only them.
+                    "catalog": [
+                        json.dumps({"ids": columns["ids"]}, separators=(",", ":")),
+                        json.dumps(
+                            {k: v for k, v in columns.items() if k != "ids"},
+                            separators=(",", ":"),
+                        ),
+                    ],
                     "tasks": [cached_text(shard.task_text, t) for t in tasks],
                     "events": [cached_text(shard.event_text, e) for e in events],
                 }

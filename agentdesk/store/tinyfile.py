@@ -84,8 +84,8 @@ def _headers(data: str) -> list[tuple[str, int, int]]:
 
 def _read_all(path: Path) -> dict[str, list[str]]:
     """Every table, found with fast string searches over the whole text."""
-    with open(path, encoding="utf-8") as source:
-        data = source.read()
+    with open(path, "rb") as source:
+        data = source.read().decode("utf-8")
     headers = _headers(data)
     if not headers or headers[0][1] != 0 or not data.startswith("{") or not data.endswith("}}\n"):
         raise _NotLineFormat

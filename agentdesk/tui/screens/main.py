@@ -1,14 +1,15 @@
 """The main screen: inbox, conversation (or two, split) and customer pane.
 
 Task actions (reply, close, assign...) act on the task of the conversation that
-has focus, or on the inbox's selected task when the inbox has focus. Commands
-go to the desk client in workers; the screen never waits on the desk.
+has focus, or on the inbox's selected task when the inbox has focus. Desk
+commands run in a worker, one after the other in the order they were given;
+the screen never waits on the desk. Opening tasks lives in ``opening``, moving
+between panes and views in ``navigation``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -22,18 +23,18 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from agentdesk.core.client import ChannelStatus, DeskError, Update
-from agentdesk.domain import Customer, Event, Priority, Status, Task
+from agentdesk.core.client import ChannelStatus, Update
+from agentdesk.domain import Customer, Status, Task
 
-from ..canned import canned_fields
-from ..inbox_index import InboxIndex, InboxView, Scope, SortOrder, StatusFilter
-from ..labels import channel_badge
+from ..inbox_index import InboxIndex
 from ..widgets.composer import ComposeMode, Composer
 from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
 from ..widgets.desk_header import DeskHeader
 from ..widgets.inbox import InboxList
 from . import task_actions
+from .navigation import Navigation
+from .opening import TaskOpening
 
 if TYPE_CHECKING:
     from ..app import AgentDeskApp
@@ -42,11 +43,7 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 120
 
 
-def _cycle(values: list, current: object) -> object:
-    return values[(values.index(current) + 1) % len(values)]
-
-
-class MainScreen(Screen[None]):
+class MainScreen(TaskOpening, Navigation, Screen[None]):
     BINDINGS = [
         Binding("r", "reply", "Reply", id="reply"),
         Binding("n", "note", "Note", id="note"),
@@ -256,94 +253,6 @@ class MainScreen(Screen[None]):
                 if self.pane(pane_id).task_id == task_id:
                     self.pane(pane_id).set_typing(typing)
 
-    # --- opening tasks ------------------------------------------------------------
-
-    @on(InboxList.Opened)
-    def _inbox_opened(self, event: InboxList.Opened) -> None:
-        self.open_task(event.task_id)
-
-    @on(CustomerPane.OpenTask)
-    def _timeline_opened(self, event: CustomerPane.OpenTask) -> None:
-        self.open_task(event.task_id)
-
-    def open_task(self, task_id: str, *, pane_id: str | None = None, focus: bool = True) -> None:
-        """Show a task in a conversation pane (the active one by default)."""
-        pane = self.pane(pane_id)
-        if self.inbox.select(task_id):
-            row = self.index.row_of(task_id)
-            if row is not None:
-                self._anchor[pane.id or ""] = row
-        task = self.index.get(task_id)
-        if task is not None:
-            # Show what we know at once, so keys typed right after enter act on it.
-            pane.begin(task, self._customer_name(task))
-            self._bind_composer(pane)
-        if focus:
-            self.set_focus(pane.thread)
-        self._load(pane, task_id)
-
-    def _customer_name(self, task: Task) -> str:
-        customer = self.customers.get(task.customer_id)
-        return customer.display_name if customer else task.customer_name or "customer"
-
-    def _load(self, pane: ConversationPane, task_id: str) -> None:
-        self.run_worker(self._load_task(pane, task_id), group=f"load-{pane.id}", exclusive=True)
-
-    async def _load_task(self, pane: ConversationPane, task_id: str) -> None:
-        client = self.desk_app.client
-        if client is None:
-            return
-        task = self.index.get(task_id) or await client.get_task(task_id)
-        if task is None:
-            self.notify("That task no longer exists.", severity="warning", markup=False)
-            return
-        events = await client.thread(task_id)
-        customer = await client.customer(task.customer_id)
-        if customer is not None:
-            self.customers[customer.id] = customer
-        pane.show(task, events, self._customer_name(task))
-        self._bind_composer(pane)
-        if pane.id == self.active_conv:
-            self._show_customer_of(pane)
-        if task.unread:
-            with contextlib.suppress(DeskError):
-                await client.mark_read(task_id)
-
-    def _bind_composer(self, pane: ConversationPane) -> None:
-        task = pane.current
-        channel = self.channels.get(task.channel) if task else None
-        label = (
-            f"{channel_badge(task.channel_kind).strip()} {task.channel}" if task is not None else ""
-        )
-        if channel is not None and channel.state in ("down", "stopped"):
-            label += f" (channel {channel.state}: replies wait in the outbox)"
-        pane.composer.bind_task(
-            task.id if task else None, channel.capabilities if channel else None, label
-        )
-
-    def _show_customer_of(self, pane: ConversationPane) -> None:
-        task = pane.current
-        if task is None:
-            self.customer_pane.show(None, [], None)
-            return
-        self._load_customer(task.customer_id, task.id)
-
-    @work(exclusive=True, group="customer")
-    async def _load_customer(self, customer_id: str, task_id: str) -> None:
-        client = self.desk_app.client
-        if client is None:
-            return
-        customer = await client.customer(customer_id)
-        entries = await client.timeline(customer_id)
-        if customer is not None:
-            self.customers[customer.id] = customer
-        self.customer_pane.show(customer, entries, task_id)
-
-    def _fields(self, pane: ConversationPane) -> dict[str, str]:
-        task = pane.current
-        customer = self.customers.get(task.customer_id) if task else None
-        return canned_fields(customer, task, self.me)
-
     # --- which task an action is for -------------------------------------------------
 
     def target_task(self) -> Task | None:
@@ -428,92 +337,10 @@ class MainScreen(Screen[None]):
         """The task now at the inbox row where ``pane_id``'s task was opened."""
         if not len(self.index):
             return None
-        row = self._anchor.get(pane_id or "", self.inbox._cursor_row)
+        row = self._anchor.get(pane_id or "", self.index.row_of(self.inbox.cursor_id or "") or 0)
         return self.index.id_at(min(row, len(self.index) - 1))
 
     def show_nothing(self, pane: ConversationPane) -> None:
         pane.show(None, [], "")
         self._bind_composer(pane)
         self.customer_pane.show(None, [], None)
-
-    # --- panes and views --------------------------------------------------------------
-
-    def _pane_order(self) -> list[Widget]:
-        order: list[Widget] = [self.inbox, self.pane("conv-a").thread]
-        if self.split:
-            order.append(self.pane("conv-b").thread)
-        order.append(self.query_one("#customer .timeline"))
-        return order
-
-    def _step_pane(self, step: int) -> None:
-        order = self._pane_order()
-        focused = self.focused
-        current = 0
-        for index, widget in enumerate(order):
-            if focused is not None and (focused is widget or widget in focused.ancestors):
-                current = index
-                break
-        else:
-            if focused is not None:
-                for index, widget in enumerate(order):
-                    if widget.parent is not None and focused in widget.parent.walk_children():
-                        current = index
-                        break
-        self.set_focus(order[(current + step) % len(order)])
-
-    def action_next_pane(self) -> None:
-        self._step_pane(1)
-
-    def action_previous_pane(self) -> None:
-        self._step_pane(-1)
-
-    def action_back(self) -> None:
-        self.set_focus(self.inbox)
-
-    def action_split(self) -> None:
-        self.split = not self.split
-        second = self.pane("conv-b")
-        second.display = self.split
-        self.set_class(self.split, "-split")
-        if self.split:
-            first_task = self.pane("conv-a").task_id
-            cursor = self.inbox.cursor_id
-            if second.current is None and cursor and cursor != first_task:
-                self.open_task(cursor, pane_id="conv-b", focus=False)
-            self.set_focus(second.thread)
-        else:
-            self.active_conv = "conv-a"
-            self.set_focus(self.pane("conv-a").thread)
-        self.refresh_bindings()
-
-    def action_swap(self) -> None:
-        other = "conv-b" if self.active_conv == "conv-a" else "conv-a"
-        self.set_focus(self.pane(other).thread)
-
-    def set_view(self, view: InboxView) -> None:
-        self.inbox.set_view(view)
-        self._title()
-
-    def action_cycle_scope(self) -> None:
-        scopes = [Scope.ALL, Scope.MINE, Scope.UNASSIGNED]
-        self.set_view(self.index.view.with_(scope=_cycle(scopes, self.index.view.scope)))
-
-    def action_cycle_status(self) -> None:
-        statuses = list(StatusFilter)
-        self.set_view(self.index.view.with_(status=_cycle(statuses, self.index.view.status)))
-
-    def action_cycle_sort(self) -> None:
-        orders = list(SortOrder)
-        self.set_view(self.index.view.with_(sort=_cycle(orders, self.index.view.sort)))
-
-    def action_channel_view(self, number: int) -> None:
-        names = list(self.channels)
-        channel = names[number - 1] if 0 < number <= len(names) else None
-        self.set_view(self.index.view.with_(channel=channel))
-
-    def priority_choices(self) -> list[tuple[str, str]]:
-        return [(p.value, p.value) for p in Priority]
-
-    def add_event_everywhere(self, event: Event) -> None:
-        for pane in self.query(ConversationPane):
-            pane.add_event(event)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from rich.cells import set_cell_size
-from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding
@@ -24,15 +22,13 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agentdesk.domain import Priority, Status, Task
+from agentdesk.domain import Task
 
 from ..inbox_index import BuiltIndex, InboxIndex, InboxView, build_index
-from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_wait
-from ..safe_text import safe_line
+from ..labels import format_wait
+from .inbox_row import ONE_LINE_WIDTH, paint_row
 from .typeahead import OrderedKeys
 
-#: Below this width a task takes two lines, so no column is squeezed to nothing.
-ONE_LINE_WIDTH = 96
 #: Snapshots up to this size are sorted before the first paint; bigger ones show
 #: their first PREVIEW_ROWS rows at once and finish sorting in a worker thread.
 SORT_AT_ONCE = 20_000
@@ -316,7 +312,20 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         )
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._build(task, sub, width, is_cursor, wait_text, waited)
+            if is_cursor:
+                base = self._style("inbox--cursor" if self.has_focus else "inbox--cursor-blur")
+            else:
+                base = self._style("base")
+            strip = paint_row(
+                task,
+                line=sub,
+                width=width,
+                base=base,
+                style=self._style,
+                me=self.index.me,
+                wait_text=wait_text,
+                wait_level=self._wait_level(waited),
+            )
             self._cache[key] = strip
             self.rows_built += 1
         return strip
@@ -358,96 +367,3 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
             underline=full.underline,
             reverse=full.reverse,
         )
-
-    def _build(
-        self,
-        task: Task,
-        sub: int,
-        width: int,
-        is_cursor: bool,
-        wait_text: str,
-        waited: float | None,
-    ) -> Strip:
-        base = self._style("base")
-        if is_cursor:
-            base = self._style("inbox--cursor" if self.has_focus else "inbox--cursor-blur")
-        muted = self._style("inbox--muted")
-        wait_style = (
-            Style(),
-            self._style("inbox--warning"),
-            self._style("inbox--error"),
-        )[self._wait_level(waited)]
-        prio_style = {
-            Priority.URGENT: self._style("inbox--urgent"),
-            Priority.HIGH: self._style("inbox--high"),
-            Priority.LOW: muted,
-        }.get(task.priority, Style())
-        name_style = self._style("inbox--unread") if task.unread else Style()
-        mark = "●" if task.unread else " "
-        badge = channel_badge(task.channel_kind)
-        number = f"#{task.number}"
-        status = STATUS_LABELS.get(task.status, str(task.status))
-        status_style = muted if task.status != Status.OPEN else Style()
-        priority = PRIORITY_LABELS.get(task.priority, "")
-        me = self.index.me
-        if task.assignee is None:
-            assignee, assignee_style = "—", muted
-        elif task.assignee == me:
-            assignee, assignee_style = "me", self._style("inbox--mine")
-        else:
-            assignee, assignee_style = task.assignee, Style()
-        about = task.subject or task.preview
-        cells: list[tuple[str, int, Style]]
-        if width >= ONE_LINE_WIDTH:
-            fixed = 1 + 5 + 1 + 7 + 1 + 1 + 7 + 1 + 4 + 1 + 10 + 1 + 5 + 1
-            flex = max(0, width - fixed)
-            name_w = min(24, max(8, flex // 3))
-            about_w = max(0, flex - name_w)
-            cells = [
-                (mark, 1, name_style),
-                (badge, 5, self._style("inbox--badge")),
-                ("", 1, Style()),
-                (f"{number:>7}", 7, muted),
-                ("", 1, Style()),
-                (safe_line(task.customer_name, name_w), name_w, name_style),
-                ("", 1, Style()),
-                (safe_line(about, about_w), about_w, Style()),
-                ("", 1, Style()),
-                (status, 7, status_style),
-                ("", 1, Style()),
-                (priority, 4, prio_style),
-                ("", 1, Style()),
-                (safe_line(assignee, 10), 10, assignee_style),
-                ("", 1, Style()),
-                (f"{wait_text:>5}", 5, wait_style),
-            ]
-        elif sub == 0:
-            fixed = 1 + 5 + 1 + 7 + 1 + 1 + 4 + 1 + 5 + 1
-            name_w = max(0, width - fixed)
-            cells = [
-                (mark, 1, name_style),
-                (badge, 5, self._style("inbox--badge")),
-                ("", 1, Style()),
-                (f"{number:<7}", 7, muted),
-                ("", 1, Style()),
-                (safe_line(task.customer_name, name_w), name_w, name_style),
-                ("", 1, Style()),
-                (priority, 4, prio_style),
-                ("", 1, Style()),
-                (f"{wait_text:>5}", 5, wait_style),
-            ]
-        else:
-            fixed = 2 + 1 + 7 + 1 + 8 + 1
-            about_w = max(0, width - fixed)
-            cells = [
-                ("", 2, Style()),
-                (safe_line(about, about_w), about_w, muted),
-                ("", 1, Style()),
-                (status, 7, status_style),
-                ("", 1, Style()),
-                (safe_line(assignee, 8), 8, assignee_style),
-            ]
-        segments = [
-            Segment(set_cell_size(text, size), base + style) for text, size, style in cells if size
-        ]
-        return Strip(segments).adjust_cell_length(width, base)

@@ -1,0 +1,117 @@
+"""Opening tasks in the conversation panes and the customer pane (main screen part).
+
+What is known is shown at once (so keys typed right after enter act on the
+task); the thread, the customer and the timeline load in workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from agentdesk.core.client import DeskError
+from agentdesk.domain import Task
+
+from ..canned import canned_fields
+from ..labels import channel_badge
+from ..widgets.conversation import ConversationPane
+from ..widgets.customer_pane import CustomerPane
+from ..widgets.inbox import InboxList
+
+if TYPE_CHECKING:
+    from .main import MainScreen
+
+    _Base = MainScreen
+else:
+    _Base = object
+
+
+class TaskOpening(_Base):
+    """Showing tasks and customers; loading what the screen does not hold."""
+
+    # Named handlers, not @on: Textual collects @on only from Textual classes.
+    def on_inbox_list_opened(self, event: InboxList.Opened) -> None:
+        self.open_task(event.task_id)
+
+    def on_customer_pane_open_task(self, event: CustomerPane.OpenTask) -> None:
+        self.open_task(event.task_id)
+
+    def open_task(self, task_id: str, *, pane_id: str | None = None, focus: bool = True) -> None:
+        """Show a task in a conversation pane (the active one by default)."""
+        pane = self.pane(pane_id)
+        if self.inbox.select(task_id):
+            row = self.index.row_of(task_id)
+            if row is not None:
+                self._anchor[pane.id or ""] = row
+        task = self.index.get(task_id)
+        if task is not None:
+            # Show what we know at once, so keys typed right after enter act on it.
+            pane.begin(task, self._customer_name(task))
+            self._bind_composer(pane)
+        if focus:
+            self.set_focus(pane.thread)
+        self._load(pane, task_id)
+
+    def _customer_name(self, task: Task) -> str:
+        customer = self.customers.get(task.customer_id)
+        return customer.display_name if customer else task.customer_name or "customer"
+
+    def _load(self, pane: ConversationPane, task_id: str) -> None:
+        self.run_worker(self._load_task(pane, task_id), group=f"load-{pane.id}", exclusive=True)
+
+    async def _load_task(self, pane: ConversationPane, task_id: str) -> None:
+        client = self.desk_app.client
+        if client is None:
+            return
+        task = self.index.get(task_id) or await client.get_task(task_id)
+        if task is None:
+            self.notify("That task no longer exists.", severity="warning", markup=False)
+            return
+        events = await client.thread(task_id)
+        customer = await client.customer(task.customer_id)
+        if customer is not None:
+            self.customers[customer.id] = customer
+        pane.show(task, events, self._customer_name(task))
+        self._bind_composer(pane)
+        if pane.id == self.active_conv:
+            self._show_customer_of(pane)
+        if task.unread:
+            with contextlib.suppress(DeskError):
+                await client.mark_read(task_id)
+
+    def _bind_composer(self, pane: ConversationPane) -> None:
+        task = pane.current
+        channel = self.channels.get(task.channel) if task else None
+        label = (
+            f"{channel_badge(task.channel_kind).strip()} {task.channel}" if task is not None else ""
+        )
+        if channel is not None and channel.state in ("down", "stopped"):
+            label += f" (channel {channel.state}: replies wait in the outbox)"
+        pane.composer.bind_task(
+            task.id if task else None, channel.capabilities if channel else None, label
+        )
+
+    def _show_customer_of(self, pane: ConversationPane) -> None:
+        task = pane.current
+        if task is None:
+            self.customer_pane.show(None, [], None)
+            return
+        self._load_customer(task.customer_id, task.id)
+
+    @work(exclusive=True, group="customer")
+    async def _load_customer(self, customer_id: str, task_id: str) -> None:
+        client = self.desk_app.client
+        if client is None:
+            return
+        customer = await client.customer(customer_id)
+        entries = await client.timeline(customer_id)
+        if customer is not None:
+            self.customers[customer.id] = customer
+        self.customer_pane.show(customer, entries, task_id)
+
+    def _fields(self, pane: ConversationPane) -> dict[str, str]:
+        task = pane.current
+        customer = self.customers.get(task.customer_id) if task else None
+        return canned_fields(customer, task, self.me)

@@ -321,10 +321,11 @@ def test_counts_stop_at_the_cap_and_paging_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pager, "COUNT_CAP", 4)
+    monkeypatch.setattr(pager, "RANK_WINDOW", 4)
     desk = Desk(tmp_path / "s.db")
     desk.commit(
         customers=[ELODIE],
-        tasks=[task(n, subject="Colis" if n > 8 else "Autre") for n in range(1, 11)],
+        tasks=[task(n, subject="Colis" if n in (2, 7) else "Autre") for n in range(1, 11)],
         events=[message(f"E{n}", f"T{n}", "colis " * n) for n in range(1, 11)],
     )
     page = desk.index.search("colis", now=NOW, limit=2)
@@ -332,14 +333,16 @@ def test_counts_stop_at_the_cap_and_paging_goes_on(
     numbers, scores = [], []
     offset = 0
     while offset is not None:
-        page = desk.index.search("colis", now=NOW, limit=2, offset=offset)
+        page = desk.index.search("colis", now=NOW, limit=3, offset=offset)
         numbers += [hit.number for hit in page.hits]
         scores += [hit.score for hit in page.hits]
         offset = page.next_offset
-    # Subject matches first, then the others; newest first within each.
-    assert numbers == [9, 10, 1, 2, 3, 4, 5, 6, 7, 8]
-    assert scores == [2.0, 2.0] + [1.0] * 8
+    # Among the 4 most recent matches (1 to 4), subject matches first; then
+    # the older ones, newest first.
+    assert numbers == [2, 1, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert scores == [2.0] + [1.0] * 9
     assert page.total == 10 and not page.total_exact
+    assert [h.number for h in desk.index.search("colis sort:oldest", now=NOW).hits][:2] == [10, 9]
     desk.index.close()
 
 

@@ -16,6 +16,8 @@ from .fold import fold
 
 ALL = "all"  # in every document: the left side of a query made only of exclusions
 NOTHING = "nothing"  # in no document: a filter that can match no task
+UNREAD = "unread"
+WAITING = "waiting"
 
 _LONG = 40  # bytes; longer values are hashed to keep tokens short
 
@@ -75,7 +77,7 @@ def of_task(task: Task, customer_rid: int) -> str:
     ]
     words.extend(tag(t) for t in dict.fromkeys(fold(t) for t in task.tags if t))
     if task.unread:
-        words.append("unread")
+        words.append(UNREAD)
     if task.waiting_since is not None:
-        words.append("waiting")
+        words.append(WAITING)
     return " ".join(words)

@@ -75,8 +75,10 @@ def words_pattern(
     """A regex finding the folded ``tokens`` (one word, or a phrase) in text.
 
     Words must be whole, as the index sees them, but for the last one of a
-    ``prefix``. For text already ``folded`` the regex is plain and fast;
-    otherwise it accepts every accent and case. For marking snippets.
+    ``prefix``. For text already ``folded`` the regex is plain and starts
+    with the word itself, which Python's engine finds fast; the caller checks
+    that no letter comes just before a match (``starts_a_word``). Otherwise it
+    accepts every accent and case. For marking snippets.
     """
     words = []
     for token in tokens:
@@ -91,8 +93,13 @@ def words_pattern(
     body = "(?:[\\W_]+)".join(words)
     if prefix:
         body += f"{_WORD}*" if folded else f"(?:{_WORD}{_MARKS_AFTER})*"
-    flags = 0 if folded else re.IGNORECASE
-    return re.compile(f"(?<!{_WORD}){body}(?!{_WORD})", flags)
+    if folded:
+        return re.compile(f"{body}(?!{_WORD})")
+    return re.compile(f"(?<!{_WORD}){body}(?!{_WORD})", re.IGNORECASE)
+
+
+def starts_a_word(text: str, start: int) -> bool:
+    return start == 0 or not text[start - 1].isalnum()
 
 
 def token_spans(text: str) -> list[tuple[int, int, str]]:

@@ -158,8 +158,10 @@ def _words(item: Filter, *, me: str | None) -> list[str]:
         return [facets.tag(value)]
     if key == "team":
         return [facets.team(value)]
-    if key in ("unread", "waiting"):
-        return [key]
+    if key == "unread":
+        return [facets.UNREAD]
+    if key == "waiting":
+        return [facets.WAITING]
     if key == "assignee":
         if value == "me":
             if not me:

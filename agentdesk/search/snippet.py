@@ -12,11 +12,10 @@ regex per term then confirms and marks whole words in those few.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 
-from .fold import fold, like_pattern, words_pattern
+from .fold import fold, like_pattern, starts_a_word, words_pattern
 from .terms import Term
 
 Segments = list[tuple[str, bool]]
@@ -25,14 +24,11 @@ SNIPPET_CHARS = 160
 _LEAD = 40  # characters shown before the first matched word
 SHORTLIST = 2  # messages per task checked exactly
 _NEWEST = 3  # messages per task looked at first
-_SPACE = re.compile(r"\s+")
-# Line breaks and tabs become spaces in a one-line snippet.
-_ONE_LINE = str.maketrans("\n\r\t\f\v", "     ")
 
 
 def preview(text: str) -> Segments:
     """An unmarked one-line snippet, for hits without matched words."""
-    text = _SPACE.sub(" ", text).strip()
+    text = " ".join(text.split())
     return [(text[:SNIPPET_CHARS], False)] if text else []
 
 
@@ -47,22 +43,24 @@ def cut(text: str, ranges: list[tuple[int, int]]) -> Segments:
     if end < len(text):
         space = text.rfind(" ", ranges[0][1], end)
         end = space if space > 0 else end
+    # One line: line breaks and tabs become spaces, offsets unchanged.
+    window = text[start:end].replace("\n", " ").replace("\t", " ").replace("\r", " ")
     segments: Segments = [("…", False)] if start > 0 else []
-    position = start
+    position = 0
     for begin, finish in ranges:
-        if begin >= end:
+        begin, finish = begin - start, min(finish, end) - start
+        if begin >= len(window):
             break
         if begin > position:
-            segments.append((text[position:begin], False))
-        segments.append((text[begin:finish], True))
+            segments.append((window[position:begin], False))
+        segments.append((window[begin:finish], True))
         position = finish
-    if position < end:
-        segments.append((text[position:end], False))
+    if position < len(window):
+        segments.append((window[position:], False))
     if end < len(text):
         segments.append(("…", False))
     merged: Segments = []
     for part, marked in segments:
-        part = part.translate(_ONE_LINE)
         if merged and merged[-1][1] == marked:
             merged[-1] = (merged[-1][0] + part, marked)
         elif part:
@@ -80,10 +78,6 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _find(patterns: list[re.Pattern[str]], text: str) -> list[list[tuple[int, int]]]:
-    return [[m.span() for m in pattern.finditer(text)] for pattern in patterns]
-
-
 class Snippets:
     """Makes the snippets of one page of hits from the index's texts."""
 
@@ -94,41 +88,39 @@ class Snippets:
         self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]
     ) -> dict[int, Segments]:
         """Snippets by task row id for ``(task rid, subject, preview)``."""
-        result = {rid: preview(fallback) for rid, _, fallback in tasks}
         if not terms or not tasks:
-            return result
+            return {rid: preview(fallback) for rid, _, fallback in tasks}
         unique = list({(t.tokens, t.prefix): t for t in terms}.values())
-        plain = [words_pattern(t.tokens, prefix=t.prefix, folded=True) for t in unique]
-        loose = [words_pattern(t.tokens, prefix=t.prefix) for t in unique]
-        candidates = self._shortlist(tasks, unique)
-        for rid, subject, _ in tasks:
+        finder = _Finder(unique)
+        shortlist = self._shortlist(tasks, unique)
+        result: dict[int, Segments] = {}
+        for rid, subject, fallback in tasks:
             best: tuple[int, str, list[tuple[int, int]]] | None = None
-            for text in [*candidates.get(rid, ()), subject]:
-                folded = fold(text)
-                # Folding keeps one character per character for composed text:
-                # find the words in the folded copy with the plain patterns.
-                if len(folded) == len(text):
-                    text_ranges = _find(plain, folded)
-                else:
-                    text_ranges = _find(loose, text)
-                count = sum(1 for found in text_ranges if found)
+            options = shortlist.get(rid, [])
+            for i, (_, text) in enumerate(options):
+                count, ranges = finder.find(text)
                 if count and (best is None or count > best[0]):
-                    best = (count, text, [r for found in text_ranges for r in found])
-                    if count == len(unique):
-                        break
-            if best is not None:
-                result[rid] = cut(best[1], best[2])
+                    best = (count, text, ranges)
+                # Texts further down may hold no more terms than their bound.
+                if best and (i + 1 == len(options) or best[0] >= options[i + 1][0]):
+                    break
+            if best is None and subject:
+                count, ranges = finder.find(subject)
+                if count:
+                    best = (count, subject, ranges)
+            result[rid] = cut(best[1], best[2]) if best else preview(fallback)
         return result
 
     def _shortlist(
         self, tasks: Sequence[tuple[int, str, str]], terms: Sequence[Term]
-    ) -> dict[int, list[str]]:
-        """For each task, the texts most likely to hold the most terms, best first.
+    ) -> dict[int, list[tuple[int, str]]]:
+        """For each task, (bound, text) of the texts likely to hold the most terms,
+        best first; the bound is the number of terms a text may hold at most.
 
         The newest few texts of each task first; all of them only for the
         tasks where none of those may hold every term.
         """
-        likes = list(dict.fromkeys(like_pattern(term.tokens[-1]) for term in terms))
+        likes = [like_pattern(term.tokens[-1]) for term in terms]
         bound = " + ".join(["(text LIKE ?)"] * len(likes))
         rids = json.dumps([rid for rid, _, _ in tasks])
         found = self.db.execute(
@@ -148,17 +140,41 @@ class Snippets:
                 [*likes, *rest],
             ).fetchall()
         found = sorted(set(found), key=lambda row: row[1:], reverse=True)
-        chosen: dict[int, list[int]] = {}
-        for task, _, _, rid in found:
+        chosen: dict[int, list[tuple[int, int]]] = {}
+        for task, hits, _, rid in found:
             picked = chosen.setdefault(task, [])
             if len(picked) < SHORTLIST:
-                picked.append(rid)
+                picked.append((hits, rid))
         if not chosen:
             return {}
         texts = dict(
             self.db.execute(
                 "SELECT t.rid, t.text FROM texts t JOIN json_each(?) s ON t.rid = s.value",
-                (json.dumps([rid for picked in chosen.values() for rid in picked]),),
+                (json.dumps([rid for picked in chosen.values() for _, rid in picked]),),
             )
         )
-        return {task: [texts[rid] for rid in picked] for task, picked in chosen.items()}
+        return {
+            task: [(hits, texts[rid]) for hits, rid in picked] for task, picked in chosen.items()
+        }
+
+
+class _Finder:
+    """Finds the query's terms, as whole words, in a text."""
+
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self.plain = [words_pattern(t.tokens, prefix=t.prefix, folded=True) for t in terms]
+        self.loose = [words_pattern(t.tokens, prefix=t.prefix) for t in terms]
+
+    def find(self, text: str) -> tuple[int, list[tuple[int, int]]]:
+        """(number of terms found, their character ranges)."""
+        folded = fold(text)
+        # Folding composed text keeps one character per character: look for
+        # the words in the folded copy with the plain, fast patterns.
+        if len(folded) == len(text):
+            found = [
+                [m.span() for m in p.finditer(folded) if starts_a_word(folded, m.start())]
+                for p in self.plain
+            ]
+        else:
+            found = [[m.span() for m in p.finditer(text)] for p in self.loose]
+        return sum(1 for spans in found if spans), [span for spans in found for span in spans]

@@ -109,7 +109,7 @@ async def measure(make: Callable[[], Widget], fill: Callable[[Widget], None], pr
         first_paint = time.perf_counter() - started
         if isinstance(widget, InboxList):
             while not widget.index.complete:
-                await asyncio.sleep(0.01)  # idle, as a person reading the first rows
+                await asyncio.sleep(0.05)  # idle, as a person reading the first rows
         complete = time.perf_counter() - started
         costs = []
         for _ in range(presses):

@@ -33,6 +33,8 @@ from .typeahead import OrderedKeys
 #: their first PREVIEW_ROWS rows at once and finish sorting in a worker thread.
 SORT_AT_ONCE = 20_000
 PREVIEW_ROWS = 200
+#: Seconds between the preview and the start of the full sort.
+SORT_AFTER = 0.05
 
 
 class InboxList(OrderedKeys, ScrollView, can_focus=True):
@@ -147,10 +149,12 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
             return
         self.index.preview(tasks, self.preview_rows)
         self._after_change(None)
-        # After the first paint: the sort holds the interpreter while it runs.
-        self.call_after_refresh(self._sort_snapshot, tasks, self.index.view)
+        # Just after the first paint (the screen repaints within a frame): the
+        # sort holds the interpreter while it runs.
+        view = self.index.view
+        self.set_timer(SORT_AFTER, lambda: self._sort_snapshot(tasks, view))
 
-    @work(thread=True, exclusive=True, group="inbox-sort")
+    @work(thread=True, exclusive=True, group="inbox-sort", description="sorting the inbox")
     def _sort_snapshot(self, tasks: Sequence[Task], view: InboxView) -> None:
         built = build_index(tasks, view, self.index.me)
         self.app.call_from_thread(self._install, built)

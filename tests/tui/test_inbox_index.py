@@ -174,3 +174,29 @@ async def test_the_inbox_paints_a_preview_then_sorts_in_a_worker():
         assert inbox.index.complete and len(inbox.index) == 200
         assert inbox.cursor_id == "T00199"
         assert inbox.rows_built > 0
+
+
+async def test_inbox_keys_move_by_row_page_and_end():
+    from textual.app import App
+
+    from agentdesk.tui.widgets.inbox import InboxList
+
+    tasks = [task(n, waiting_since=1000.0 + n) for n in range(100)]
+    inbox = InboxList(InboxIndex("ana"), clock=lambda: 6000.0)
+    app = App()
+    async with app.run_test(size=(120, 12)) as pilot:
+        await app.mount(inbox)
+        inbox.load(tasks)
+        inbox.focus()
+        await pilot.pause()
+        rows = lambda: inbox.index.row_of(inbox.cursor_id)  # noqa: E731
+        await pilot.press("j", "j", "down")
+        assert rows() == 3
+        await pilot.press("k")
+        assert rows() == 2
+        await pilot.press("pagedown")
+        assert rows() == 2 + inbox._page()
+        await pilot.press("G")
+        assert rows() == 99 and inbox.scroll_y > 0
+        await pilot.press("g")
+        assert rows() == 0 and inbox.scroll_y == 0

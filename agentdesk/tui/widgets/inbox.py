@@ -31,7 +31,7 @@ from .typeahead import OrderedKeys
 
 #: Snapshots up to this size are sorted before the first paint; bigger ones show
 #: their first PREVIEW_ROWS rows at once and finish sorting in a worker thread.
-SORT_AT_ONCE = 20_000
+SORT_AT_ONCE = 5_000
 PREVIEW_ROWS = 200
 #: Seconds between the preview and the start of the full sort.
 SORT_AFTER = 0.05

@@ -181,3 +181,17 @@ async def test_waiting_time_counts_from_when_the_customer_wrote(desk, clock):
     assert result.task.created_at == written
     later = await desk.ingest("mail", InboundMessage("a@b.co", "again", at=written - 60))
     assert later.task.updated_at == written  # an older straggler does not move it back
+
+
+async def test_new_address_with_a_known_one_joins_that_customer(desk):
+    mail = await desk.ingest("mail", InboundMessage("amelie@example.fr", "refund?"))
+    chat = await desk.ingest(
+        "chat",
+        InboundMessage(
+            "visitor-1", "about my refund", other_identities=(("email", "Amelie@example.fr"),)
+        ),
+    )
+    assert chat.customer.id == mail.customer.id
+    assert chat.task.id != mail.task.id  # its own task, on the same customer's timeline
+    kinds = sorted(str(i) for i in desk.store.get_customer(mail.customer.id).identities)
+    assert kinds == ["chat:visitor-1", "email:amelie@example.fr"]

@@ -92,18 +92,39 @@ class Ingestor:
         return self.store.message_by_external_id(channel, external_id)
 
     def _customer(
-        self, batch: Batch, identity: Identity, name: str, now: float
+        self,
+        batch: Batch,
+        identity: Identity,
+        name: str,
+        now: float,
+        others: tuple[tuple[str, str], ...] = (),
     ) -> tuple[Customer, bool]:
         found = self.store.customer_by_identity(identity)
         name = one_line(clean_text(name or ""), MAX_NAME)
+        if found is None:
+            # A new address that comes with one we know (a chat visitor giving
+            # their email) belongs to that customer: one person, one history.
+            found = self._known_by_other(others)
+            if found is not None:
+                found = replace(found, identities=[*found.identities, identity])
+                batch.customers.append(found)
         if found is not None:
             if name and not found.name:
                 found = replace(found, name=name)
-                batch.customers.append(found)
+                _put_customer(batch, found)
             return found, False
         customer = Customer(id=self.ids.new(), name=name, identities=[identity], created_at=now)
         batch.customers.append(customer)
         return customer, True
+
+    def _known_by_other(self, others: tuple[tuple[str, str], ...]) -> Customer | None:
+        for kind, value in others[:10]:
+            if isinstance(kind, str) and isinstance(value, str) and value.strip():
+                identity = Identity.of(kind, one_line(clean_text(value), MAX_IDENTITY))
+                owner = self.store.customer_by_identity(identity)
+                if owner is not None:
+                    return owner
+        return None
 
     def _link_identities(
         self, batch: Batch, customer: Customer, others: tuple[tuple[str, str], ...]
@@ -249,7 +270,9 @@ class Ingestor:
         if duplicate is not None:
             return Batch(), self._duplicate_result(duplicate)
         batch = Batch()
-        customer, is_new = self._customer(batch, identity, item.customer_name, now)
+        customer, is_new = self._customer(
+            batch, identity, item.customer_name, now, item.other_identities
+        )
         if item.other_identities:
             customer = self._link_identities(batch, customer, item.other_identities)
         subject = one_line(clean_text(item.subject or ""), MAX_SUBJECT)

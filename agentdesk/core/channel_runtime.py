@@ -120,22 +120,23 @@ class ChannelRuntime:
             on_crash=supervisor.on_crash,
         )
 
-    async def ensure_http(self, *, force: bool = False) -> None:
-        """Start the HTTP server when a channel needs it or has registered routes."""
+    async def ensure_http(self, *, force: bool = False) -> str | None:
+        """Start the HTTP server when a channel needs it or has registered routes.
+
+        Returns why it could not listen, or None when it runs (or is not needed).
+        """
         if self.http.running or not (force or self.http.has_channel_routes()):
-            return
+            return None
+        address = f"{self.config.http.host}:{self.config.http.port}"
         try:
             url = await self.http.start()
         except OSError as exc:
-            log.error(
-                "the HTTP server cannot listen on %s:%s: %s",
-                self.config.http.host,
-                self.config.http.port,
-                exc,
-            )
-            return
+            problem = f"the HTTP server cannot listen on {address}: {exc.strerror or exc}"
+            log.error("%s", problem)
+            return problem
         self._http_started_by_us = True
         log.info("HTTP server listening at %s", url)
+        return None
 
     # -- what the desk and the dispatcher call ------------------------------
 

@@ -160,6 +160,11 @@ class ChannelSupervisor:
             return _describe(exc)
         if self._failure is not None:  # a spawned task crashed during start
             return self._failure
+        # A channel that serves pages is not up until its server listens; a
+        # failure here is retried with the channel's backoff.
+        problem = await self.runtime.ensure_http()
+        if problem is not None and self.cls.needs_http:
+            return problem
         self.up = True
         self.starting = False
         self._up_since = time.monotonic()
@@ -170,7 +175,6 @@ class ChannelSupervisor:
             detail=health.detail,
             next_retry_at=None,
         )
-        await self.runtime.ensure_http()
         await self._failed.wait()
         return self._failure
 

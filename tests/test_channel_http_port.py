@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 
+from test_plugin_runtime import FAST, until
+
 from agentdesk.core.channel_runtime import ChannelRuntime
 from agentdesk.core.config import ChannelConfig, Config, HttpConfig
 from agentdesk.core.desk import Desk
 from agentdesk.plugin import HealthState
 from agentdesk.store.memory import MemoryStore
-from tests.test_plugin_runtime import FAST, until
 
 
 async def test_busy_port_marks_the_web_channel_degraded_and_retries(tmp_path):

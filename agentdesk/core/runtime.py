@@ -56,7 +56,8 @@ class EmbeddedDesk:
         self._store = store
         self.warnings.extend(getattr(store, "warnings", []))
         index = await asyncio.to_thread(SearchIndex.open, index_path(self.store_path))
-        self.warnings.extend(index.warnings)
+        if store.seq:  # a new store has nothing to lose: its new index is no news
+            self.warnings.extend(index.warnings)
         await asyncio.to_thread(index.catch_up, store)
         self.index = index
         rules = IngestRules(

@@ -9,27 +9,22 @@ ASCII order, so comparing ids as strings compares them as numbers.
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from collections.abc import Callable
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# The standard base32 alphabet mapped onto ours, so the C encoder does the work.
-_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+# Two digits (10 bits) at a time: half the Python-level steps of one at a time.
+_PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)
 
 
-def _b32(data: bytes) -> str:
-    return base64.b32encode(data).translate(_FROM_RFC4648).decode()
-
-
-def _encode_time(ms: int) -> str:
-    """10 digits for 48 bits: the top 10 bits by hand, the low 40 bits as 5 whole bytes."""
-    return (
-        _ALPHABET[(ms >> 45) & 31]
-        + _ALPHABET[(ms >> 40) & 31]
-        + _b32((ms & 0xFF_FFFF_FFFF).to_bytes(5, "big"))
-    )
+def _encode(value: int, digits: int) -> str:
+    pairs = []
+    for _ in range(digits // 2):
+        pairs.append(_PAIRS[value & 1023])
+        value >>= 10
+    pairs.reverse()
+    return "".join(pairs)
 
 
 class IdFactory:
@@ -49,7 +44,7 @@ class IdFactory:
         else:
             self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
         self._last_ms = ms
-        return _encode_time(ms) + _b32(self._last_random.to_bytes(10, "big"))
+        return _encode(ms, 10) + _encode(self._last_random, 16)
 
 
 def id_time(identifier: str) -> float:

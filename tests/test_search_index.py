@@ -249,6 +249,16 @@ def test_dates_compare_with_last_activity(desk: Desk) -> None:
     assert "T4" in desk.ids(f"after:{day}")
 
 
+def test_times_out_of_range_do_not_break_the_index(desk: Desk) -> None:
+    # A clock in milliseconds by mistake, and times no clock gives.
+    far, nan = NOW * 1000, float("nan")
+    desk.commit(tasks=[task(4, updated_at=far), task(5, updated_at=nan), task(6, updated_at=-far)])
+    assert desk.ids("")[0] == "T4" and desk.ids("sort:oldest")[0] == "T6"
+    assert sorted(desk.ids("#4 #5 #6")) == ["T4", "T5", "T6"]
+    assert "T4" in desk.ids("after:99999w") and "T6" in desk.ids("before:2000-01-01")
+    assert desk.index.check(desk.store) == []
+
+
 def test_sort_orders(desk: Desk) -> None:
     # updated_at falls with the number: T1 is the most recent.
     assert desk.ids("") == ["T1", "T2", "T3"]

@@ -22,10 +22,18 @@ STUB = "stub:"
 # A document's row id is its task's last activity in milliseconds, shifted
 # left to leave room for tasks active in the same millisecond.
 SLOT_BITS = 20
+_TIME_LIMIT = 8_000_000_000.0  # seconds either side of 1970
 
 
 def time_rowid(at: float) -> int:
-    """The lowest document row id for a last activity at ``at`` (epoch seconds)."""
+    """The lowest document row id for a last activity at ``at`` (epoch seconds).
+
+    Times beyond the years 1716 to 2223 (a clock in milliseconds by mistake,
+    say) are held at those bounds so that the row id fits SQLite's 64 bits.
+    """
+    if not math.isfinite(at):
+        at = 0.0
+    at = min(max(at, -_TIME_LIMIT), _TIME_LIMIT)
     return math.floor(at * 1000) << SLOT_BITS
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterable
 
@@ -135,7 +136,7 @@ class IndexWriter:
             task.subject,
             task.preview,
             task.assignee,
-            task.updated_at,
+            task.updated_at if math.isfinite(task.updated_at) else 0.0,
             task.waiting_since,
             facets.of_task(task, customer_rid),
             fingerprint,

@@ -349,6 +349,13 @@ ENGINES = {
 # --- measuring (each engine in a child process) ------------------------------------------
 
 
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if fraction == 0.5:
+        return statistics.median(ordered)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -372,19 +379,22 @@ def measure(engine: str, path: Path, samples: int) -> dict:
         handle.get_customer("C0000000")
         result["first_customer_s"] = time.perf_counter() - started
     open_tasks = [t for t in listed if t.status == Status.OPEN]
-    # The disk's own latency right now, beside this engine's appends (other
-    # work on the machine moves it a lot).
-    result["floor_p50_ms"], result["floor_p99_ms"] = fsync_floor(path.parent, 500)
-    times = []
+    # Each append follows a bare sync of the same disk, so both see the same
+    # conditions (other work on the machine moves the disk's latency a lot).
+    probe = FsyncProbe(path.parent)
+    times, floor = [], []
     for task, message in append_samples(open_tasks, samples):
+        floor.append(probe())
         started = time.perf_counter()
         append(handle, task, message)
         times.append(time.perf_counter() - started)
-    times.sort()
+    probe.close()
     result.update(
         samples=len(times),
-        p50_ms=statistics.median(times) * 1000,
-        p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
+        p50_ms=_percentile(times, 0.5) * 1000,
+        p99_ms=_percentile(times, 0.99) * 1000,
+        floor_p50_ms=_percentile(floor, 0.5) * 1000,
+        floor_p99_ms=_percentile(floor, 0.99) * 1000,
         rss_peak_mb=rss_mb(),
     )
     if isinstance(handle, TinyStore):
@@ -428,22 +438,22 @@ def run_child(role: str, engine: str, path: Path, args: argparse.Namespace, samp
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def fsync_floor(directory: Path, samples: int) -> tuple[float, float]:
-    """p50/p99 (ms) of appending 600 bytes to a file and fdatasync'ing it: the disk's floor."""
-    path = directory / "fsync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    times = []
-    try:
-        for _ in range(samples):
-            started = time.perf_counter()
-            os.write(fd, b"x" * 599 + b"\n")
-            os.fdatasync(fd)
-            times.append(time.perf_counter() - started)
-    finally:
-        os.close(fd)
-        path.unlink()
-    times.sort()
-    return statistics.median(times) * 1000, times[int(len(times) * 0.99)] * 1000
+class FsyncProbe:
+    """The disk's own latency: append 600 bytes to a file and fdatasync it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "fsync-probe"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def __call__(self) -> float:
+        started = time.perf_counter()
+        os.write(self._fd, b"x" * 599 + b"\n")
+        os.fdatasync(self._fd)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        os.close(self._fd)
+        self.path.unlink()
 
 
 def _ms(value: float) -> str:
@@ -501,8 +511,8 @@ def main() -> None:
             f"| {size:.0f} MB |"
         )
     print(
-        "\n(disk floor: appending 600 bytes to a file and fdatasync'ing it, measured "
-        "just before each engine's appends)"
+        "\n(disk floor: appending 600 bytes to a file and fdatasync'ing it, once before "
+        "each append, so both see the same disk)"
     )
     for engine, _built, m, _size in rows:
         if "first_timeline_s" in m:

@@ -85,7 +85,8 @@ def run_search(inv: Invocation) -> int:
             print(hit_json(hit))
         return 0
     console = Console()
-    table = Table(title=f"{page.total} tasks match {query!r}", title_justify="left")
+    total = f"{page.total:,}{'' if page.total_exact else '+'}"
+    table = Table(title=f"{total} tasks match {query!r}", title_justify="left")
     for column in ("task", "status", "channel", "customer", "last activity", "snippet"):
         table.add_column(column, overflow="fold")
     for hit in page.hits:
@@ -100,7 +101,8 @@ def run_search(inv: Invocation) -> int:
         )
     console.print(table)
     if page.next_offset is not None:
-        console.print(f"… {page.total - len(page.hits)} more; use --limit to see them")
+        more = f"{page.total - len(page.hits):,}{'' if page.total_exact else '+'}"
+        console.print(f"… {more} more; use --limit to see them")
     return 0
 
 

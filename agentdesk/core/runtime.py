@@ -15,7 +15,7 @@ from agentdesk.store import Store
 
 log = logging.getLogger("agentdesk.runtime")
 
-SNOOZE_CHECK_SECONDS = 15.0
+SNOOZE_CHECK_SECONDS = 5.0
 
 
 def open_store(path: Path) -> Store:
@@ -80,6 +80,12 @@ class EmbeddedDesk:
                     self.desk.wake_snoozed()
                 except Exception:
                     log.exception("waking snoozed tasks failed")
+            if self.index is not None:
+                try:
+                    # Grouped index writes reach the file even when nobody searches.
+                    await asyncio.to_thread(self.index.refresh)
+                except Exception:
+                    log.exception("writing the search index failed")
 
     async def close(self) -> None:
         if self._ticker is not None:

@@ -32,6 +32,7 @@ from agentdesk.domain import (
     check_transition,
 )
 from agentdesk.plugin import Capabilities, HealthState
+from agentdesk.search import SearchHit, SearchPage
 
 NOW = 1_767_348_000.0  # 2026-01-02 10:00:00 UTC
 
@@ -42,30 +43,6 @@ CAPS = {
     "social": Capabilities(kind="social", identity_kind="social", max_text_length=280),
     "phone": Capabilities(kind="phone", identity_kind="phone", realtime=True),
 }
-
-
-@dataclass
-class SearchHit:
-    task_id: str
-    number: int
-    status: str
-    channel: str
-    channel_kind: str
-    customer_id: str
-    customer_name: str
-    subject: str
-    assignee: str | None
-    last_activity: float
-    snippet: list[tuple[str, bool]]
-    score: float = 1.0
-
-
-@dataclass
-class SearchPage:
-    hits: list[SearchHit]
-    total: int
-    offset: int = 0
-    next_offset: int | None = None
 
 
 @dataclass
@@ -243,10 +220,13 @@ class FakeClient:
                             assignee=task.assignee,
                             last_activity=task.updated_at,
                             snippet=snippet,
+                            score=1.0,
                         )
                     )
                     break
-        return SearchPage(hits=hits[offset : offset + limit], total=len(hits), offset=offset)
+        page = hits[offset : offset + limit]
+        end = offset + len(page)
+        return SearchPage(page, len(hits), offset, end if end < len(hits) else None)
 
     async def channels(self) -> list[ChannelStatus]:
         return list(self.desk.channels.values())

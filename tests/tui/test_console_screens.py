@@ -238,3 +238,25 @@ async def test_resizing_to_40x12_while_writing_does_not_break(make_app, console_
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen is app.main
+
+
+async def test_search_fetches_the_next_page_at_the_end_of_the_results(
+    make_app, console_desk, clock
+):
+    from agentdesk.plugin import InboundMessage
+
+    for n in range(55):
+        await console_desk.ingest("mail", InboundMessage(f"c{n}@example.com", f"parcel {n}"))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", *"parcel")
+        screen = app.screen
+        await until(pilot, lambda: len(screen._task_ids) == 50)
+        assert "55 results, first 50 shown" in screen.query_one("#search-status").render().plain
+        await pilot.press("down", "end")
+        await until(pilot, lambda: len(screen._task_ids) == 55)
+        assert len(set(screen._task_ids)) == 55
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is app.main)
+        assert app.main.pane().task_id == screen._task_ids[49]  # the one highlighted

@@ -70,6 +70,8 @@ class SearchScreen(Screen[str | None]):
         self.clock = clock
         self._initial = query
         self._task_ids: list[str] = []
+        self._query = ""
+        self._next_offset: int | None = None
         #: Queries actually sent to the desk (stale ones are cancelled before).
         self.sent: list[str] = []
 
@@ -107,7 +109,7 @@ class SearchScreen(Screen[str | None]):
         status = self.query_one("#search-status", Static)
         if not query:
             self._show([], 0)
-            status.update("Type to search.")
+            status.update("Type to search.", layout=False)
             self._syntax(visible=True)
             return
         if self.delay:
@@ -116,42 +118,72 @@ class SearchScreen(Screen[str | None]):
             parse_query(query)
         except QuerySyntaxError as exc:
             # Told here, without a round trip to the desk.
-            status.update(Text(f"⚠ {exc.message}"))
+            status.update(Text(f"⚠ {exc.message}"), layout=False)
             return
         self.sent.append(query)
-        status.update("Searching…")
+        status.update("Searching…", layout=False)
         try:
             page = await self.client.search(query, limit=50)
         except (DeskError, QuerySyntaxError) as exc:
-            status.update(Text(f"Cannot search: {exc}"))
+            status.update(Text(f"Cannot search: {exc}"), layout=False)
             return
         self._syntax(visible=False)
-        self._show(page.hits, page.total)
+        self._query = query
+        self._show(page.hits, page.total, exact=getattr(page, "total_exact", True))
+        self._next_offset = page.next_offset
 
-    def _show(self, hits: list[Any], total: int) -> None:
+    @on(OptionList.OptionHighlighted, "#results")
+    def _near_the_end(self, event: OptionList.OptionHighlighted) -> None:
+        # Reaching the last result fetches the next page, if there is one.
+        if event.option_index == len(self._task_ids) - 1 and self._next_offset is not None:
+            self._more(self._query, self._next_offset)
+
+    @work(exclusive=True, group="search-more")
+    async def _more(self, query: str, offset: int) -> None:
+        try:
+            page = await self.client.search(query, limit=50, offset=offset)
+        except (DeskError, QuerySyntaxError):
+            return
+        if query != self._query:
+            return  # the agent typed something else meanwhile
+        self._next_offset = page.next_offset
+        self._show(page.hits, page.total, exact=getattr(page, "total_exact", True), append=True)
+
+    def _show(
+        self, hits: list[Any], total: int, *, exact: bool = True, append: bool = False
+    ) -> None:
         results = self.query_one("#results", SearchResults)
-        results.clear_options()
-        self._task_ids = [hit.task_id for hit in hits]
+        if not append:
+            results.clear_options()
+            self._task_ids = []
+            self._next_offset = None
         now = self.clock()
         options = []
         for hit in hits:
-            text = Text()
-            text.append(f"#{hit.number} ", "bold")
-            text.append(f"{channel_badge(hit.channel_kind)} ")
-            text.append(f"{safe_line(hit.status, 8):<8} ")
-            text.append(safe_line(hit.customer_name, 24), "bold")
-            text.append(f" · {safe_line(hit.subject, 50)}" if hit.subject else "")
-            text.append(f" · {format_time(hit.last_activity, now)}", "dim")
-            text.append("\n    ")
-            for fragment, highlighted in hit.snippet:
-                text.append(safe_line(fragment, 200), "reverse bold" if highlighted else "")
-            options.append(Option(text, id=hit.task_id))
+            # Options are named by position: a task may come back on a later page.
+            options.append(self._option(hit, now, len(self._task_ids)))
+            self._task_ids.append(hit.task_id)
         results.add_options(options)
-        shown = len(hits)
+        shown = len(self._task_ids)
+        count = f"{total:,}" + ("+" if not exact else "")
         self.query_one("#search-status", Static).update(
-            f"{total} result{'s' if total != 1 else ''}"
-            + (f", first {shown} shown" if shown < total else "")
+            f"{count} result{'s' if total != 1 else ''}"
+            + (f", first {shown} shown" if shown < total else ""),
+            layout=False,
         )
+
+    def _option(self, hit: Any, now: float, position: int) -> Option:
+        text = Text()
+        text.append(f"#{hit.number} ", "bold")
+        text.append(f"{channel_badge(hit.channel_kind)} ")
+        text.append(f"{safe_line(hit.status, 8):<8} ")
+        text.append(safe_line(hit.customer_name, 24), "bold")
+        text.append(f" · {safe_line(hit.subject, 50)}" if hit.subject else "")
+        text.append(f" · {format_time(hit.last_activity, now)}", "dim")
+        text.append("\n    ")
+        for fragment, highlighted in hit.snippet:
+            text.append(safe_line(fragment, 200), "reverse bold" if highlighted else "")
+        return Option(text, id=str(position))
 
     @on(Input.Submitted, "#query")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -162,7 +194,7 @@ class SearchScreen(Screen[str | None]):
     @on(OptionList.OptionSelected, "#results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(event.option.id)
+        self.dismiss(self._task_ids[event.option_index])
 
     def action_results(self) -> None:
         if self._task_ids:

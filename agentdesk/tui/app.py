@@ -29,10 +29,12 @@ from .safe_text import safe_line
 from .screens.handoff import HandoffScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
-from .screens.search import SearchScreen
+from .screens.prompts import ChoicePrompt
+from .screens.search import SearchResults, SearchScreen
 from .themes import DEFAULT_THEMES_DIR, load_themes
 from .widgets.composer import ComposerArea
 from .widgets.conversation import Thread
+from .widgets.customer_pane import Timeline
 from .widgets.inbox import InboxList
 
 FALLBACK_THEME = "textual-dark"
@@ -104,9 +106,11 @@ class AgentDeskApp(App[None]):
             KeyGroup("Tasks", bindings_of(MainScreen.BINDINGS)),
             KeyGroup("Inbox", bindings_of(InboxList.BINDINGS)),
             KeyGroup("Conversation", bindings_of(Thread.BINDINGS)),
+            KeyGroup("Customer timeline", bindings_of(Timeline.BINDINGS)),
             KeyGroup("Composer", bindings_of(ComposerArea.BINDINGS)),
-            KeyGroup("Search", bindings_of(SearchScreen.BINDINGS)),
+            KeyGroup("Search", bindings_of(SearchScreen.BINDINGS + SearchResults.BINDINGS)),
             KeyGroup("Handoff", bindings_of(HandoffScreen.BINDINGS)),
+            KeyGroup("Dialogs", bindings_of(ChoicePrompt.BINDINGS + HelpScreen.BINDINGS)),
             KeyGroup("Console", bindings_of(self.BINDINGS)),
         ]
 

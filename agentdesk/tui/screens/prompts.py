@@ -90,8 +90,8 @@ class ChoicePrompt(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
-        Binding("j", "down", show=False),
-        Binding("k", "up", show=False),
+        Binding("j", "down", "Next choice", show=False, id="choice.down"),
+        Binding("k", "up", "Previous choice", show=False, id="choice.up"),
     ]
 
     def __init__(

@@ -41,8 +41,8 @@ enter opens the task · escape goes back · ? shows this help"""
 
 class SearchResults(OptionList):
     BINDINGS = [
-        Binding("j", "cursor_down", show=False),
-        Binding("k", "cursor_up", show=False),
+        Binding("j", "cursor_down", "Next result", show=False, id="results.down"),
+        Binding("k", "cursor_up", "Previous result", show=False, id="results.up"),
     ]
 
 

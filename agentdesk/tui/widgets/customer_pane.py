@@ -30,8 +30,8 @@ class Timeline(OrderedKeys, OptionList):
     """Tasks of the customer, newest first, each followed by its events."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Next timeline entry", show=False, id="timeline.down"),
+        Binding("k", "cursor_up", "Previous timeline entry", show=False, id="timeline.up"),
     ]
 
 

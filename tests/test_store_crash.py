@@ -22,7 +22,7 @@ from pathlib import Path
 
 from agentdesk.store.tiny import TinyStore
 
-KILLS = 24
+KILLS = 20
 
 WRITER = textwrap.dedent(
     """

@@ -44,6 +44,14 @@ def demo_config(config: Config, *, rate: float, seed: int) -> Config:
     return dataclasses.replace(config, channels=channels, agent=agent)
 
 
+def themes_dir() -> Path:
+    """The theme files: beside the package in a checkout, else where the wheel put them."""
+    checkout = Path(__file__).resolve().parents[2] / "themes"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "agentdesk" / "themes"
+
+
 def _log_to_file(path: Path) -> None:
     """While the console owns the terminal, log records go to a file beside the store."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +76,10 @@ def _run_app(config: Config, store_path: Path) -> int:
         keymap=config.keymap,
         theme=config.theme,
         canned=config.canned,
+        themes_dir=themes_dir(),
         title=f"agentdesk — {config.agent}",
+        agents=config.agents,
+        teams=config.teams,
     )
     app.run()
     for warning in connector.warnings:

@@ -6,7 +6,6 @@ desk; refusals are ``DeskError`` with a sentence for the agent.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,6 @@ from agentdesk.domain import (
     Direction,
     Handoff,
     Identity,
-    IdentityKind,
     IllegalTransition,
     Message,
     Note,
@@ -29,6 +27,7 @@ from agentdesk.domain import (
     TaskUpdate,
     Transfer,
     check_transition,
+    identity_problem,
 )
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import HandoffContext
@@ -41,20 +40,14 @@ if TYPE_CHECKING:
     from .desk import Desk
 
 MAX_REPLY = 100_000
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def parse_identity(kind: str, text: str) -> Identity:
     """Check an identity typed by an agent; DeskError says what is wrong."""
     text = one_line(clean_text(text), 320).strip()
-    if not text:
-        raise DeskError("the address is empty")
-    if kind == IdentityKind.EMAIL and not _EMAIL.match(text):
-        raise DeskError(f"{text!r} is not an email address")
-    if kind == IdentityKind.PHONE:
-        digits = re.sub(r"[\s().-]", "", text)
-        if not re.fullmatch(r"\+?\d{6,15}", digits):
-            raise DeskError(f"{text!r} is not a phone number (digits, optionally starting with +)")
+    problem = identity_problem(kind, text)
+    if problem is not None:
+        raise DeskError(problem.rstrip("."))
     return Identity.of(kind, text)
 
 

@@ -3,7 +3,7 @@
 Pure data and the rules that need no storage. Imports nothing else of agentdesk.
 """
 
-from .customer import Customer, Identity, IdentityKind, normalize_identity
+from .customer import Customer, Identity, IdentityKind, identity_problem, normalize_identity
 from .events import (
     EVENT_TYPES,
     Assignment,
@@ -50,5 +50,6 @@ __all__ = [
     "Transfer",
     "check_transition",
     "id_time",
+    "identity_problem",
     "normalize_identity",
 ]

@@ -15,6 +15,9 @@ class IdentityKind(StrEnum):
 
 
 _NON_DIGITS = re.compile(r"[^\d]")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
+_PHONE = re.compile(r"^\+?[\d\s().-]+$")
+_SOCIAL = re.compile(r"^@?[\w.]{1,64}$")
 
 
 def normalize_identity(kind: str, value: str) -> str:
@@ -32,6 +35,23 @@ def normalize_identity(kind: str, value: str) -> str:
     if kind == IdentityKind.SOCIAL:
         return value.lstrip("@").lower()
     return value
+
+
+def identity_problem(kind: str, value: str) -> str | None:
+    """An error sentence for an identity that cannot be right, else None."""
+    value = value.strip()
+    if not value:
+        return "Type the address to use."
+    if kind == IdentityKind.EMAIL:
+        return None if _EMAIL.match(value) else f"{value!r} is not an email address."
+    if kind == IdentityKind.PHONE:
+        digits = normalize_identity(kind, value).lstrip("+")
+        if _PHONE.match(value) and 6 <= len(digits) <= 15:
+            return None
+        return f"{value!r} is not a phone number (digits, optionally starting with +)."
+    if kind == IdentityKind.SOCIAL:
+        return None if _SOCIAL.match(value) else f"{value!r} is not a handle."
+    return None if len(value) <= 200 else "That identity is too long."
 
 
 @dataclass(frozen=True, slots=True)

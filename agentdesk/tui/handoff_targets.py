@@ -1,16 +1,11 @@
-"""Where a task can be handed off to, and checking a new identity typed by hand."""
+"""Where a task can be handed off to."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from agentdesk.core.client import ChannelStatus
-from agentdesk.domain import Customer, IdentityKind, Task, normalize_identity
-
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
-_PHONE = re.compile(r"^\+?[\d\s().-]+$")
-_SOCIAL = re.compile(r"^@?[\w.]{1,64}$")
+from agentdesk.domain import Customer, Task
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +36,3 @@ def handoff_targets(
                 )
         new.append(HandoffTarget(channel.name, caps.kind, caps.identity_kind, None))
     return known + new
-
-
-def check_identity(kind: str, value: str) -> str | None:
-    """An error sentence for an identity that cannot be right, else None."""
-    value = value.strip()
-    if not value:
-        return "Type the address to use."
-    if kind == IdentityKind.EMAIL:
-        return None if _EMAIL.match(value) else f"{value!r} is not an email address."
-    if kind == IdentityKind.PHONE:
-        digits = normalize_identity(kind, value).lstrip("+")
-        if _PHONE.match(value) and 6 <= len(digits) <= 15:
-            return None
-        return f"{value!r} is not a phone number (digits, optionally starting with +)."
-    if kind == IdentityKind.SOCIAL:
-        return None if _SOCIAL.match(value) else f"{value!r} is not a handle."
-    return None if len(value) <= 200 else "That identity is too long."

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from textual.binding import Binding
 
-from agentdesk.domain import Customer, Identity, Task
+from agentdesk.domain import Customer, Identity, Task, identity_problem
 from agentdesk.domain.snooze import SnoozeError, parse_snooze
 from agentdesk.plugin import Capabilities
 from agentdesk.tui.canned import canned_fields, fill, normalize_canned, trigger_at_end
-from agentdesk.tui.handoff_targets import check_identity
 from agentdesk.tui.keymap import KeyGroup, check_keymap, key_list, known_ids
 from agentdesk.tui.labels import channel_badge, format_wait
 from agentdesk.tui.limits import count_text
@@ -131,7 +130,7 @@ def test_safe_text_shows_hostile_text_literally_and_bounded():
     ],
 )
 def test_identity_checks(kind, value, ok):
-    assert (check_identity(kind, value) is None) == ok
+    assert (identity_problem(kind, value) is None) == ok
 
 
 def test_keymap_keeps_known_ids_and_reports_the_rest():

@@ -14,9 +14,9 @@ from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from agentdesk.core.client import ChannelStatus
-from agentdesk.domain import Customer, Task, normalize_identity
+from agentdesk.domain import Customer, Task, identity_problem, normalize_identity
 
-from ..handoff_targets import HandoffTarget, check_identity, handoff_targets
+from ..handoff_targets import HandoffTarget, handoff_targets
 from ..labels import channel_badge
 from ..safe_text import safe_line
 
@@ -116,7 +116,7 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
         event.stop()
         target = self.target
         if target is not None:
-            error = check_identity(target.identity_kind, event.value)
+            error = identity_problem(target.identity_kind, event.value)
             if error:
                 self._error(error)
                 return
@@ -135,7 +135,7 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
             return
         if target.identity is None:
             typed = self.query_one("#identity", Input).value
-            error = check_identity(target.identity_kind, typed)
+            error = identity_problem(target.identity_kind, typed)
             if error:
                 self._error(error)
                 self.query_one("#identity", Input).focus()

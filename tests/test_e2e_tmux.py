@@ -11,17 +11,23 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None,
-    reason="tmux is not installed (apt-get install tmux): the end-to-end console test types "
-    "into a real terminal",
-)
+
+@pytest.fixture(autouse=True)
+def _tmux_installed() -> None:
+    if shutil.which("tmux") is None:
+        skip_or_fail(
+            "tmux is not installed (apt-get install tmux): the end-to-end console test types "
+            "into a real terminal"
+        )
+
 
 COLUMNS, ROWS = 120, 36
 
@@ -31,6 +37,14 @@ class Terminal:
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], cwd: Path) -> None:
         self.name = name
+        # The exit status is written by a shell around the command: tmux can show
+        # a dead pane whose status it has not collected yet (seen under load).
+        handle, status = tempfile.mkstemp(prefix="agentdesk-e2e-", suffix=".status")
+        os.close(handle)
+        self.status_file = Path(status)
+        self.status_file.unlink()
+        script = 'status_file=$1; shift; "$@"; echo $? > "$status_file"'
+        command = ["sh", "-c", script, "sh", str(self.status_file), *command]
         subprocess.run(
             [
                 "tmux",
@@ -68,16 +82,15 @@ class Terminal:
 
     def exit_status(self) -> int | None:
         """The console's exit status once it has exited, else None."""
-        result = subprocess.run(
-            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_dead} #{pane_dead_status}"],
-            capture_output=True,
-            text=True,
-        )
-        dead, _, status = result.stdout.strip().partition(" ")
-        return int(status) if dead == "1" and status else None
+        try:
+            text = self.status_file.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return int(text) if text else None
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        self.status_file.unlink(missing_ok=True)
 
     def wait_for(self, what: str | Callable[[str], bool], timeout: float = 30.0) -> str:
         """Poll the screen until it shows ``what``; fail with the last screen."""

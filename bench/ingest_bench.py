@@ -68,6 +68,9 @@ class PlugOnlyDesk(Desk):
     async def ingest(self, channel: str, item: Any) -> None:
         return None
 
+    async def ingest_many(self, channel: str, items: list[Any]) -> list[None]:
+        return [None] * len(items)
+
 
 def open_desk(kind: str, folder: Path) -> tuple[Desk, list[Any]]:
     if kind == "none":

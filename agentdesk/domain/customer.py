@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class IdentityKind(StrEnum):
@@ -54,9 +55,11 @@ def identity_problem(kind: str, value: str) -> str | None:
     return None if len(value) <= 200 else "That identity is too long."
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """One way to reach a customer: ``Identity("email", "ana@example.com")``."""
+class Identity(NamedTuple):
+    """One way to reach a customer: ``Identity("email", "ana@example.com")``.
+
+    A named pair, so that files and the wire hold it as ``["email", "ana@…"]``.
+    """
 
     kind: str
     value: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Direction(StrEnum):
@@ -25,8 +26,9 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # permanent failure; the reason is on the message
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
+class Attachment(NamedTuple):
+    """A file that came with a message (held as ``[name, type, size, path]``)."""
+
     name: str
     content_type: str = "application/octet-stream"
     size: int = 0

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from agentdesk.domain import Event, Message, Status, Task
 
-from .batch_codec import decode_batch, encode_batch
+from .batch_codec import decode_batch, encode_batch_texts
 from .errors import StoreError
 from .protocol import Batch, StoreStats
 from .state import StateReads, StoreState
@@ -40,8 +40,8 @@ class MemoryStore(StateReads):
         """Apply ``batch``; an empty batch changes nothing and returns the current seq."""
         if not batch:
             return self._seq
-        text = encode_batch(batch)
-        decoded = decode_batch(text)
+        encoded = encode_batch_texts(batch)
+        text, decoded = encoded.body, encoded.copy
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed; open it again to make changes")

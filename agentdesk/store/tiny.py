@@ -172,7 +172,7 @@ class TinyStore(TinyReads):
         if not batch:
             return self._seq
         encoded = encode_batch_texts(batch)
-        ticket = Ticket(decode_batch(encoded.body), encoded, sync=sync)
+        ticket = Ticket(encoded.copy, encoded, sync=sync)
         self._writers.submit(ticket)
         if ticket.error is not None:
             raise ticket.error
@@ -219,7 +219,7 @@ class TinyStore(TinyReads):
                 return
             first = self._seq + 1
             records = [
-                encode_record(first + n, t.encoded.body.encode("ascii"))
+                encode_record(first + n, t.encoded.body.encode("utf-8"))
                 for n, t in enumerate(ready)
             ]
             try:

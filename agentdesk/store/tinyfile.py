@@ -24,7 +24,7 @@ def write_tables(path: Path, tables: dict[str, Iterable[str]]) -> None:
 
     Document texts are compact JSON objects; they get ids 1, 2, ... in order.
     """
-    with open(path, "w", encoding="ascii", newline="\n") as out:
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
         names = list(tables)
         if not names:
             out.write("{}\n")
@@ -40,7 +40,7 @@ def write_tables(path: Path, tables: dict[str, Iterable[str]]) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write a file the caller laid out itself (see ``buckets``) and fsync it."""
-    with open(path, "w", encoding="ascii", newline="\n") as out:
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(text)
         out.flush()
         os.fsync(out.fileno())

@@ -774,3 +774,21 @@ def test_text_utf8_cannot_hold_is_saved_escaped_and_read_back(tmp_path: Path) ->
     last = TinyStore.open(tmp_path / "s")
     assert last.get_task("T1").subject == "bad \udc80 byte, café"
     last.close()
+
+
+def test_a_message_written_out_after_a_lookup_miss_is_still_found(path: Path) -> None:
+    """Duplicates are recognised whether the message is in memory or on file,
+    including one a checkpoint wrote after the store had looked for others."""
+    store = open_store(path)
+    store.commit(Batch(customers=[ANA], tasks=[make_task("T1", 1)], events=[inbound("E1", 1001.0)]))
+    store.close()
+    store = open_store(path)
+    assert store.message_by_external_id("mail", "<E2@example.com>") is None
+    store.commit(Batch(events=[inbound("E2", 1002.0)]))
+    store.checkpoint()
+    assert store.message_by_external_id("mail", "<E2@example.com>").id == "E2"
+    assert store.message_by_external_id("mail", "<E1@example.com>").id == "E1"
+    store.close()
+    store = open_store(path)
+    assert store.message_by_external_id("mail", "<E2@example.com>").id == "E2"
+    store.close()

@@ -98,6 +98,9 @@ class Hot:
         # What the files being written by a checkpoint hold, in force once written.
         self._pending_buckets: dict[int, BucketFile] = {}
         self._pending_appended: list[str] = []
+        # Channel message key -> the bucket whose file holds it, over every
+        # bucket: a new message (the common case) is known absent in one look.
+        self._external_bucket: dict[str, int] | None = None
 
     @property
     def tasks_path(self) -> Path:
@@ -188,13 +191,25 @@ class Hot:
         if message is not None:
             return message
         key = channel + SEP + external_id
-        for bucket in range(BUCKETS):
-            lookup = self._lookup(bucket)
-            event_id = lookup.external.get(key)
-            if event_id is not None:
-                self._decode_timeline(lookup.event_task[event_id])
-                return self.state.message_by_external_id(channel, external_id)
-        return None
+        if self._external_bucket is None:
+            self._external_bucket = {}
+            for bucket in range(BUCKETS):
+                self._note_external(bucket)
+        bucket = self._external_bucket.get(key)
+        if bucket is None:
+            return None
+        lookup = self._lookup(bucket)
+        event_id = lookup.external.get(key)
+        if event_id is None:
+            return None
+        self._decode_timeline(lookup.event_task[event_id])
+        return self.state.message_by_external_id(channel, external_id)
+
+    def _note_external(self, bucket: int) -> None:
+        # A key whose message left the bucket since stays mapped to it; the
+        # bucket's own lookup then says it is not there.
+        assert self._external_bucket is not None
+        self._external_bucket.update(dict.fromkeys(self._lookup(bucket).external, bucket))
 
     def decode_all(self) -> None:
         with no_gc():
@@ -322,6 +337,8 @@ class Hot:
         for bucket, built in self._pending_buckets.items():
             entry = self._buckets[bucket]
             entry.file, entry.index, entry.lookup = built, built.index, None
+            if self._external_bucket is not None:
+                self._note_external(bucket)
         self._pending_buckets = {}
         # Events appended to a block on file need not stay decoded in memory
         # (unless a reader decoded the timeline while the files were written).

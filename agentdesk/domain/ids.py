@@ -9,6 +9,7 @@ ASCII order, so comparing ids as strings compares them as numbers.
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from collections.abc import Callable
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Two digits (10 bits) at a time: half the Python-level steps of one at a time.
 _PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)
+# Standard base32 (RFC 4648) letters to Crockford's: the same 5-bit groups.
+_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode("ascii"))
 
 
 def _encode(value: int, digits: int) -> str:
@@ -34,6 +37,7 @@ class IdFactory:
         self._clock = clock
         self._last_ms = -1
         self._last_random = 0
+        self._prefix = ""
 
     def new(self) -> str:
         ms = int(self._clock() * 1000)
@@ -43,8 +47,10 @@ class IdFactory:
             self._last_random += 1
         else:
             self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
-        self._last_ms = ms
-        return _encode(ms, 10) + _encode(self._last_random, 16)
+            self._last_ms = ms
+            self._prefix = _encode(ms, 10)
+        digits = base64.b32encode(self._last_random.to_bytes(10, "big")).translate(_CROCKFORD)
+        return self._prefix + digits.decode("ascii")
 
 
 def id_time(identifier: str) -> float:

@@ -26,6 +26,9 @@ _ESCAPES = re.compile(
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 # Bidi overrides and isolates could reorder what an agent reads on screen.
 _BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Any character the steps below would change (\r and ESC among the controls):
+# most text has none, and one scan tells.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -36,6 +39,8 @@ def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """
     if not text:
         return ""
+    if len(text) <= max_chars and _UNSAFE.search(text) is None:
+        return text
     original = len(text)
     # Cleaning only removes characters, so work on a bounded prefix: a 50 MB
     # message costs no more than one at the bound.

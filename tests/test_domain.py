@@ -53,6 +53,11 @@ def test_ids_sort_by_time_and_stay_monotonic_within_a_millisecond():
     assert all(len(i) == 26 for i in ids)
     assert id_time(same_ms[0]) == 1_790_000_000.0
     assert id_time(later) == 1_790_000_000.5
+    # The random part is 16 digits of the id's alphabet, carried across digits.
+    factory._last_random = (1 << 50) - 1
+    carried = factory.new()
+    assert carried[10:] == "00000" + "1" + "0" * 10
+    assert set("".join(ids)) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
 
 @pytest.mark.parametrize(

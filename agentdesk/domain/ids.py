@@ -9,7 +9,6 @@ ASCII order, so comparing ids as strings compares them as numbers.
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from collections.abc import Callable
@@ -17,8 +16,6 @@ from collections.abc import Callable
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Two digits (10 bits) at a time: half the Python-level steps of one at a time.
 _PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)
-# Standard base32 (RFC 4648) letters to Crockford's: the same 5-bit groups.
-_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode("ascii"))
 
 
 def _encode(value: int, digits: int) -> str:
@@ -28,6 +25,22 @@ def _encode(value: int, digits: int) -> str:
         value >>= 10
     pairs.reverse()
     return "".join(pairs)
+
+
+def _random_digits(value: int) -> str:
+    """The 16 digits of an 80-bit value (``_encode(value, 16)``, unrolled: ids
+    are made for every stored object)."""
+    p = _PAIRS
+    return (
+        p[value >> 70 & 1023]
+        + p[value >> 60 & 1023]
+        + p[value >> 50 & 1023]
+        + p[value >> 40 & 1023]
+        + p[value >> 30 & 1023]
+        + p[value >> 20 & 1023]
+        + p[value >> 10 & 1023]
+        + p[value & 1023]
+    )
 
 
 class IdFactory:
@@ -49,8 +62,7 @@ class IdFactory:
             self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
             self._last_ms = ms
             self._prefix = _encode(ms, 10)
-        digits = base64.b32encode(self._last_random.to_bytes(10, "big")).translate(_CROCKFORD)
-        return self._prefix + digits.decode("ascii")
+        return self._prefix + _random_digits(self._last_random)
 
 
 def id_time(identifier: str) -> float:

@@ -16,84 +16,102 @@ before every search, so nothing written is ever missing from a result.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
 
 from . import lexicon
+from .fts_order import Change, write_in_order
 from .records import JOIN
+from .rows import select_in
+from .write_cache import WriteCache
 
 # (row id, subject, body, people, facets)
 Doc = tuple[int, str, str, str, str]
+
+_INSERT = "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)"
+_REMOVE = "INSERT INTO docs(docs, rowid, subject, body, people, facets) VALUES ('delete',?,?,?,?,?)"
+_NO_DOC = (None,) * 5
 
 
 class Documents:
     """The documents of the index's tasks (inside the caller's transaction)."""
 
-    def __init__(self, db: sqlite3.Connection, *, bulk: bool = False) -> None:
+    def __init__(self, db: sqlite3.Connection, cache: WriteCache | None = None) -> None:
         self.db = db
-        # In bulk mode (rebuild) documents are built once at the end instead.
-        self.bulk = bulk
-        self._touched: set[int] = set()
+        # The row ids in the ``dirty`` table, which the cache keeps between
+        # writes; read from the file when there is no cache.
+        if cache is not None:
+            self.dirty = cache.marks(db).dirty
+            self._fed: set[str] | None = cache.fed
+        else:
+            self.dirty = {rid for (rid,) in db.execute("SELECT rid FROM dirty")}
+            self._fed = None
 
-    def doc(self, rid: int) -> Doc | None:
-        row = self.db.execute(
-            "SELECT t.doc, t.subject, c.people, t.facets FROM tasks t"
-            " JOIN customers c ON c.rid = t.customer_rid WHERE t.rid=?",
-            (rid,),
-        ).fetchone()
-        if row is None:
-            return None
-        texts = self.db.execute(
-            "SELECT text FROM texts WHERE task_rid=? ORDER BY at, rid", (rid,)
-        ).fetchall()
-        return row[0], row[1], JOIN.join(t for (t,) in texts), row[2], row[3]
+    def read(self, rids: Iterable[int]) -> dict[int, Doc]:
+        """The current documents of the tasks ``rids`` (those that have a row)."""
+        keys = sorted(rids)
+        if not keys:
+            return {}
+        heads = select_in(
+            self.db,
+            "SELECT t.rid, t.doc, t.subject, c.people, t.facets FROM tasks t"
+            " JOIN customers c ON c.rid = t.customer_rid WHERE t.rid IN ({})",
+            keys,
+        )
+        bodies: defaultdict[int, list[str]] = defaultdict(list)
+        for rid, text in select_in(
+            self.db,
+            "SELECT task_rid, text FROM texts WHERE task_rid IN ({}) ORDER BY task_rid, at, rid",
+            keys,
+        ):
+            bodies[rid].append(text)
+        return {
+            rid: (doc, subject, JOIN.join(bodies.get(rid, ())), people, words)
+            for rid, doc, subject, people, words in heads
+        }
 
-    def touch(self, rid: int) -> None:
-        """Keep the task's document as indexed, before its first change since a refresh."""
-        if self.bulk or rid in self._touched:
+    def set_aside(self, rids: Iterable[int], fresh: Collection[int] = ()) -> None:
+        """Keep the documents of tasks about to change as indexed, before their
+        first change since a refresh. ``fresh`` tasks have no row yet, hence no
+        document to read."""
+        todo = sorted({rid for rid in rids if rid not in self.dirty})
+        if not todo:
             return
-        self._touched.add(rid)
-        if self.db.execute("SELECT 1 FROM dirty WHERE rid=?", (rid,)).fetchone():
-            return
-        old = self.doc(rid)
-        self.db.execute("INSERT INTO dirty VALUES (?,?,?,?,?,?)", (rid, *(old or (None,) * 5)))
+        docs = self.read(rid for rid in todo if rid not in fresh)
+        self.db.executemany(
+            "INSERT INTO dirty VALUES (?,?,?,?,?,?)",
+            [(rid, *docs.get(rid, _NO_DOC)) for rid in todo],
+        )
+        self.dirty.update(todo)
 
     def dirty_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM dirty").fetchone()[0]
+        return len(self.dirty)
 
     def refresh(self) -> int:
         """Replace the documents of the tasks changed since the last refresh."""
         rows = self.db.execute("SELECT * FROM dirty").fetchall()
-        # FTS5 writes its pending changes out (a new segment on disk) whenever
-        # a row id is not above the previous one: go in row id order, each
-        # removal before the insertion that may reuse its row id.
-        changes: list[tuple[int, int, Doc]] = []
+        current = self.read(rid for rid, *_ in rows)
+        changes: list[Change] = []
+        # Words of subjects and customers, new only where they changed (those
+        # of message texts are found by their row ids); a dict keeps one of each.
+        words: dict[str, None] = {}
         for rid, *indexed in rows:
             old = None if indexed[0] is None else tuple(indexed)
-            new = self.doc(rid)
+            new = current.get(rid)
             if new == old:
                 continue
             if old is not None:
-                changes.append((old[0], 0, old))  # type: ignore[arg-type]
+                changes.append((old[0], 0, old))
             if new is not None:
                 changes.append((new[0], 1, new))
-        changes.sort(key=lambda change: change[:2])
-        lexicon.feed_new_texts(
-            self.db, (part for _, insert, doc in changes if insert for part in (doc[1], doc[3]))
-        )
-        for _, insert, doc in changes:
-            if insert:
-                self.db.execute(
-                    "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)",
-                    doc,
-                )
-            else:
-                self.db.execute(
-                    "INSERT INTO docs(docs, rowid, subject, body, people, facets)"
-                    " VALUES ('delete',?,?,?,?,?)",
-                    doc,
-                )
+                if old is None or old[1] != new[1]:
+                    words[new[1]] = None
+                if old is None or old[3] != new[3]:
+                    words[new[3]] = None
+        lexicon.feed_new_texts(self.db, words, self._fed)
+        write_in_order(self.db, changes, _REMOVE, _INSERT)
         self.db.execute("DELETE FROM dirty")
-        self._touched.clear()
+        self.dirty.clear()
         return len(rows)
 
     def build_all(self, progress: Callable[[int], None] | None = None) -> None:
@@ -108,7 +126,6 @@ class Documents:
         )
         texts = self.db.execute("SELECT task_rid, text FROM texts ORDER BY task_rid, at, rid")
         pending = next(texts, None)
-        insert = "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)"
         rows: list[Doc] = []
         done = 0
         for rid, doc, subject, people, words in tasks:
@@ -120,11 +137,11 @@ class Documents:
                 pending = next(texts, None)
             rows.append((doc, subject, JOIN.join(parts), people, words))
             if len(rows) >= 2000:
-                self.db.executemany(insert, rows)
+                self.db.executemany(_INSERT, rows)
                 done += len(rows)
                 rows.clear()
                 if progress:
                     progress(done)
-        self.db.executemany(insert, rows)
+        self.db.executemany(_INSERT, rows)
         if progress:
             progress(done + len(rows))

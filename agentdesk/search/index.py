@@ -1,10 +1,11 @@
 """The search index: an SQLite FTS5 file beside the store, derived from it.
 
-The desk calls ``apply`` after every store commit, so a message is findable
-as soon as it is acknowledged. The file records the sequence number of the
-last batch it holds in the same transaction as the batch, so after a crash
-``catch_up`` replays what is missing from the store's journal (or rebuilds
-from the store when the journal no longer reaches back that far).
+The desk calls ``apply_many`` (or ``apply``) after the store commits, so a
+message is findable as soon as it is acknowledged. The file records the
+sequence number of the last batch it holds in the same transaction as the
+batch, so after a crash ``catch_up`` replays what is missing from the store's
+journal (or rebuilds from the store when the journal no longer reaches back
+that far).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import islice
 from pathlib import Path
 
 from agentdesk.store.protocol import Batch, Store
@@ -20,11 +22,12 @@ from agentdesk.store.protocol import Batch, Store
 from . import rebuild, schema
 from .consistency import compare
 from .documents import Documents
+from .group_writer import GroupWriter
 from .query import Query, parse_query
 from .reader import Reader, SearchHit, SearchPage
 from .records import LookupCustomer
 from .txn import WriteGroup
-from .writer import IndexWriter
+from .write_cache import WriteCache
 
 __all__ = ["IndexBehind", "SearchHit", "SearchIndex", "SearchPage"]
 
@@ -33,6 +36,9 @@ Progress = Callable[[int, int], None]
 # Changed tasks whose documents wait for a refresh before a write refreshes
 # them itself: bounds the work left for the next search.
 REFRESH_AT = 128
+
+# Batches ``catch_up`` replays per group.
+CATCH_UP_GROUP = 256
 
 
 class IndexBehind(RuntimeError):
@@ -59,6 +65,7 @@ class SearchIndex:
         self._db = db
         self._reader = Reader(db)
         self._writes = WriteGroup(db, self.last_seq)
+        self._cache = WriteCache()
 
     @classmethod
     def open(cls, path: Path) -> SearchIndex:
@@ -75,26 +82,50 @@ class SearchIndex:
 
         Raises ``IndexBehind`` when batches before ``seq`` are missing.
         """
+        self.apply_many([(seq, batch)], lookup_customer)
+
+    def apply_many(
+        self, batches: Sequence[tuple[int, Batch]], lookup_customer: LookupCustomer
+    ) -> None:
+        """Index consecutive store batches, numbered in ascending order, as one group.
+
+        Batches already held are skipped; the rest must start right after
+        ``last_seq`` and follow one another, or ``IndexBehind`` is raised
+        before any is applied. The group costs a few statements however many
+        batches it holds, and the last version of an object changed several
+        times in it is the one indexed.
+        """
         with self._lock:
-            if seq <= self.last_seq:
+            todo = [(seq, batch) for seq, batch in batches if seq > self.last_seq]
+            if not todo:
                 return
-            if seq != self.last_seq + 1:
-                raise IndexBehind(
-                    f"the search index holds batches up to {self.last_seq} and was given"
-                    f" {seq}: catch up from the store first"
-                )
+            for expected, (seq, _) in enumerate(todo, self.last_seq + 1):
+                if seq != expected:
+                    raise IndexBehind(
+                        f"the search index holds batches up to {expected - 1} and was given"
+                        f" {seq}: catch up from the store first"
+                    )
             self._writes.begin()
             try:
-                writer = IndexWriter(self._db)
-                writer.apply(batch, lookup_customer)
-                if writer.documents.dirty_count() >= REFRESH_AT:
-                    writer.documents.refresh()
+                documents = self._documents()
+                writer = GroupWriter(self._db, self._cache, documents)
+                writer.apply((batch for _, batch in todo), lookup_customer)
+                if documents.dirty_count() >= REFRESH_AT:
+                    documents.refresh()
+                self.last_seq = todo[-1][0]
+                self._writes.done(self.last_seq, len(todo))
             except BaseException:
-                # The open group is lost with this batch; catch_up replays it.
-                self.last_seq = self._writes.rollback()
+                # The open group is lost with these batches; catch_up replays it.
+                self._rollback()
                 raise
-            self.last_seq = seq
-            self._writes.done(seq)
+
+    def _documents(self) -> Documents:
+        return Documents(self._db, self._cache)
+
+    def _rollback(self) -> None:
+        """Drop the open write group, and what the cache knew of it."""
+        self._cache.drop()
+        self.last_seq = self._writes.rollback()
 
     def catch_up(self, store: Store, progress: Progress | None = None) -> int:
         """Bring the index level with ``store``; return how many batches it moved on.
@@ -112,10 +143,11 @@ class SearchIndex:
                 self.rebuild(store, progress)
                 return max(0, self.last_seq - before)
             target = store.seq
-            for seq, batch in batches:
-                self.apply(seq, batch, store.get_customer)
-                if progress and seq % 500 == 0:
-                    progress(seq - before, target - before)
+            batches = iter(batches)
+            while group := list(islice(batches, CATCH_UP_GROUP)):
+                self.apply_many(group, store.get_customer)
+                if progress:
+                    progress(self.last_seq - before, target - before)
             self.refresh()
             if progress:
                 progress(self.last_seq - before, max(target, self.last_seq) - before)
@@ -124,6 +156,7 @@ class SearchIndex:
     def rebuild(self, store: Store, progress: Progress | None = None) -> None:
         """Recreate the index from everything in ``store``, closed history included."""
         with self._lock:
+            self._cache.drop()
             try:
                 self._writes.rollback()
                 empty = self._is_empty()
@@ -137,6 +170,8 @@ class SearchIndex:
             except BaseException:
                 self.needs_rebuild = True
                 raise
+            finally:
+                self._cache.drop()
             self._writes.seq = self.last_seq
             self.needs_rebuild = False
 
@@ -154,13 +189,13 @@ class SearchIndex:
         search quick, and before the file is read from elsewhere.
         """
         with self._lock:
-            documents = Documents(self._db)
+            documents = self._documents()
             if documents.dirty_count():
                 self._writes.begin()
                 try:
                     documents.refresh()
                 except BaseException:
-                    self.last_seq = self._writes.rollback()
+                    self._rollback()
                     raise
             self._writes.commit()
 

@@ -9,6 +9,11 @@ lists words, so the index keeps its own list of words: fed, at each refresh,
 with the words of the texts added since (tokenized by FTS5 itself in a small
 in-memory table) and never pruned (a word no document holds any more only
 adds an empty branch to the OR).
+
+Most words of a new text were fed before. A word never spans white space
+(always a separator for FTS5), so the writer remembers the white-space
+separated pieces it fed and feeds only the pieces it has not seen: the same
+words for a fraction of the tokenizing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from collections.abc import Iterable
 
 # A prefix standing for more words than this is left to FTS5 as it is.
 MAX_EXPANSION = 64
+
+# Pieces remembered as fed, at most (then forgotten all at once).
+MAX_SEEN = 200_000
 
 _FEED = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lexicon_feed USING fts5("
@@ -29,6 +37,9 @@ _FEED = (
 
 def feed(db: sqlite3.Connection, texts: Iterable[str]) -> None:
     """Add the words of ``texts`` to the lexicon."""
+    texts = list(texts)
+    if not texts:
+        return
     for statement in _FEED:
         db.execute(statement)
     db.executemany("INSERT INTO temp.lexicon_feed(text) VALUES (?)", ((t,) for t in texts))
@@ -36,14 +47,35 @@ def feed(db: sqlite3.Connection, texts: Iterable[str]) -> None:
     db.execute("INSERT INTO temp.lexicon_feed(lexicon_feed) VALUES ('delete-all')")
 
 
-def feed_new_texts(db: sqlite3.Connection, extra: Iterable[str] = ()) -> None:
-    """Feed the texts added since the last feed, and ``extra`` (subjects, names)."""
+def feed_new_texts(
+    db: sqlite3.Connection, extra: Iterable[str] = (), seen: set[str] | None = None
+) -> None:
+    """Feed the texts added since the last feed, and ``extra`` (subjects, names).
+
+    ``seen`` holds the pieces fed before (see ``unseen``); it must be emptied
+    whenever what was fed is rolled back.
+    """
     row = db.execute("SELECT value FROM meta WHERE key = 'lexicon_rid'").fetchone()
     done = int(row[0]) if row else 0
     top = db.execute("SELECT max(rid) FROM texts").fetchone()[0] or 0
     texts = [t for (t,) in db.execute("SELECT text FROM texts WHERE rid > ?", (done,))]
-    feed(db, [*texts, *extra])
+    texts.extend(extra)
+    feed(db, texts if seen is None else unseen(texts, seen))
     db.execute("INSERT OR REPLACE INTO meta VALUES ('lexicon_rid', ?)", (top,))
+
+
+def unseen(texts: Iterable[str], seen: set[str]) -> list[str]:
+    """The white-space separated pieces of ``texts`` not in ``seen``, which
+    takes them: feeding these feeds every word of ``texts`` not fed before."""
+    if len(seen) > MAX_SEEN:
+        seen.clear()
+    fresh = []
+    for text in texts:
+        pieces = [piece for piece in set(text.split()) if piece not in seen]
+        if pieces:
+            seen.update(pieces)
+            fresh.append(" ".join(pieces))
+    return fresh
 
 
 def feed_everything(db: sqlite3.Connection) -> None:

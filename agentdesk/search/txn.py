@@ -38,10 +38,10 @@ class WriteGroup:
             self._since = self._clock()
             self._batches = 0
 
-    def done(self, seq: int) -> None:
-        """A batch is applied; commit when the group is full or old enough."""
+    def done(self, seq: int, batches: int = 1) -> None:
+        """Batches up to ``seq`` are applied; commit when the group is full or old enough."""
         self.seq = seq
-        self._batches += 1
+        self._batches += batches
         if self._batches >= GROUP_BATCHES or self._clock() - self._since >= GROUP_SECONDS:
             self.commit()
 

@@ -38,6 +38,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
+from agentdesk.core.collector import settle_after_load
 from agentdesk.core.config import ChannelConfig, Config
 from agentdesk.core.desk import Desk
 from agentdesk.core.discovery import discover
@@ -73,6 +74,7 @@ class PlugOnlyDesk(Desk):
 
 
 def open_desk(kind: str, folder: Path) -> tuple[Desk, list[Any]]:
+    settle_after_load()  # as the console's embedded desk does once its store is open
     if kind == "none":
         from agentdesk.store.memory import MemoryStore
 
@@ -81,11 +83,11 @@ def open_desk(kind: str, folder: Path) -> tuple[Desk, list[Any]]:
         from agentdesk.store.memory import MemoryStore
 
         return Desk(MemoryStore()), []
-    from agentdesk.search.index import SearchIndex
-    from agentdesk.store.tiny import TinyStore
+    from agentdesk.core.runtime import index_path, open_index, open_store
 
-    store = TinyStore.open(folder / "store")
-    index = SearchIndex.open(folder / "store" / "search.sqlite")
+    # As the console's embedded desk opens them.
+    store = open_store(folder / "store")
+    index = open_index(index_path(folder / "store"), store)
     return Desk(store, index=index), [index, store]
 
 
@@ -151,6 +153,9 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result
     for pump in runtime.pumps.values():
         stamp(pump)
     await finished.wait()
+    if closers:
+        # Every message findable: the index's writer has caught up.
+        await asyncio.to_thread(closers[0].refresh)
     seconds = time.perf_counter() - first_emit[0]
     await runtime.stop()
     reader.cancel()

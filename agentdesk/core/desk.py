@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -40,7 +40,9 @@ HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 class Index(Protocol):
     """What the desk needs of a search index (``agentdesk.search.SearchIndex``)."""
 
-    def apply(self, seq: int, batch: Batch, lookup_customer: Callable[[str], Any]) -> None: ...
+    def apply_many(
+        self, batches: Sequence[tuple[int, Batch]], lookup_customer: Callable[[str], Any]
+    ) -> None: ...
     def catch_up(self, store: Store) -> int: ...
     def search(self, query: str, **kw: Any) -> Any: ...
 
@@ -82,13 +84,23 @@ class Desk:
         only for work whose acknowledgement waits for that sync (ingest_many).
         """
         seq = self.store.commit(batch, sync=sync)
+        self._index([(seq, batch)])
+        self._publish(seq, batch, notices)
+        if batch.outbox_put:
+            self.outbox_wakeup.set()
+        return seq
+
+    def _index(self, batches: list[tuple[int, Batch]]) -> None:
         # Every batch goes to the index, even one it has nothing to take from:
         # the index follows the store's sequence numbers one by one.
-        if self.index is not None and self.index_error is None:
-            try:
-                self.index.apply(seq, batch, self.store.get_customer)
-            except Exception:
-                self._recover_index(seq)
+        if self.index is None or self.index_error is not None or not batches:
+            return
+        try:
+            self.index.apply_many(batches, self.store.get_customer)
+        except Exception:
+            self._recover_index(batches[0][0])
+
+    def _publish(self, seq: int, batch: Batch, notices: list[Notice] | None) -> None:
         if batch.tasks or batch.events or batch.customers or notices:
             self.bus.publish(
                 Update(
@@ -100,9 +112,6 @@ class Desk:
                     targeted=[(n.agent, n.text) for n in notices or [] if n.agent is not None],
                 )
             )
-        if batch.outbox_put:
-            self.outbox_wakeup.set()
-        return seq
 
     def _recover_index(self, seq: int) -> None:
         """After a failed index update, let the index catch up from the store once;
@@ -114,10 +123,17 @@ class Desk:
             self.index_error = f"search is behind until restart: {exc}"
             log.exception("search index could not catch up")
 
+    def search(self, query: str, **options: Any) -> Any:
+        """Search the index (blocking: call it from a thread)."""
+        if self.index is None:
+            raise DeskError("search is not available: this desk has no search index")
+        return self.index.search(query, **options)
+
     def subscribe(self, since: int) -> AsyncIterator[Update]:
         return self.bus.subscribe(since)
 
     def close(self) -> None:
+        """End the update stream (the store and the index stay open)."""
         self.bus.close()
 
     # --- channels -----------------------------------------------------------
@@ -176,31 +192,49 @@ class Desk:
         task. Returns, per item, its result or the exception it raised.
         """
         results: list[IngestResult | Exception | None] = []
+        committed: list[tuple[int, Batch, list[Notice]]] = []
         for item in items:
             try:
-                results.append(self._ingest_one(channel, item, sync=False))
+                if isinstance(item, TypingSignal):
+                    self._typing(channel, item)
+                    results.append(None)
+                    continue
+                result, batch, notices = self._plan(channel, item)
+                if batch:
+                    committed.append((self.store.commit(batch, sync=False), batch, notices))
+                results.append(result)
             except Exception as exc:
                 results.append(exc)
         self.store.sync()
+        # Indexed as one group; shown once durable.
+        self._index([(seq, batch) for seq, batch, _ in committed])
+        for seq, batch, notices in committed:
+            self._publish(seq, batch, notices)
         return results
 
     def _ingest_one(self, channel: str, item: Any, *, sync: bool) -> IngestResult | None:
         if isinstance(item, TypingSignal):
             self._typing(channel, item)
             return None
+        result, batch, notices = self._plan(channel, item)
+        if batch:
+            self.commit(batch, notices, sync=sync)
+        return result
+
+    def _plan(self, channel: str, item: Any) -> tuple[IngestResult, Batch, list[Notice]]:
+        """What storing ``item`` takes; an empty batch for a duplicate."""
         caps = self.capabilities(channel)
         batch, result = self.ingestor.plan(channel, caps, item, self.clock())
         if result.duplicate:
             log.debug("duplicate %s on %s dropped", getattr(item, "external_id", ""), channel)
-            return result
+            return result, Batch(), []
         notices = []
         if result.created_task:
             notices.append(Notice(f"new task {result.task.label} on {channel}"))
         elif result.task.assignee:
             text = f"{result.customer.display_name} wrote on {result.task.label}"
             notices.append(Notice(text, result.task.assignee))
-        self.commit(batch, notices, sync=sync)
-        return result
+        return result, batch, notices
 
     def _typing(self, channel: str, signal: TypingSignal) -> None:
         caps = self.capabilities(channel)

@@ -50,11 +50,10 @@ class LocalDeskClient:
         return [TimelineEntry(t, store.events_of_task(t.id)) for t in reversed(tasks)]
 
     async def search(self, query: str, *, limit: int = 50, offset: int = 0) -> Any:
-        index = self.desk.index
-        if index is None:
+        if self.desk.index is None:
             raise DeskError("search is not available: this desk has no search index")
         return await asyncio.to_thread(
-            index.search, query, me=self.me, now=self.desk.clock(), limit=limit, offset=offset
+            self.desk.search, query, me=self.me, now=self.desk.clock(), limit=limit, offset=offset
         )
 
     async def channels(self) -> list[ChannelStatus]:

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
+from agentdesk.core.collector import settle_after_load
 from agentdesk.core.config import Config
 from agentdesk.core.desk import Desk
 from agentdesk.core.ingest import IngestRules
@@ -30,6 +32,21 @@ def index_path(store_path: Path) -> Path:
     return store_path / "search.sqlite"
 
 
+def open_index(path: Path, store: Store) -> Any:
+    """The search index of ``store``, level with it, written by a process of its own
+    (so indexing runs on another core); in this process if that cannot start."""
+    from agentdesk.search.index import SearchIndex
+    from agentdesk.search.index_process import IndexProcess, IndexWriterFailed
+
+    try:
+        return IndexProcess.start(path, store)
+    except (OSError, IndexWriterFailed) as exc:
+        log.warning("search index writer process did not start (%s); indexing in-process", exc)
+    index = SearchIndex.open(path)
+    index.catch_up(store)
+    return index
+
+
 class EmbeddedDesk:
     """A ``DeskConnector`` that runs the whole desk inside the caller's event loop.
 
@@ -50,15 +67,14 @@ class EmbeddedDesk:
 
     async def open(self) -> LocalDeskClient:
         from agentdesk.core.channel_runtime import ChannelRuntime
-        from agentdesk.search.index import SearchIndex
 
         store = self._store or await asyncio.to_thread(open_store, self.store_path)
         self._store = store
+        settle_after_load()
         self.warnings.extend(getattr(store, "warnings", []))
-        index = await asyncio.to_thread(SearchIndex.open, index_path(self.store_path))
+        index = await asyncio.to_thread(open_index, index_path(self.store_path), store)
         if store.seq:  # a new store has nothing to lose: its new index is no news
             self.warnings.extend(index.warnings)
-        await asyncio.to_thread(index.catch_up, store)
         self.index = index
         rules = IngestRules(
             reopen_window=self.config.reopen_window_days * 86400,

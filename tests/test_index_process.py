@@ -1,0 +1,101 @@
+"""The search index written by a child process: searches see every acknowledged
+message, the file ends consistent with the store, and a writer that dies is
+replaced after the desk catches the index up."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from agentdesk.core.client import ChannelStatus
+from agentdesk.core.desk import Desk
+from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.runtime import open_index
+from agentdesk.plugin import Capabilities, HealthState, InboundMessage
+from agentdesk.search import QuerySyntaxError, SearchIndex
+from agentdesk.search.index_process import IndexProcess, IndexWriterFailed
+from agentdesk.store.tiny import TinyStore
+
+
+@pytest.fixture
+def indexed(tmp_path, clock):
+    store = TinyStore.open(tmp_path / "store")
+    index = IndexProcess.start(tmp_path / "store" / "search.sqlite", store)
+    desk = Desk(store, index=index, clock=clock)
+    caps = Capabilities(kind="email", identity_kind="email")
+    desk.register_channel(ChannelStatus("mail", "test", caps, HealthState.UP))
+    yield desk, LocalDeskClient(desk, "ana")
+    index.close()
+    store.close()
+
+
+def messages(count: int, start: int = 0) -> list[InboundMessage]:
+    return [
+        InboundMessage(
+            f"client{n % 7}@example.fr",
+            f"colis numéro {n} toujours absent",
+            subject=f"Commande {n}",
+            external_id=f"<m{n}@example.fr>",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def consistent(tmp_path, store: TinyStore) -> list[str]:
+    index = SearchIndex.open(tmp_path / "store" / "search.sqlite")
+    try:
+        return index.check(store)
+    finally:
+        index.close()
+
+
+async def test_search_finds_what_was_just_ingested(indexed, tmp_path):
+    desk, client = indexed
+    await desk.ingest_many("mail", messages(40))
+    await desk.ingest("mail", InboundMessage("zoe@example.fr", "Mon canapé bleu est arrivé"))
+    page = await client.search("canape")
+    assert [hit.customer_name for hit in page.hits] == ["zoe@example.fr"]
+    assert (await client.search("colis")).total == 7  # one task per customer
+    assert (await client.search("from:client3")).total == 1
+    with pytest.raises(QuerySyntaxError):
+        await client.search('"unbalanced')
+    desk.index.close()
+    assert consistent(tmp_path, desk.store) == []
+
+
+async def test_a_writer_that_dies_is_replaced_and_nothing_is_missing(indexed, tmp_path):
+    desk, client = indexed
+    await desk.ingest_many("mail", messages(20))
+    index: IndexProcess = desk.index
+    index.refresh()
+    os.kill(index._child.pid, signal.SIGKILL)
+    index._child.wait()
+    with pytest.raises(IndexWriterFailed):
+        await client.search("colis")
+    # The next commit finds the writer gone: the desk catches the index up
+    # from the store, which starts a new writer.
+    await desk.ingest_many("mail", messages(20, start=20))
+    assert desk.index_error is None
+    assert index.failed is None
+    page = await client.search("numéro 37")
+    assert page.total == 1
+    index.close()
+    assert consistent(tmp_path, desk.store) == []
+
+
+async def test_an_index_reopened_continues_where_it_stopped(tmp_path, clock):
+    store = TinyStore.open(tmp_path / "store")
+    caps = Capabilities(kind="email", identity_kind="email")
+    for round_ in range(2):
+        index = open_index(tmp_path / "store" / "search.sqlite", store)
+        assert isinstance(index, IndexProcess)
+        desk = Desk(store, index=index, clock=clock)
+        desk.register_channel(ChannelStatus("mail", "test", caps, HealthState.UP))
+        await desk.ingest_many("mail", messages(10, start=round_ * 10))
+        assert index.search("colis").total == 7
+        index.close()
+        index.close()  # twice is fine
+    assert consistent(tmp_path, store) == []
+    store.close()

@@ -22,7 +22,6 @@ from agentdesk.store.protocol import Batch
 
 from . import lexicon
 from .documents import Documents
-from .fts_order import Change, write_in_order
 from .records import (
     SLOT_BITS,
     STUB,
@@ -34,9 +33,7 @@ from .records import (
     time_rowid,
 )
 from .rows import (
-    DELETE_GRAMS,
     INSERT_CUSTOMER,
-    INSERT_GRAMS,
     INSERT_TASK,
     UPDATE_CUSTOMER,
     UPDATE_TASK,
@@ -285,11 +282,17 @@ class GroupWriter:
 
     def _write(self) -> None:
         db = self.db
-        old_search: dict[int, str] = {}
+        grams = self.cache.grams
+        indexed: dict[int, str] = {}
         if self._changed_customers:
             rids = sorted(self._changed_customers)
-            old_search = dict(
-                select_in(db, "SELECT rid, search FROM customers WHERE rid IN ({})", rids)
+            # What the trigram index holds, unless a change to it is pending.
+            indexed = dict(
+                select_in(
+                    db,
+                    "SELECT rid, search FROM customers WHERE rid IN ({})",
+                    [rid for rid in rids if not grams.holds(rid)],
+                )
             )
             # A customer's name and identities are in each of its tasks' documents.
             self._touched.update(
@@ -299,17 +302,14 @@ class GroupWriter:
                 )
             )
         self.documents.set_aside(self._touched, self._fresh)
-        grams: list[Change] = []
         if self._new_customers:
             db.executemany(INSERT_CUSTOMER, list(self._new_customers.values()))
-            grams.extend((rid, 1, (rid, row[4])) for rid, row in self._new_customers.items())
+            for rid, row in self._new_customers.items():
+                grams.add(rid, None, row[4])
         if self._changed_customers:
             db.executemany(UPDATE_CUSTOMER, list(self._changed_customers.values()))
             for rid, row in self._changed_customers.items():
-                if row[2] != old_search[rid]:
-                    grams.append((rid, 0, (rid, old_search[rid])))
-                    grams.append((rid, 1, (rid, row[2])))
-        write_in_order(db, grams, DELETE_GRAMS, INSERT_GRAMS)
+                grams.add(rid, indexed.get(rid), row[2])
         if self._new_keys:
             db.executemany("INSERT INTO task_keys(rid, id) VALUES (?,?)", self._new_keys)
         if self._new_tasks:

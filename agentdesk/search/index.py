@@ -64,8 +64,10 @@ class SearchIndex:
     def _use(self, db: sqlite3.Connection) -> None:
         self._db = db
         self._reader = Reader(db)
-        self._writes = WriteGroup(db, self.last_seq)
         self._cache = WriteCache()
+        self._writes = WriteGroup(
+            db, self.last_seq, before_commit=lambda: self._cache.grams.write(db)
+        )
 
     @classmethod
     def open(cls, path: Path) -> SearchIndex:
@@ -190,14 +192,14 @@ class SearchIndex:
         """
         with self._lock:
             documents = self._documents()
-            if documents.dirty_count():
-                self._writes.begin()
-                try:
+            try:
+                if documents.dirty_count():
+                    self._writes.begin()
                     documents.refresh()
-                except BaseException:
-                    self._rollback()
-                    raise
-            self._writes.commit()
+                self._writes.commit()
+            except BaseException:
+                self._rollback()
+                raise
 
     # --- reading --------------------------------------------------------------
 

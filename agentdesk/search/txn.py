@@ -25,10 +25,13 @@ class WriteGroup:
         last_seq: int,
         *,
         clock: Callable[[], float] = time.monotonic,
+        before_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.seq = last_seq
         self._clock = clock
+        # Writes held in memory until the group commits.
+        self._before_commit = before_commit
         self._since = 0.0
         self._batches = 0
 
@@ -47,6 +50,7 @@ class WriteGroup:
 
     def commit(self) -> None:
         if self.db.in_transaction:
+            self._before_commit()
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (self.seq,))
             self.db.execute("COMMIT")
 

@@ -1,9 +1,10 @@
 """What the write path remembers between groups, so that most changes need no read.
 
 Everything here mirrors rows of the index file as the open transaction sees
-them. The index drops it all whenever that transaction rolls back or the file
-is replaced, and it is read again from the file on next use, so it never
-disagrees with the file.
+them (or, for the trigram changes, is written before it commits). The index
+drops it all whenever that transaction rolls back or the file is replaced,
+and it is read again from the file on next use, so it never disagrees with
+the file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from .grams import PendingGrams
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -101,6 +104,8 @@ class WriteCache:
         self.customers: Lru[str, CustomerRow] = Lru(size)
         # Pieces of text whose words are in the lexicon (see lexicon.unseen).
         self.fed: set[str] = set()
+        # Trigram changes the file does not hold yet: dropped with the rest.
+        self.grams = PendingGrams()
         self._marks: FileMarks | None = None
 
     def marks(self, db: sqlite3.Connection) -> FileMarks:
@@ -113,4 +118,5 @@ class WriteCache:
         self.tasks.clear()
         self.customers.clear()
         self.fed.clear()
+        self.grams.clear()
         self._marks = None

@@ -112,7 +112,8 @@ class CustomerPane(Vertical):
         if customer.tags:
             text.append(safe_line(" ".join(f"#{t}" for t in customer.tags), 80) + "\n")
         open_count = sum(1 for e in entries if e.task.status != "closed")
-        text.append(f"{len(entries)} tasks, {open_count} not closed", "dim")
+        count = len(entries)
+        text.append(f"{count} task{'s' if count != 1 else ''}, {open_count} not closed", "dim")
         return text
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

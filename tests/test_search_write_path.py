@@ -427,3 +427,17 @@ def test_closing_after_a_failure_leaves_a_file_that_catches_up(
     assert ids(reopened, "from:anne") == ["T0001"]  # the address still says anne
     reopened.close()
     assert grams_agree_with_customers(tmp_path / "s.db")
+
+
+def test_a_file_written_by_another_connection_is_read_again(tmp_path: Path) -> None:
+    feed = random_history(10, batches=30)
+    search_index = fresh_index(tmp_path / "s.db")
+    search_index.apply_many(feed.pairs[:10], feed.store.get_customer)
+    search_index.refresh()
+    # Another writer (a catch-up run elsewhere) takes the file further meanwhile.
+    other = SearchIndex.open(tmp_path / "s.db")
+    other.apply_many(feed.pairs[10:20], feed.store.get_customer)
+    other.close()
+    search_index.apply_many(feed.pairs[15:], feed.store.get_customer)
+    assert search_index.check(feed.store) == []
+    search_index.close()

@@ -98,6 +98,7 @@ class SearchIndex:
         times in it is the one indexed.
         """
         with self._lock:
+            self._follow()
             todo = [(seq, batch) for seq, batch in batches if seq > self.last_seq]
             if not todo:
                 return
@@ -120,6 +121,11 @@ class SearchIndex:
                 # The open group is lost with these batches; catch_up replays it.
                 self._rollback()
                 raise
+
+    def _follow(self) -> None:
+        # Between transactions another connection may have written the file.
+        if not self._db.in_transaction and self._cache.follow(self._db):
+            self.last_seq = self._writes.rollback()
 
     def _documents(self) -> Documents:
         return Documents(self._db, self._cache)
@@ -191,6 +197,7 @@ class SearchIndex:
         search quick, and before the file is read from elsewhere.
         """
         with self._lock:
+            self._follow()
             documents = self._documents()
             try:
                 if documents.dirty_count():

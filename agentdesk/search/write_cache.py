@@ -107,6 +107,18 @@ class WriteCache:
         # Trigram changes the file does not hold yet: dropped with the rest.
         self.grams = PendingGrams()
         self._marks: FileMarks | None = None
+        self._version: int | None = None
+
+    def follow(self, db: sqlite3.Connection) -> bool:
+        """Forget everything if another connection changed the file since the
+        last call (call it before opening a transaction); True if it did."""
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version:
+            return False
+        changed = self._version is not None
+        self.drop()
+        self._version = version
+        return changed
 
     def marks(self, db: sqlite3.Connection) -> FileMarks:
         if self._marks is None:

@@ -39,3 +39,16 @@ def capped_text(
     else:
         result.append(f"\n… {len(text) - len(window)} more characters", style="italic")
     return result
+
+
+def safe_fragment(text: str, width: int = 200) -> str:
+    """A piece of a line (a snippet around a highlighted word): as ``safe_line``,
+    but a space it starts or ends with is kept, so the pieces join as words."""
+    body = safe_line(text, width)
+    if not text[:1].isspace() and not text[-1:].isspace():
+        return body
+    if not body:
+        return " "
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() else ""
+    return lead + body + trail

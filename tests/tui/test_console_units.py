@@ -16,7 +16,7 @@ from agentdesk.tui.canned import canned_fields, fill, normalize_canned, trigger_
 from agentdesk.tui.keymap import KeyGroup, check_keymap, key_list, known_ids
 from agentdesk.tui.labels import channel_badge, format_wait
 from agentdesk.tui.limits import count_text
-from agentdesk.tui.safe_text import capped_text, safe_line
+from agentdesk.tui.safe_text import capped_text, safe_fragment, safe_line
 from agentdesk.tui.themes import DEFAULT_THEMES_DIR, load_themes
 
 # Friday 2026-01-02 10:00 UTC
@@ -197,3 +197,10 @@ def test_the_user_guide_lists_every_binding_id():
         and not (binding_id.startswith("view.channel.") and "`view.channel.9`" in guide)
     ]
     assert missing == []
+
+
+def test_snippet_fragments_keep_the_spaces_between_words() -> None:
+    snippet = [("J'ai renvoyé la ", False), ("commande", True), (" 4471\n il y a", False)]
+    assert "".join(safe_fragment(f) for f, _ in snippet) == "J'ai renvoyé la commande 4471 il y a"
+    assert safe_fragment("  ") == " "
+    assert safe_fragment(" \x1b[31mred ") == " red "

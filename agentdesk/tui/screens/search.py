@@ -20,7 +20,7 @@ from agentdesk.core.client import DeskClient, DeskError
 from agentdesk.search.query import QuerySyntaxError, parse_query
 
 from ..labels import channel_badge, format_time
-from ..safe_text import safe_line
+from ..safe_text import safe_fragment, safe_line
 
 SYNTAX = """\
 Search syntax
@@ -182,7 +182,7 @@ class SearchScreen(Screen[str | None]):
         text.append(f" · {format_time(hit.last_activity, now)}", "dim")
         text.append("\n    ")
         for fragment, highlighted in hit.snippet:
-            text.append(safe_line(fragment, 200), "reverse bold" if highlighted else "")
+            text.append(safe_fragment(fragment), "reverse bold" if highlighted else "")
         return Option(text, id=str(position))
 
     @on(Input.Submitted, "#query")

@@ -11,6 +11,12 @@ writes do not touch ``docs``: before a task's first change its document as
 indexed is copied into ``dirty``, and ``refresh`` later swaps old for new
 once per task however many messages arrived meanwhile. The index refreshes
 before every search, so nothing written is ever missing from a result.
+
+A task new to the index has no document to keep: its ``dirty`` row is empty
+and nothing is read. The row ids in ``dirty`` are also kept in memory (by the
+index's write cache) between refreshes; the table stays the record a refresh
+after a restart works from. Documents are read for many tasks at once, and
+written in row id order (see fts_order.py).
 """
 
 from __future__ import annotations

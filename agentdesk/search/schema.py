@@ -9,12 +9,12 @@ from pathlib import Path
 SCHEMA_VERSION = 4
 
 # A task's document in `docs` has the row id tasks.doc, derived from the
-# task's last activity (see writer.time_rowid), so "newest first" and date
+# task's last activity (see records.time_rowid), so "newest first" and date
 # ranges are row id order and ranges inside FTS5. The `facets` column holds
 # one token per filterable value (status, channel, tag, ...), so filters are
 # FTS5 terms too and any combination is a merge of posting lists. `dirty`
 # holds, for each task changed since the last refresh, its document as
-# indexed (see writer); `lexicon` lists the indexed words (see lexicon.py).
+# indexed (see documents.py); `lexicon` lists the indexed words (see lexicon.py).
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE customers(

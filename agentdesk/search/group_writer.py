@@ -2,13 +2,13 @@
 
 The group is coalesced first: the last version of each customer, task and
 event wins (an event keeps the place it first had, so texts keep their
-order). The rows it needs come from the write cache or from a few
-``IN (...)`` queries; an event whose id is above every id the index holds
-(ids grow with time) is known to be new without a query. The changes are
-worked out in memory, the documents of the tasks they change are set aside
-as indexed (see documents.py), then the rows are written with
-``executemany``. Nothing is written before every read is done, so what is
-set aside is what the word index holds.
+order). The rows it needs come from a few ``IN (...)`` queries; an event
+whose id is above every id the index holds (ids grow with time) is known to
+be new without a query, and new rows take the row ids the write cache hands
+out. The changes are worked out in memory, the documents of the tasks they
+change are set aside as indexed (see documents.py), then the rows are
+written with ``executemany``. Nothing is written before every read is done,
+so what is set aside is what the word index holds.
 """
 
 from __future__ import annotations
@@ -41,9 +41,29 @@ from .rows import (
     select_in,
     task_values,
 )
-from .write_cache import CustomerRow, TaskRow, WriteCache
+from .write_cache import WriteCache
 
 _SLOT = (1 << SLOT_BITS) - 1
+
+
+@dataclass(slots=True)
+class TaskRow:
+    """A task as the index holds it."""
+
+    rid: int
+    # None: the task has a key (an event named it) but no row yet.
+    fingerprint: str | None = None
+    customer_rid: int = 0
+    doc: int = 0
+    last_activity: float = 0.0
+
+
+@dataclass(slots=True)
+class CustomerRow:
+    """A customer as the index holds it."""
+
+    rid: int
+    fingerprint: str
 
 
 @dataclass(slots=True)
@@ -71,7 +91,7 @@ class GroupWriter:
     """Applies one group of batches (inside the caller's transaction).
 
     Use one writer per group; on an exception the caller rolls back and drops
-    the cache, which this writer has changed.
+    the write cache, which this writer has changed.
     """
 
     def __init__(self, db: sqlite3.Connection, cache: WriteCache, documents: Documents) -> None:
@@ -108,19 +128,13 @@ class GroupWriter:
             self._put_task(task, lookup_customer)
         self._put_events(group.events.values())
         self._write()
-        self._remember()
 
     # --- finding rows -----------------------------------------------------
 
     def _find_customers(self, ids: set[str]) -> None:
-        missing = []
-        for customer_id in ids:
-            row = self.cache.customers.get(customer_id)
-            if row is None:
-                missing.append(customer_id)
-            self._customers[customer_id] = row
+        self._customers.update(dict.fromkeys(ids))
         for customer_id, rid, fingerprint in select_in(
-            self.db, "SELECT id, rid, fingerprint FROM customers WHERE id IN ({})", missing
+            self.db, "SELECT id, rid, fingerprint FROM customers WHERE id IN ({})", sorted(ids)
         ):
             self._customers[customer_id] = CustomerRow(rid, fingerprint)
 
@@ -130,19 +144,12 @@ class GroupWriter:
         return self._customers[customer_id]
 
     def _find_tasks(self, ids: set[str]) -> None:
-        missing = []
-        for task_id in ids:
-            row = self.cache.tasks.get(task_id)
-            if row is None:
-                missing.append(task_id)
-            elif row.fingerprint is None:
-                self._fresh.add(row.rid)
-            self._tasks[task_id] = row
+        self._tasks.update(dict.fromkeys(ids))
         for task_id, rid, fingerprint, customer_rid, doc, at in select_in(
             self.db,
             "SELECT k.id, k.rid, t.fingerprint, t.customer_rid, t.doc, t.last_activity"
             " FROM task_keys k LEFT JOIN tasks t ON t.rid = k.rid WHERE k.id IN ({})",
-            missing,
+            sorted(ids),
         ):
             if fingerprint is None:
                 self._tasks[task_id] = TaskRow(rid)
@@ -330,11 +337,3 @@ class GroupWriter:
         if self._edited_texts:
             # The lexicon takes new rows at each refresh; an edited text keeps its row.
             lexicon.feed(db, lexicon.unseen(self._edited_texts, self.cache.fed))
-
-    def _remember(self) -> None:
-        for customer_id, customer in self._customers.items():
-            if customer is not None:
-                self.cache.customers.put(customer_id, customer)
-        for task_id, task in self._tasks.items():
-            if task is not None:
-                self.cache.tasks.put(task_id, task)

@@ -205,9 +205,11 @@ class Desk:
                 results.append(result)
             except Exception as exc:
                 results.append(exc)
-        self.store.sync()
-        # Indexed as one group; shown once durable.
+        # Indexed as one group, in the order of commits (other channels commit
+        # while this one waits for the disk); shown once durable.
         self._index([(seq, batch) for seq, batch, _ in committed])
+        if committed:
+            await asyncio.to_thread(self.store.sync)
         for seq, batch, notices in committed:
             self._publish(seq, batch, notices)
         return results

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -171,8 +172,13 @@ class Journal:
         # Set when a failed write could not be undone: appending more would
         # put good records after a damaged one.
         self.broken = False
-        # Whether an append left data that is written but not yet synced.
-        self._unsynced = False
+        # Appends so far, and how many of them are known durable: an append
+        # without sync leaves the second behind the first.
+        self._appended = 0
+        self._durable = 0
+        # Held while a file is synced outside the writer role (``sync_detached``):
+        # a segment is not closed under a sync in progress.
+        self._sync_lock = threading.Lock()
 
     def recover(self, *, skip_through: int = 0, salvage: bool = False) -> Iterator[Record]:
         """Read every good record, cut off a damaged end, and open for appending.
@@ -241,7 +247,9 @@ class Journal:
             self._file.write(data)
             if sync:
                 self._file.sync()
-            self._unsynced = not sync
+            self._appended += 1
+            if sync:
+                self._durable = self._appended
         except OSError as exc:
             self._undo(before)
             if exc.errno == errno.ENOSPC:
@@ -256,14 +264,37 @@ class Journal:
 
     def sync(self) -> None:
         """Sync what ``append(..., sync=False)`` wrote."""
-        if not self._unsynced or self._file is None:
-            return
-        try:
-            self._file.sync()
-        except OSError as exc:
-            self.broken = True
-            raise StoreError(f"could not sync the journal: {exc}; reopen the store") from exc
-        self._unsynced = False
+        detached = self.detach_sync()
+        if detached is not None:
+            self.sync_detached(*detached)
+
+    def detach_sync(self) -> tuple[JournalFile, int] | None:
+        """(As the writer) what ``sync_detached`` needs to make the appends so far
+        durable, or None when they are. Appends may go on meanwhile."""
+        if self._durable >= self._appended or self._file is None:
+            return None
+        return self._file, self._appended
+
+    def sync_detached(self, file: JournalFile, upto: int) -> None:
+        """Make the first ``upto`` appends durable by syncing ``file`` (both from
+        ``detach_sync``), without holding the writer role.
+
+        Syncs run one at a time; one that finds its appends made durable by
+        another meanwhile returns at once. A file no longer appended to was
+        closed by a checkpoint, which holds its records.
+        """
+        with self._sync_lock:
+            if self._durable >= upto:
+                return
+            if file is self._file:
+                try:
+                    file.sync()
+                except OSError as exc:
+                    self.broken = True
+                    raise StoreError(
+                        f"could not sync the journal: {exc}; reopen the store"
+                    ) from exc
+            self._durable = max(self._durable, upto)
 
     def _undo(self, size: int) -> None:
         assert self._file is not None
@@ -283,10 +314,12 @@ class Journal:
         """
         old = [path for number, path in list_segments(self.directory) if number <= self.segment]
         previous = self._file
-        self._file = self._open_segment(self.segment + 1)
-        self.segment += 1
-        if previous is not None:
-            previous.close()
+        opened = self._open_segment(self.segment + 1)
+        with self._sync_lock:
+            self._file = opened
+            self.segment += 1
+            if previous is not None:
+                previous.close()
         self.bytes_written = 0
         self.records_written = 0
         return old
@@ -306,9 +339,10 @@ class Journal:
                         yield parsed
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._sync_lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 def _scan_salvaging(segments: list[tuple[int, Path]]) -> _Scan:

@@ -179,17 +179,24 @@ class TinyStore(TinyReads):
         return ticket.seq
 
     def sync(self) -> None:
-        """Make every batch committed with ``sync=False`` durable."""
+        """Make every batch committed with ``sync=False`` durable.
+
+        The disk's sync runs without the writer role, so commits from other
+        threads go on meanwhile (the desk syncs on a worker thread).
+        """
         with self._writers.exclusive():
             refusal = self._refusal()
             if refusal is not None:
                 raise refusal
-            try:
-                self._journal.sync()
-            except StoreError as exc:
-                # Applied in memory but perhaps not on disk: nothing more may be acknowledged.
-                self._broken = exc
-                raise
+            pending = self._journal.detach_sync()
+        if pending is None:
+            return
+        try:
+            self._journal.sync_detached(*pending)
+        except StoreError as exc:
+            # Applied in memory but perhaps not on disk: nothing more may be acknowledged.
+            self._broken = exc
+            raise
 
     def _refusal(self) -> StoreError | None:
         if self._broken is not None:

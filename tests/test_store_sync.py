@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 from agentdesk.domain import Customer
 from agentdesk.store import Batch
+from agentdesk.store.journal import OsJournalFile
 from agentdesk.store.tiny import TinyStore
 
 
@@ -24,3 +27,83 @@ def test_unsynced_commits_survive_sync_and_reopen(tmp_path):
         assert again.seq == seqs[-1]
     finally:
         again.close()
+
+
+class SlowSyncFile(OsJournalFile):
+    """Holds each sync until the test lets it go, and records what each covered."""
+
+    gate = threading.Event()
+    started = threading.Event()
+    covered: list[int] = []
+
+    def sync(self) -> None:
+        SlowSyncFile.started.set()
+        size = self.size()
+        SlowSyncFile.gate.wait(timeout=30)
+        super().sync()
+        SlowSyncFile.covered.append(size)
+
+
+def test_sync_leaves_the_store_open_to_commits_and_never_returns_early(tmp_path):
+    SlowSyncFile.gate.clear()
+    SlowSyncFile.started.clear()
+    SlowSyncFile.covered = []
+    store = TinyStore.open(tmp_path / "s", opener=SlowSyncFile)
+    store.commit(Batch(meta={"a": 1}), sync=False)
+    first = threading.Thread(target=store.sync)
+    first.start()
+    assert SlowSyncFile.started.wait(10)  # the first sync is at the disk
+    # Meanwhile a commit goes through (the writer role is free) ...
+    store.commit(Batch(meta={"b": 2}), sync=False)
+    size_with_b = store._journal._file.size()
+    returned = threading.Event()
+    second = threading.Thread(target=lambda: (store.sync(), returned.set()))
+    second.start()
+    # ... and a sync for it does not return on the strength of the first one.
+    assert not returned.wait(0.2)
+    SlowSyncFile.gate.set()
+    first.join(10)
+    second.join(10)
+    assert returned.is_set()
+    assert SlowSyncFile.covered[-1] >= size_with_b
+    # A sync whose commits another sync in progress covers waits for that one.
+    SlowSyncFile.gate.clear()
+    SlowSyncFile.started.clear()
+    store.commit(Batch(meta={"c": 3}), sync=False)
+    first = threading.Thread(target=store.sync)
+    first.start()
+    assert SlowSyncFile.started.wait(10)
+    returned.clear()
+    second = threading.Thread(target=lambda: (store.sync(), returned.set()))
+    second.start()
+    assert not returned.wait(0.2)
+    SlowSyncFile.gate.set()
+    first.join(10)
+    second.join(10)
+    assert returned.is_set()
+    store.close()
+    again = TinyStore.open(tmp_path / "s")
+    assert again.get_meta("b") == 2
+    again.close()
+
+
+def test_a_checkpoint_during_a_sync_keeps_every_commit(tmp_path):
+    SlowSyncFile.gate.clear()
+    SlowSyncFile.started.clear()
+    SlowSyncFile.covered = []
+    store = TinyStore.open(tmp_path / "s", opener=SlowSyncFile)
+    store.commit(Batch(meta={"a": 1}), sync=False)
+    syncing = threading.Thread(target=store.sync)
+    syncing.start()
+    assert SlowSyncFile.started.wait(10)
+    checkpoint = threading.Thread(target=store.checkpoint)
+    checkpoint.start()  # waits to close the segment until the sync is done
+    SlowSyncFile.gate.set()
+    syncing.join(10)
+    checkpoint.join(10)
+    store.commit(Batch(meta={"b": 2}), sync=False)
+    store.sync()
+    store.close()
+    again = TinyStore.open(tmp_path / "s")
+    assert (again.get_meta("a"), again.get_meta("b")) == (1, 2)
+    again.close()

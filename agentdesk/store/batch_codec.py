@@ -77,8 +77,8 @@ def encode_batch_texts(batch: Batch) -> EncodedBatch:
         rest = batch_to_dict(
             Batch(outbox_done=batch.outbox_done, state=batch.state, meta=batch.meta)
         )
-        rest_texts = {name: _compact(value) for name, value in rest.items()}
-        copied = json.loads(_object(rest_texts)) if rest_texts else {}
+        rest_texts = {name: _plain_text(value) for name, value in rest.items()}
+        copied = msgspec.json.decode(_object(rest_texts)) if rest_texts else {}
     except (TypeError, ValueError) as exc:
         raise StoreError(f"this change cannot be saved, a value is not plain data: {exc}") from None
     texts = {
@@ -120,6 +120,14 @@ def encode_batch(batch: Batch) -> str:
 
 def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _plain_text(value: Any) -> str:
+    """Plain data (plugin state, counters) as compact JSON."""
+    try:
+        return _ENCODER.encode(value).decode("utf-8")
+    except _FALLBACK:
+        return _compact(value)
 
 
 def decode_batch(text: str | bytes) -> Batch:

@@ -286,6 +286,9 @@ class Journal:
         with self._sync_lock:
             if self._durable >= upto:
                 return
+            # The sync covers every append finished before it starts, not only
+            # the caller's: the callers queued behind it then return at once.
+            covered = max(upto, self._appended) if file is self._file else upto
             if file is self._file:
                 try:
                     file.sync()
@@ -294,7 +297,7 @@ class Journal:
                     raise StoreError(
                         f"could not sync the journal: {exc}; reopen the store"
                     ) from exc
-            self._durable = max(self._durable, upto)
+            self._durable = max(self._durable, covered)
 
     def _undo(self, size: int) -> None:
         assert self._file is not None

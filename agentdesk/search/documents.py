@@ -115,7 +115,7 @@ class Documents:
                 if old is None or old[3] != new[3]:
                     words[new[3]] = None
         lexicon.feed_new_texts(self.db, words, self._fed)
-        write_in_order(self.db, changes, _REMOVE, _INSERT)
+        write_in_order(self.db, "docs", "subject, body, people, facets", changes)
         self.db.execute("DELETE FROM dirty")
         self.dirty.clear()
         return len(rows)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlite3
 
 from .fts_order import Change, write_in_order
-from .rows import DELETE_GRAMS, INSERT_GRAMS
 
 
 class PendingGrams:
@@ -42,7 +41,7 @@ class PendingGrams:
                 changes.append((rid, 0, (rid, indexed)))
             changes.append((rid, 1, (rid, search)))
         self._changes.clear()
-        write_in_order(db, changes, DELETE_GRAMS, INSERT_GRAMS)
+        write_in_order(db, "customer_grams", "search", changes)
 
     def clear(self) -> None:
         self._changes.clear()

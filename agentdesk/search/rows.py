@@ -27,8 +27,6 @@ INSERT_CUSTOMER = (
     "INSERT INTO customers(rid, id, name, people, search, fingerprint) VALUES (?,?,?,?,?,?)"
 )
 UPDATE_CUSTOMER = "UPDATE customers SET name=?, people=?, search=?, fingerprint=? WHERE rid=?"
-INSERT_GRAMS = "INSERT INTO customer_grams(rowid, search) VALUES (?,?)"
-DELETE_GRAMS = "INSERT INTO customer_grams(customer_grams, rowid, search) VALUES ('delete',?,?)"
 
 
 def last_activity(task: Task) -> float:

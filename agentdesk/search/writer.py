@@ -13,15 +13,10 @@ from agentdesk.domain import Customer, Task
 
 from .documents import Documents
 from .records import SLOT_BITS, STUB, LookupCustomer, customer_values, task_fingerprint, time_rowid
-from .rows import (
-    DELETE_GRAMS,
-    INSERT_CUSTOMER,
-    INSERT_GRAMS,
-    INSERT_TASK,
-    UPDATE_CUSTOMER,
-    UPDATE_TASK,
-    task_values,
-)
+from .rows import INSERT_CUSTOMER, INSERT_TASK, UPDATE_CUSTOMER, UPDATE_TASK, task_values
+
+_INSERT_GRAMS = "INSERT INTO customer_grams(rowid, search) VALUES (?,?)"
+_DELETE_GRAMS = "INSERT INTO customer_grams(customer_grams, rowid, search) VALUES ('delete',?,?)"
 
 
 class IndexWriter:
@@ -60,13 +55,13 @@ class IndexWriter:
             rid = self.db.execute(
                 INSERT_CUSTOMER, (None, customer.id, name, people, search, fingerprint)
             ).lastrowid
-            self.db.execute(INSERT_GRAMS, (rid, search))
+            self.db.execute(_INSERT_GRAMS, (rid, search))
             return rid  # type: ignore[return-value]
         rid, old_search, old_fingerprint = row
         if old_fingerprint != fingerprint:
-            self.db.execute(DELETE_GRAMS, (rid, old_search))
+            self.db.execute(_DELETE_GRAMS, (rid, old_search))
             self.db.execute(UPDATE_CUSTOMER, (name, people, search, fingerprint, rid))
-            self.db.execute(INSERT_GRAMS, (rid, search))
+            self.db.execute(_INSERT_GRAMS, (rid, search))
         return rid
 
     def _customer_rid(self, task: Task, lookup_customer: LookupCustomer | None) -> int:

@@ -35,7 +35,6 @@ from .write_cache import WriteCache
 Doc = tuple[int, str, str, str, str]
 
 _INSERT = "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)"
-_REMOVE = "INSERT INTO docs(docs, rowid, subject, body, people, facets) VALUES ('delete',?,?,?,?,?)"
 _NO_DOC = (None,) * 5
 
 

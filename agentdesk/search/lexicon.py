@@ -25,7 +25,7 @@ from collections.abc import Iterable
 MAX_EXPANSION = 64
 
 # Pieces remembered as fed, at most (then forgotten all at once).
-MAX_SEEN = 200_000
+MAX_SEEN = 100_000
 
 _FEED = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lexicon_feed USING fts5("

@@ -5,11 +5,13 @@
 
 Five simulator channels (email, chat, sms, social, phone; ``rate = 0``, so
 only the desk's backpressure holds them back) run under the channel runtime
-into a desk on a real TinyStore with its SQLite search index, while a
-subscriber reads the update stream as a console would. Reported: sustained
-messages per second (first emit to last message on the stream) and the
-latency of each item from ``emit`` to the end of its ingest (store commit,
-index, routing, publication), p50 and p99.
+into a desk on a real TinyStore with its SQLite search index, opened as the
+console's embedded desk opens them (the index written by its own process),
+while a subscriber reads the update stream as a console would. Reported:
+sustained messages per second (first emit until the last message is on the
+stream and the index holds it) and the latency of each item from ``emit`` to
+the end of its ingest (store commit, durable sync, hand-over to the index,
+publication), p50 and p99.
 
 Beside it, in the same run: a websockets server and client on loopback
 exchanging the same number of small JSON messages (throughput), then echoing

@@ -67,6 +67,11 @@ def _unpack_external(packed: str | dict[str, str]) -> dict[str, str]:
     return dict(zip(items[::2], items[1::2], strict=True))
 
 
+def external_keys(index: dict) -> list[str]:
+    """Every channel message key a bucket's index holds."""
+    return [key for spec in index["tasks"].values() for key in _unpack_external(spec[EXTERNAL])]
+
+
 Timeline = tuple[str, list[tuple[Event, str]]]  # task id, its events with their texts
 
 

@@ -38,6 +38,7 @@ from .buckets import (
     Timeline,
     build_bucket,
     can_append,
+    external_keys,
     format_bucket,
     read_bucket,
     read_index,
@@ -209,7 +210,7 @@ class Hot:
         # A key whose message left the bucket since stays mapped to it; the
         # bucket's own lookup then says it is not there.
         assert self._external_bucket is not None
-        self._external_bucket.update(dict.fromkeys(self._lookup(bucket).external, bucket))
+        self._external_bucket.update(dict.fromkeys(external_keys(self._index(bucket)), bucket))
 
     def decode_all(self) -> None:
         with no_gc():

@@ -242,7 +242,7 @@ class Journal:
         on failure nothing of them stays."""
         assert self._file is not None
         data = b"".join(records)
-        before = self._file.size()
+        before = self.bytes_written  # the segment's size, kept without asking the disk
         try:
             self._file.write(data)
             if sync:

@@ -99,3 +99,51 @@ async def test_an_index_reopened_continues_where_it_stopped(tmp_path, clock):
         index.close()  # twice is fine
     assert consistent(tmp_path, store) == []
     store.close()
+
+
+def test_batches_cross_the_pipe_unchanged():
+    import msgspec
+
+    from agentdesk.domain import (
+        Attachment,
+        Customer,
+        Direction,
+        Identity,
+        Message,
+        OutboxEntry,
+        Status,
+        StatusChange,
+        Task,
+    )
+    from agentdesk.domain.codec import CodecError
+    from agentdesk.store import Batch
+    from agentdesk.store.batch_codec import batch_from_plain
+
+    batch = Batch(
+        customers=[Customer(id="C1", name="Zoë", identities=[Identity("email", "z@x.fr")])],
+        tasks=[Task(id="T1", number=1001, customer_id="C1", status=Status.PENDING, tags=["vip"])],
+        events=[
+            Message(
+                id="E1",
+                task_id="T1",
+                customer_id="C1",
+                at=1.5,
+                direction=Direction.INBOUND,
+                channel="mail",
+                text="bonjour",
+                attachments=[Attachment("a.pdf", "application/pdf", 12, None)],
+            ),
+            StatusChange(
+                id="E2", task_id="T1", customer_id="C1", at=2.0, old=Status.OPEN, new=Status.PENDING
+            ),
+        ],
+        outbox_put=[OutboxEntry(key="E9", event_id="E9", task_id="T1", channel="mail")],
+        outbox_done=["E8"],
+        state=[("mail", "cursor", {"uid": 42})],
+        meta={"next_task_number": 1002},
+    )
+    plain = msgspec.msgpack.decode(msgspec.msgpack.encode(batch))
+    assert batch_from_plain(plain) == batch
+    # What it cannot build goes to the checking decoder, which says what is wrong.
+    with pytest.raises(CodecError, match="unknown event kind"):
+        batch_from_plain({"events": [{"kind": "hologram", "id": "E3"}]})

@@ -275,7 +275,10 @@ class Desk:
         return self.store.get_state(namespace, key, default)
 
     async def state_set(self, namespace: str, key: str, value: Any) -> None:
-        self.commit(Batch(state=[(namespace, key, value)]))
+        """Save a channel's state durably; the disk's sync runs on a worker thread
+        (channels save cursors often, and the console shares this loop)."""
+        self.commit(Batch(state=[(namespace, key, value)]), sync=False)
+        await asyncio.to_thread(self.store.sync)
 
     # --- time -------------------------------------------------------------------
 

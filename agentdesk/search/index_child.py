@@ -29,8 +29,8 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from agentdesk.domain import Customer, codec
-from agentdesk.store.batch_codec import batch_from_dict
+from agentdesk.domain import Customer
+from agentdesk.store.batch_codec import batch_from_plain
 
 from .index import SearchIndex
 
@@ -63,7 +63,7 @@ class _Writer:
         if self.problem is not None or not items:
             return
         try:
-            batches = [(int(seq), batch_from_dict(data)) for seq, data in items]
+            batches = [(int(seq), batch_from_plain(data)) for seq, data in items]
             self.index.apply_many(batches, customers.get)
         except Exception as exc:
             self.problem = f"indexing batch {items[0][0]} failed: {exc!r}"
@@ -97,7 +97,7 @@ def serve(path: str, source: BinaryIO, out: BinaryIO) -> None:
             while message is not None and message[0] == "apply":
                 pending.extend(message[1])
                 for data in message[2]:
-                    customer = codec.customer_from_dict(data)
+                    customer = batch_from_plain({"customers": [data]}).customers[0]
                     customers[customer.id] = customer
                 if len(pending) >= MAX_GROUP:
                     message = ["idle"]  # the rest stays queued, in order

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from agentdesk.domain import Customer, Event, OutboxEntry, Task, codec
+from agentdesk.domain.events import EVENT_TYPES
 
 from .errors import StoreError
 from .protocol import Batch
@@ -50,6 +51,25 @@ def batch_from_dict(data: dict[str, Any]) -> Batch:
         state=[(ns, key, value) for ns, key, value in data.get("state", ())],
         meta=dict(data.get("meta", {})),
     )
+
+
+def batch_from_plain(data: dict[str, Any]) -> Batch:
+    """A ``Batch`` from plain data this package encoded itself (msgpack or JSON
+    of ``Batch`` objects), built by msgspec: several times faster than
+    ``batch_from_dict``, which checks more (unknown fields) and says more."""
+    convert = msgspec.convert
+    try:
+        return Batch(
+            customers=[convert(c, Customer) for c in data.get("customers", ())],
+            tasks=[convert(t, Task) for t in data.get("tasks", ())],
+            events=[convert(e, EVENT_TYPES[e["kind"]]) for e in data.get("events", ())],
+            outbox_put=[convert(o, OutboxEntry) for o in data.get("outbox_put", ())],
+            outbox_done=list(data.get("outbox_done", ())),
+            state=[(ns, key, value) for ns, key, value in data.get("state", ())],
+            meta=dict(data.get("meta", {})),
+        )
+    except (msgspec.MsgspecError, KeyError, TypeError, ValueError):
+        return batch_from_dict(data)
 
 
 @dataclass(slots=True)

@@ -792,3 +792,28 @@ def test_a_message_written_out_after_a_lookup_miss_is_still_found(path: Path) ->
     store = open_store(path)
     assert store.message_by_external_id("mail", "<E2@example.com>").id == "E2"
     store.close()
+
+
+def test_timelines_written_whole_leave_memory_and_read_back_the_same(path: Path) -> None:
+    store = open_store(path)
+    tasks = [make_task(f"T{n}", n) for n in range(1, 31)]
+    events = [inbound(f"E{n}", 1000.0 + n, f"T{n}") for n in range(1, 31)]
+    store.commit(Batch(customers=[ANA], tasks=tasks, events=events))
+    before = {t.id: store.events_of_task(t.id) for t in tasks}
+    store.checkpoint()
+    assert len(store._hot.state.events) == 0  # on file now, decoded when read
+    assert store.get_event("E7").task_id == "T7"
+    assert store.message_by_external_id("mail", "<E9@example.com>").id == "E9"
+    store.commit(Batch(events=[inbound("E31", 2000.0, "T3")]))
+    store.checkpoint()  # T3 grows; the other blocks are copied as they are
+    store.commit(Batch(events=[inbound("E32", 2001.0, "T4")]))
+    assert [e.id for e in store.events_of_task("T3")] == ["E3", "E31"]
+    assert {t.id: store.events_of_task(t.id) for t in tasks[4:]} == {
+        k: v for k, v in before.items() if k not in ("T1", "T2", "T3", "T4")
+    }
+    store.close()
+    store = open_store(path)
+    assert [e.id for e in store.events_of_task("T4")] == ["E4", "E32"]
+    assert store.events_of_task("T30") == before["T30"]
+    assert store.stats().events == 32
+    store.close()

@@ -99,6 +99,7 @@ class Hot:
         # What the files being written by a checkpoint hold, in force once written.
         self._pending_buckets: dict[int, BucketFile] = {}
         self._pending_appended: list[str] = []
+        self._pending_decoded: list[str] = []
         # Channel message key -> the bucket whose file holds it, over every
         # bucket: a new message (the common case) is known absent in one look.
         self._external_bucket: dict[str, int] | None = None
@@ -295,6 +296,7 @@ class Hot:
             files[self.customers.path] = self.customers.tables()
         self._pending_buckets = {}
         self._pending_appended = []
+        self._pending_decoded = []
         if self._dirty:
             files.update(self._bucket_files())
         return files
@@ -323,6 +325,7 @@ class Hot:
             timelines = decoded.get(bucket_of(task_id))
             if timelines is not None and task_id not in appending:
                 timelines.append((task_id, [(e, cached_text(self.event_text, e)) for e in events]))
+                self._pending_decoded.append(task_id)
         files: dict[Path, FileContent] = {}
         for bucket in self._dirty:
             entry = self._buckets[bucket]
@@ -348,5 +351,16 @@ class Hot:
                 for event in self.state.remove_events(task_id):
                     self.event_text.pop(event.id, None)
         self._pending_appended = []
+        # Nor need timelines written whole: on file they are copied as they
+        # are by the next checkpoint, instead of encoded again at every one.
+        # (No commit runs between ``files`` and ``written``: memory still
+        # holds exactly what was written.)
+        for task_id in self._pending_decoded:
+            entry = self._buckets[bucket_of(task_id)]
+            if task_id in entry.index["tasks"] and task_id not in entry.undecoded:  # type: ignore[index]
+                for event in self.state.remove_events(task_id):
+                    self.event_text.pop(event.id, None)
+                entry.undecoded.add(task_id)
+        self._pending_decoded = []
         self.customers.written()
         self._dirty.clear()

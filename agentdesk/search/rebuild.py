@@ -47,7 +47,7 @@ def load(db: sqlite3.Connection, store: Store, progress: Progress | None = None)
     stats = store.stats()
     tasks = sum(stats.tasks_by_status.values())
     tick = _Ticker(stats.customers + 2 * tasks + stats.events, progress)
-    writer = IndexWriter(db, bulk=True)
+    writer = IndexWriter(db)
     db.execute("PRAGMA synchronous=OFF")
     db.execute("BEGIN")
     try:

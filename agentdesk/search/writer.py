@@ -20,14 +20,10 @@ _DELETE_GRAMS = "INSERT INTO customer_grams(customer_grams, rowid, search) VALUE
 
 
 class IndexWriter:
-    """Puts domain objects in the index tables of a rebuild (inside its transaction).
+    """Puts domain objects in the index tables of a rebuild (inside its transaction)."""
 
-    ``bulk`` names the mode the rebuild runs in, the only one there is.
-    """
-
-    def __init__(self, db: sqlite3.Connection, *, bulk: bool = True) -> None:
+    def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self.bulk = bulk
         self.documents = Documents(db)
         self._keys: dict[str, int] = {}
 

@@ -85,6 +85,23 @@ async def test_a_writer_that_dies_is_replaced_and_nothing_is_missing(indexed, tm
     assert consistent(tmp_path, desk.store) == []
 
 
+async def test_a_file_rebuilt_after_the_writer_died_is_the_one_searched(indexed, tmp_path):
+    from agentdesk.search.schema import remove_files
+
+    desk, client = indexed
+    await desk.ingest_many("mail", messages(10))
+    index: IndexProcess = desk.index
+    index.refresh()
+    os.kill(index._child.pid, signal.SIGKILL)
+    index._child.wait()
+    remove_files(tmp_path / "store" / "search.sqlite")  # lost with the writer
+    await desk.ingest_many("mail", messages(10, start=10))  # rebuilt from the store
+    assert (await client.search("numéro 3")).total == 1
+    assert (await client.search("numéro 17")).total == 1
+    index.close()
+    assert consistent(tmp_path, desk.store) == []
+
+
 async def test_an_index_reopened_continues_where_it_stopped(tmp_path, clock):
     store = TinyStore.open(tmp_path / "store")
     caps = Capabilities(kind="email", identity_kind="email")

@@ -147,6 +147,11 @@ class IndexProcess:
         """Stop the writer, bring the file level with ``store`` here, start a new one."""
         before = self._stop_child()
         self.warnings.extend(self._catch_up_here(self.path, store))
+        # A rebuild replaces the file: read the new one.
+        with self._read_lock:
+            self._db.close()
+            self._db = schema.connect(self.path)
+            self._reader = Reader(self._db)
         self._spawn()
         return max(0, store.seq - before) if before >= 0 else store.seq
 

@@ -40,6 +40,8 @@ from .widgets.inbox import InboxList
 FALLBACK_THEME = "textual-dark"
 #: Waits between attempts to reach a desk that went away (seconds, capped).
 RECONNECT_DELAYS = (1, 2, 5, 10, 30)
+# Rows below which at most one toast shows at a time.
+SHORT_TERMINAL = 30
 
 
 class AgentDeskApp(App[None]):
@@ -212,6 +214,8 @@ class AgentDeskApp(App[None]):
         return snapshot.seq
 
     def apply_update(self, update: Update) -> None:
+        # A short terminal has room for one toast beside the conversation.
+        self.notice_gate.burst = 1 if self.size.height < SHORT_TERMINAL else 3
         for notice in self.notice_gate.offer(update.notices):
             self.notify(safe_line(notice, 300), markup=False, title="Desk", timeout=4)
         if update.channels:

@@ -350,3 +350,22 @@ async def test_keys_typed_ahead_reach_the_widget_the_previous_key_chose(
         assert replies[-1].text == "tax"
         assert console_desk.store.get_task(tasks[0].id).status == Status.CLOSED
         assert app.screen is app.main  # no transfer dialog opened by the "t"
+
+
+async def test_a_short_terminal_shows_one_toast_at_a_time(make_app, console_desk, clock):
+    from agentdesk.core.client import Update
+
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        app.apply_update(Update(seq=0, notices=["new task #1 on mail", "new task #2 on mail"]))
+        app.apply_update(Update(seq=0, notices=["new task #3 on mail"]))
+        await pilot.pause()
+        assert [str(n.message) for n in app._notifications] == ["new task #1 on mail"]
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        app.apply_update(Update(seq=0, notices=["new task #1 on mail", "new task #2 on mail"]))
+        await pilot.pause()
+        assert len(app._notifications) == 2

@@ -70,17 +70,24 @@ async def test_a_writer_that_dies_is_replaced_and_nothing_is_missing(indexed, tm
     await desk.ingest_many("mail", messages(20))
     index: IndexProcess = desk.index
     index.refresh()
-    os.kill(index._child.pid, signal.SIGKILL)
-    index._child.wait()
-    with pytest.raises(IndexWriterFailed):
-        await client.search("colis")
-    # The next commit finds the writer gone: the desk catches the index up
-    # from the store, which starts a new writer.
+    first = index._child
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    # A commit hands its batches to the dead writer (its death is noticed
+    # later); the next search finds the writer gone, catches the index up
+    # from the store and starts a new writer.
     await desk.ingest_many("mail", messages(20, start=20))
-    assert desk.index_error is None
-    assert index.failed is None
     page = await client.search("numéro 37")
     assert page.total == 1
+    assert index._child is not first and index.failed is None
+    # A commit that finds the writer gone does the same.
+    second = index._child
+    os.kill(second.pid, signal.SIGKILL)
+    second.wait()
+    index._threads[1].join(5)  # the writer's end is seen
+    await desk.ingest_many("mail", messages(5, start=40))
+    assert desk.index_error is None and index._child is not second
+    assert (await client.search("numéro 44")).total == 1
     index.close()
     assert consistent(tmp_path, desk.store) == []
 
@@ -114,6 +121,8 @@ async def test_an_index_reopened_continues_where_it_stopped(tmp_path, clock):
         assert index.search("colis").total == 7
         index.close()
         index.close()  # twice is fine
+        with pytest.raises(IndexWriterFailed, match="closed"):
+            index.search("colis")
     assert consistent(tmp_path, store) == []
     store.close()
 

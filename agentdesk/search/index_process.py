@@ -55,14 +55,17 @@ class IndexWriterFailed(RuntimeError):
 class IndexProcess:
     """A ``SearchIndex`` whose writes run in a child process. Open with ``start``."""
 
-    def __init__(self, path: Path, warnings: list[str]) -> None:
+    def __init__(self, path: Path, store: Store, warnings: list[str]) -> None:
         self.path = path
+        self.store = store
         self.warnings = warnings
         self.failed: str | None = None
         self._tokens = itertools.count(1)
         self._answers: dict[int, tuple[threading.Event, list[Any]]] = {}
         self._answers_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        # Held while the writer is replaced: batches and searches wait for the new one.
+        self._restart_lock = threading.RLock()
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._child: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []
@@ -76,7 +79,7 @@ class IndexProcess:
         start its writer process."""
         path = Path(path)
         warnings = cls._catch_up_here(path, store)
-        index = cls(path, warnings)
+        index = cls(path, store, warnings)
         index._spawn()
         try:
             index.refresh()  # the writer answers: it runs
@@ -124,8 +127,6 @@ class IndexProcess:
         self, batches: Sequence[tuple[int, Batch]], lookup_customer: Callable[[str], Any]
     ) -> None:
         """Queue store batches for the writer (in sequence order; returns at once)."""
-        if self.failed is not None:
-            raise IndexWriterFailed(self.failed)
         if not batches:
             return
         customers: dict[str, Customer] = {}
@@ -137,14 +138,35 @@ class IndexProcess:
                     if customer is not None:
                         customers[customer.id] = customer
         message = ["apply", [[seq, batch] for seq, batch in batches], list(customers.values())]
-        self._outbox.put(frame(msgspec.msgpack.encode(message)))
+        data = frame(msgspec.msgpack.encode(message))
+        with self._restart_lock:
+            if self.failed is not None:
+                raise IndexWriterFailed(self.failed)
+            self._outbox.put(data)
 
     def refresh(self) -> None:
         """Have the writer commit and refresh everything sent so far."""
-        self._ask("sync")
+        self._sync()
+
+    def _sync(self) -> None:
+        """``refresh``, replacing a writer found dead (once): a search must not
+        wait for the next commit to notice."""
+        try:
+            self._ask("sync")
+        except IndexWriterFailed:
+            with self._restart_lock:
+                if self._closed:
+                    raise
+                log.warning("search index writer failed (%s); catching up", self.failed)
+                self.catch_up(self.store)
+            self._ask("sync")
 
     def catch_up(self, store: Store) -> int:
         """Stop the writer, bring the file level with ``store`` here, start a new one."""
+        with self._restart_lock:
+            return self._restart(store)
+
+    def _restart(self, store: Store) -> int:
         before = self._stop_child()
         self.warnings.extend(self._catch_up_here(self.path, store))
         # A rebuild replaces the file: read the new one.
@@ -168,7 +190,7 @@ class IndexProcess:
     ) -> SearchPage:
         """As ``SearchIndex.search``, once the writer holds everything sent so far."""
         parsed = parse_query(query) if isinstance(query, str) else query
-        self._ask("sync")
+        self._sync()
         with self._read_lock:
             # One snapshot for the count, the rows and their snippets.
             self._db.execute("BEGIN")
@@ -186,6 +208,8 @@ class IndexProcess:
     # --- the child ----------------------------------------------------------------
 
     def _ask(self, kind: str) -> list[Any]:
+        if self._closed:
+            raise IndexWriterFailed("the search index is closed")
         if self.failed is not None:
             raise IndexWriterFailed(self.failed)
         token = next(self._tokens)

@@ -12,9 +12,10 @@ use the second core. ``IndexProcess`` has the desk-facing surface of
   round trip), then reads the file on a connection of its own, in one read
   transaction (SQLite's WAL lets a reader beside the writer): a search finds
   every batch applied before it;
-- when the writer fails or dies, ``apply_many`` and ``search`` raise
-  ``IndexWriterFailed``; ``catch_up(store)`` then brings the file level with
-  the store in this process and starts a new writer.
+- when the writer fails or dies, ``apply_many`` raises ``IndexWriterFailed``
+  (the desk then calls ``catch_up(store)``), and ``search`` catches up
+  itself: the file is brought level with the store in this process and a new
+  writer starts.
 """
 
 from __future__ import annotations

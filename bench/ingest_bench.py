@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -55,6 +56,9 @@ class Result:
     messages: int
     seconds: float
     latencies: list[float]
+    # CPU seconds over the whole run (start-up included): this process, and
+    # its children (the index's writer).
+    cpu: tuple[float, float] = (0.0, 0.0)
 
     @property
     def rate(self) -> float:
@@ -93,7 +97,14 @@ def open_desk(kind: str, folder: Path) -> tuple[Desk, list[Any]]:
     return Desk(store, index=index), [index, store]
 
 
+def cpu_seconds() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result:
+    cpu_before = cpu_seconds()
     folder = Path(tempfile.mkdtemp(prefix="agentdesk-ingest-bench-"))
     desk, closers = open_desk(store_kind, folder)
     per_channel = messages // len(KINDS)
@@ -172,7 +183,9 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result
         "memory": "desk (memory store, no index)",
         "none": "channels and pumps only (no desk)",
     }[store_kind]
-    return Result(label, total, seconds, latencies)
+    cpu_after = cpu_seconds()
+    cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
+    return Result(label, total, seconds, latencies, cpu)
 
 
 async def raw_websockets(messages: int, round_trips: int = 1000) -> Result:
@@ -231,6 +244,12 @@ def main() -> None:
         print(
             f"{result.label:38} {result.messages:9d} {result.rate:9.0f} "
             f"{result.percentile(0.5):8.2f} {result.percentile(0.99):8.2f}"
+        )
+    for result in results:
+        own, children = (1000 * c / result.messages for c in result.cpu)
+        print(
+            f"CPU per message, {result.label}: {own:.2f} ms in the desk's process,"
+            f" {children:.2f} ms in the index's writer"
         )
     budget = "within" if desk.rate >= 2000 else "OUTSIDE"
     print(

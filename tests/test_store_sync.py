@@ -36,6 +36,12 @@ class SlowSyncFile(OsJournalFile):
     started = threading.Event()
     covered: list[int] = []
 
+    @classmethod
+    def hold(cls) -> None:
+        """Hold the next syncs at the disk until ``gate`` is set."""
+        cls.gate.clear()
+        cls.started.clear()
+
     def sync(self) -> None:
         SlowSyncFile.started.set()
         size = self.size()
@@ -44,9 +50,21 @@ class SlowSyncFile(OsJournalFile):
         SlowSyncFile.covered.append(size)
 
 
+def second_sync_waits_for_the_first(store: TinyStore, first: threading.Thread) -> bool:
+    """With ``first`` held at the disk: a second sync returns only after the
+    disk is let go, and then returns."""
+    returned = threading.Event()
+    second = threading.Thread(target=lambda: (store.sync(), returned.set()))
+    second.start()
+    early = returned.wait(0.2)
+    SlowSyncFile.gate.set()
+    first.join(10)
+    second.join(10)
+    return not early and returned.is_set()
+
+
 def test_sync_leaves_the_store_open_to_commits_and_never_returns_early(tmp_path):
-    SlowSyncFile.gate.clear()
-    SlowSyncFile.started.clear()
+    SlowSyncFile.hold()
     SlowSyncFile.covered = []
     store = TinyStore.open(tmp_path / "s", opener=SlowSyncFile)
     store.commit(Batch(meta={"a": 1}), sync=False)
@@ -56,31 +74,16 @@ def test_sync_leaves_the_store_open_to_commits_and_never_returns_early(tmp_path)
     # Meanwhile a commit goes through (the writer role is free) ...
     store.commit(Batch(meta={"b": 2}), sync=False)
     size_with_b = store._journal._file.size()
-    returned = threading.Event()
-    second = threading.Thread(target=lambda: (store.sync(), returned.set()))
-    second.start()
     # ... and a sync for it does not return on the strength of the first one.
-    assert not returned.wait(0.2)
-    SlowSyncFile.gate.set()
-    first.join(10)
-    second.join(10)
-    assert returned.is_set()
+    assert second_sync_waits_for_the_first(store, first)
     assert SlowSyncFile.covered[-1] >= size_with_b
     # A sync whose commits another sync in progress covers waits for that one.
-    SlowSyncFile.gate.clear()
-    SlowSyncFile.started.clear()
+    SlowSyncFile.hold()
     store.commit(Batch(meta={"c": 3}), sync=False)
     first = threading.Thread(target=store.sync)
     first.start()
     assert SlowSyncFile.started.wait(10)
-    returned.clear()
-    second = threading.Thread(target=lambda: (store.sync(), returned.set()))
-    second.start()
-    assert not returned.wait(0.2)
-    SlowSyncFile.gate.set()
-    first.join(10)
-    second.join(10)
-    assert returned.is_set()
+    assert second_sync_waits_for_the_first(store, first)
     store.close()
     again = TinyStore.open(tmp_path / "s")
     assert again.get_meta("b") == 2
@@ -88,8 +91,7 @@ def test_sync_leaves_the_store_open_to_commits_and_never_returns_early(tmp_path)
 
 
 def test_a_checkpoint_during_a_sync_keeps_every_commit(tmp_path):
-    SlowSyncFile.gate.clear()
-    SlowSyncFile.started.clear()
+    SlowSyncFile.hold()
     SlowSyncFile.covered = []
     store = TinyStore.open(tmp_path / "s", opener=SlowSyncFile)
     store.commit(Batch(meta={"a": 1}), sync=False)

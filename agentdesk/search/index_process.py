@@ -213,12 +213,7 @@ class IndexProcess:
             raise IndexWriterFailed("the search index is closed")
         if self.failed is not None:
             raise IndexWriterFailed(self.failed)
-        token = next(self._tokens)
-        done = threading.Event()
-        answer: list[Any] = []
-        with self._answers_lock:
-            self._answers[token] = (done, answer)
-        self._outbox.put(frame(msgspec.msgpack.encode([kind, token])))
+        done, answer = self._request(kind)
         if not done.wait(SYNC_TIMEOUT):
             raise IndexWriterFailed(f"the index writer did not answer in {SYNC_TIMEOUT:.0f} s")
         if not answer:
@@ -264,31 +259,35 @@ class IndexProcess:
         for done, _ in waiting:
             done.set()
 
+    def _request(self, kind: str) -> tuple[threading.Event, list[Any]]:
+        """Send ``[kind, token]``; the event is set when the answer (or the
+        writer's end, with no answer) arrives in the list."""
+        token = next(self._tokens)
+        done = threading.Event()
+        answer: list[Any] = []
+        with self._answers_lock:
+            self._answers[token] = (done, answer)
+        self._outbox.put(frame(msgspec.msgpack.encode([kind, token])))
+        return done, answer
+
     def _stop_child(self) -> int:
         """Close the writer (waiting for it to finish); its last sequence number or -1."""
         child, self._child = self._child, None
         if child is None:
             return -1
         last = -1
-        if child.poll() is not None:  # already gone: nobody to tell
+        if child.poll() is None:  # still running: let it finish and say where it is
+            done, answer = self._request("close")
             self._outbox.put(None)
-            for thread in self._threads:
-                thread.join(5)
-            return last
-        token = next(self._tokens)
-        done = threading.Event()
-        answer: list[Any] = []
-        with self._answers_lock:
-            self._answers[token] = (done, answer)
-        self._outbox.put(frame(msgspec.msgpack.encode(["close", token])))
-        self._outbox.put(None)
-        if done.wait(SYNC_TIMEOUT) and answer:
-            last = int(answer[2])
-        try:
-            child.wait(SYNC_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            if done.wait(SYNC_TIMEOUT) and answer:
+                last = int(answer[2])
+            try:
+                child.wait(SYNC_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        else:
+            self._outbox.put(None)
         for thread in self._threads:
             thread.join(5)
         return last

@@ -6,7 +6,6 @@ desk; refusals are ``DeskError`` with a sentence for the agent.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agentdesk.domain import (
@@ -29,6 +28,7 @@ from agentdesk.domain import (
     check_transition,
     identity_problem,
 )
+from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import HandoffContext
 from agentdesk.store import Batch
@@ -124,7 +124,7 @@ class Commands:
         )
         now = message.at
         batch.tasks.append(
-            replace(
+            evolve(
                 task,
                 updated_at=now,
                 first_response_at=task.first_response_at or now,
@@ -150,7 +150,7 @@ class Commands:
         if not text:
             raise DeskError("the note is empty")
         note = Note(**self._event_base(task, actor), text=text)
-        self.desk.commit(Batch(events=[note], tasks=[replace(task, updated_at=note.at)]))
+        self.desk.commit(Batch(events=[note], tasks=[evolve(task, updated_at=note.at)]))
         return note
 
     # --- status and ownership ------------------------------------------------
@@ -181,7 +181,7 @@ class Commands:
         notices = []
         if actor == "system" and task.assignee:
             notices.append(Notice(f"{task.label} is back from snooze", task.assignee))
-        return Batch(tasks=[replace(task, **changes)], events=[event]), notices
+        return Batch(tasks=[evolve(task, **changes)], events=[event]), notices
 
     async def set_status(
         self, task_id: str, status: Status, *, pending_until: float | None, actor: str
@@ -200,7 +200,7 @@ class Commands:
         event = Assignment(
             **self._event_base(task, actor), old_assignee=task.assignee, new_assignee=assignee
         )
-        updated = replace(task, assignee=assignee, updated_at=event.at)
+        updated = evolve(task, assignee=assignee, updated_at=event.at)
         notices = []
         if assignee and assignee != actor:
             notices.append(Notice(f"{task.label} was assigned to you by {actor}", assignee))
@@ -229,7 +229,7 @@ class Commands:
             new_team=team or task.team,
             note=clean_text(note or "", 5000),
         )
-        updated = replace(task, assignee=assignee, team=team or task.team, updated_at=event.at)
+        updated = evolve(task, assignee=assignee, team=team or task.team, updated_at=event.at)
         notices = []
         if assignee and assignee != actor:
             text = f"{task.label} was transferred to you by {actor}"
@@ -260,14 +260,14 @@ class Commands:
         if old == value:
             return task
         event = TaskUpdate(**self._event_base(task, actor), field=field, old=old, new=value)
-        updated = replace(task, **{field: value, "updated_at": event.at})
+        updated = evolve(task, **{field: value, "updated_at": event.at})
         self.desk.commit(Batch(tasks=[updated], events=[event]))
         return updated
 
     async def mark_read(self, task_id: str) -> None:
         task = self.desk.require_task(task_id)
         if task.unread:
-            self.desk.commit(Batch(tasks=[replace(task, unread=False)]))
+            self.desk.commit(Batch(tasks=[evolve(task, unread=False)]))
 
     # --- handoff ----------------------------------------------------------------
 
@@ -299,7 +299,7 @@ class Commands:
             raise DeskError(f"{identity.value} belongs to another customer ({owner.display_name})")
         batch = Batch()
         if identity not in customer.identities:
-            customer = replace(customer, identities=[*customer.identities, identity])
+            customer = evolve(customer, identities=[*customer.identities, identity])
             batch.customers.append(customer)
         context = clean_text(message or "", MAX_REPLY).strip()
         gateway = self.desk.handoff_gateway
@@ -327,10 +327,10 @@ class Commands:
             context=context,
         )
         batch.events.append(event)
-        updated = replace(task, channel=to_channel, channel_kind=caps.kind, updated_at=event.at)
+        updated = evolve(task, channel=to_channel, channel_kind=caps.kind, updated_at=event.at)
         if context:
             self._queue_message(batch, updated, context, actor, to_channel, str(identity))
-            updated = replace(updated, waiting_since=None, preview=one_line(context, 200))
+            updated = evolve(updated, waiting_since=None, preview=one_line(context, 200))
         batch.tasks.append(updated)
         self.desk.commit(batch)
         return updated
@@ -346,7 +346,7 @@ class Commands:
             raise DeskError("both customers must exist to merge them")
         if keep.merged_into or gone.merged_into:
             raise DeskError("one of these customers was already merged")
-        merged = replace(
+        merged = evolve(
             keep,
             name=keep.name or gone.name,
             identities=[
@@ -356,12 +356,10 @@ class Commands:
             attributes={**gone.attributes, **keep.attributes},
             tags=[*keep.tags, *(t for t in gone.tags if t not in keep.tags)],
         )
-        batch = Batch(customers=[replace(gone, identities=[], merged_into=keep.id), merged])
+        batch = Batch(customers=[evolve(gone, identities=[], merged_into=keep.id), merged])
         for task in self.store.tasks_of_customer(gone.id):
-            batch.tasks.append(
-                replace(task, customer_id=keep.id, customer_name=merged.display_name)
-            )
+            batch.tasks.append(evolve(task, customer_id=keep.id, customer_name=merged.display_name))
             for event in self.store.events_of_task(task.id):
-                batch.events.append(replace(event, customer_id=keep.id))
+                batch.events.append(evolve(event, customer_id=keep.id))
         self.desk.commit(batch)
         return merged

@@ -12,10 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import replace
 from typing import Any, Protocol
 
 from agentdesk.domain import Identity, IdFactory, OutboxEntry, Status, Task
+from agentdesk.domain.evolve import evolve
 from agentdesk.plugin import (
     Capabilities,
     Delivery,
@@ -146,7 +146,7 @@ class Desk:
         old = self._channels.get(name)
         if old is None:
             return
-        new = replace(old, **changes)
+        new = evolve(old, **changes)
         self._channels[name] = new
         notices = []
         if new.state != old.state and new.state in (HealthState.DOWN, HealthState.DEGRADED):

@@ -6,7 +6,7 @@ Pure decisions over the store's current state; the desk commits the result.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from agentdesk.domain import (
@@ -24,6 +24,7 @@ from agentdesk.domain import (
     SurveyAnswer,
     Task,
 )
+from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Capabilities, InboundCall, InboundMessage, InboundSurvey
 from agentdesk.store import Batch, Store
@@ -106,11 +107,11 @@ class Ingestor:
             # their email) belongs to that customer: one person, one history.
             found = self._known_by_other(others)
             if found is not None:
-                found = replace(found, identities=[*found.identities, identity])
+                found = evolve(found, identities=[*found.identities, identity])
                 batch.customers.append(found)
         if found is not None:
             if name and not found.name:
-                found = replace(found, name=name)
+                found = evolve(found, name=name)
                 _put_customer(batch, found)
             return found, False
         customer = Customer(id=self.ids.new(), name=name, identities=[identity], created_at=now)
@@ -144,7 +145,7 @@ class Ingestor:
             added.append(identity)
         if not added:
             return customer
-        updated = replace(customer, identities=[*customer.identities, *added])
+        updated = evolve(customer, identities=[*customer.identities, *added])
         _put_customer(batch, updated)
         return updated
 
@@ -238,7 +239,7 @@ class Ingestor:
             return self._new_task(batch, customer, channel, caps, subject, now), customer, True
         if task.status != Status.OPEN:
             old = task.status
-            task = replace(task, status=Status.OPEN, closed_at=None, pending_until=None)
+            task = evolve(task, status=Status.OPEN, closed_at=None, pending_until=None)
             batch.events.append(
                 StatusChange(
                     id=self.ids.new(),
@@ -310,7 +311,7 @@ class Ingestor:
             ],
             delivery=DeliveryState.RECEIVED,
         )
-        task = replace(
+        task = evolve(
             task,
             customer_name=customer.display_name,
             updated_at=max(task.updated_at, at),
@@ -356,7 +357,7 @@ class Ingestor:
         # A missed call or a voicemail waits for us; a conversation that took
         # place did not leave the customer waiting.
         waiting = outcome in ("missed", "voicemail") and direction == Direction.INBOUND
-        task = replace(
+        task = evolve(
             task,
             customer_name=customer.display_name,
             updated_at=now,

@@ -6,10 +6,10 @@ and reports back; these functions turn the report into a batch.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agentdesk.domain import DeliveryState, Direction, Event, Message, OutboxEntry, Task
+from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Delivery, Outbound
 from agentdesk.store import Batch
@@ -64,7 +64,7 @@ class OutboxBook:
     def delivered(self, entry: OutboxEntry, delivery: Delivery) -> Batch:
         message, _ = self._outbound_message(entry)
         state = DeliveryState.DELIVERED if delivery.state == "delivered" else DeliveryState.SENT
-        updated = replace(
+        updated = evolve(
             message,
             delivery=state,
             delivery_error=None,
@@ -78,11 +78,11 @@ class OutboxBook:
         message, task = self._outbound_message(entry)
         error = one_line(clean_text(error), 500)
         if permanent:
-            updated: Event = replace(message, delivery=DeliveryState.FAILED, delivery_error=error)
+            updated: Event = evolve(message, delivery=DeliveryState.FAILED, delivery_error=error)
             text = f"reply on {task.label} could not be delivered: {error}"
             notices = [Notice(text, message.actor)]
             return Batch(events=[updated], outbox_done=[entry.key]), notices
-        retry = replace(
+        retry = evolve(
             entry,
             attempts=entry.attempts + 1,
             next_attempt_at=retry_at
@@ -90,5 +90,5 @@ class OutboxBook:
             else self.desk.clock() + RETRY_AFTER_SECONDS,
             last_error=error,
         )
-        updated = replace(message, delivery_error=f"retrying: {error}")
+        updated = evolve(message, delivery_error=f"retrying: {error}")
         return Batch(events=[updated], outbox_put=[retry]), []

@@ -33,7 +33,9 @@ WRITER = textwrap.dedent(
     from agentdesk.store.tiny import TinyStore
 
     path, run = Path(sys.argv[1]), sys.argv[2]
-    store = TinyStore.open(path, checkpoint_every=40, clock=lambda: 1_790_000_000.0)
+    store = TinyStore.open(
+        path, checkpoint_every=40, checkpoint_growth=0, clock=lambda: 1_790_000_000.0
+    )
     if store.get_customer("C") is None:
         store.commit(Batch(customers=[Customer(id="C", name="Ana")]))
     print("ready", flush=True)

@@ -192,7 +192,7 @@ def test_files_rewritten_by_stock_tinydb_still_open(path: Path) -> None:
 
 
 def test_checkpoints_during_commits_rotate_the_journal(path: Path) -> None:
-    store = open_store(path, checkpoint_every=5)
+    store = open_store(path, checkpoint_every=5, checkpoint_growth=0)
     store.commit(Batch(customers=[ANA], tasks=[make_task()]))
     for n in range(22):
         store.commit(Batch(events=[inbound(f"E{n:02d}", 100.0 + n)]))
@@ -205,8 +205,39 @@ def test_checkpoints_during_commits_rotate_the_journal(path: Path) -> None:
     store.close()
 
 
+def test_checkpoints_wait_for_the_journal_to_outgrow_the_hot_files(path: Path) -> None:
+    """A checkpoint rewrites the hot files: it waits until the journal has grown
+    to twice their size, so its cost stays in proportion to what it folds in."""
+    store = open_store(path, checkpoint_every=5)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()]))
+    store.commit(Batch(events=[inbound("E-big", 99.0, text="x" * 50_000)]))
+    for n in range(3):
+        store.commit(Batch(events=[inbound(f"E{n:02d}", 100.0 + n)]))
+    manifest = path / "manifest.json"
+    assert json.loads(manifest.read_text())["seq"] == 5  # the first: no hot files yet
+    hot_bytes = sum(p.stat().st_size for p in (path / "hot").glob("*.json"))
+    assert hot_bytes > 50_000
+    n = 3
+    while json.loads(manifest.read_text())["seq"] == 5:
+        store.commit(Batch(events=[inbound(f"E{n:02d}", 100.0 + n, text="y" * 2_000)]))
+        n += 1
+    # Well past five records: until the journal held twice the hot files'
+    # bytes (each record is a little over 2,000 bytes).
+    assert 2 * hot_bytes // 2_600 <= n - 3 <= 2 * hot_bytes // 2_000 + 1
+    store.close()
+
+
+def test_a_journal_at_its_byte_cap_checkpoints_whatever_the_hot_files(path: Path) -> None:
+    store = open_store(path, checkpoint_every=1_000_000, checkpoint_bytes=20_000)
+    store.commit(Batch(customers=[ANA], tasks=[make_task()]))
+    for n in range(20):
+        store.commit(Batch(events=[inbound(f"E{n:02d}", 100.0 + n, text="z" * 2_000)]))
+    assert json.loads((path / "manifest.json").read_text())["seq"] > 0
+    store.close()
+
+
 def test_batches_since_reaches_back_one_checkpoint(path: Path) -> None:
-    store = open_store(path, checkpoint_every=4)
+    store = open_store(path, checkpoint_every=4, checkpoint_growth=0)
     for n in range(10):
         store.commit(Batch(meta={"n": n}))
     # Checkpoints at 4 and 8: the journal still holds 5..10.
@@ -586,7 +617,7 @@ class NoSecondSegment(OsJournalFile):
 
 
 def test_checkpoint_that_cannot_start_a_segment_keeps_the_journal_going(path: Path) -> None:
-    store = open_store(path, checkpoint_every=3, opener=NoSecondSegment)
+    store = open_store(path, checkpoint_every=3, checkpoint_growth=0, opener=NoSecondSegment)
     for n in range(7):
         store.commit(Batch(meta={f"k{n}": n}))
     assert any("could not write a checkpoint" in w for w in store.warnings)

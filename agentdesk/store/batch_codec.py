@@ -151,7 +151,12 @@ def _plain_text(value: Any) -> str:
 
 
 def decode_batch(text: str | bytes) -> Batch:
-    return batch_from_dict(json.loads(text))
+    """A batch back from its journal text (what ``encode_batch`` wrote)."""
+    try:
+        data = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        data = json.loads(text)  # escaped lone surrogates, which msgspec refuses
+    return batch_from_plain(data)
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -111,6 +111,10 @@ class Hot:
     def bucket_path(self, bucket: int) -> Path:
         return self.directory / f"events-{bucket:02x}.json"
 
+    def size_on_disk(self) -> int:
+        """The bytes of the hot files (what a checkpoint rewrites, at most)."""
+        return sum(p.stat().st_size for p in self.directory.glob("*.json"))
+
     @property
     def dirty(self) -> bool:
         return bool(self._dirty) or self.customers.dirty

@@ -58,6 +58,7 @@ class TinyStore(TinyReads):
         recent_days: int,
         checkpoint_every: int,
         checkpoint_bytes: int,
+        checkpoint_growth: float,
         max_loaded_shards: int,
         clock: Callable[[], float],
     ) -> None:
@@ -71,6 +72,9 @@ class TinyStore(TinyReads):
         self._recent = recent_days * DAY
         self._checkpoint_every = checkpoint_every
         self._checkpoint_bytes = checkpoint_bytes
+        self._checkpoint_growth = checkpoint_growth
+        # The size of the hot files, as of the last checkpoint.
+        self._hot_bytes = 0
         self._clock = clock
         self._seq = manifest.seq
         self._writers = GroupCommit(self._write_group, self._after_group, self._refusal)
@@ -88,6 +92,7 @@ class TinyStore(TinyReads):
         recent_days: int = 30,
         checkpoint_every: int = 10_000,
         checkpoint_bytes: int = 64 << 20,
+        checkpoint_growth: float = 2.0,
         max_loaded_shards: int = 6,
         salvage: bool = False,
         opener: Opener = OsJournalFile,
@@ -95,8 +100,11 @@ class TinyStore(TinyReads):
     ) -> TinyStore:
         """Open (or create) the store at ``path``.
 
-        ``checkpoint_every``/``checkpoint_bytes``: journal records/bytes after
-        which a checkpoint runs. ``salvage``: open a journal damaged before its
+        A checkpoint runs once the journal holds ``checkpoint_every`` records
+        and ``checkpoint_growth`` times the size of the hot files in bytes (so
+        its cost, which grows with the hot data, stays in proportion to what
+        it folds in), or at ``checkpoint_bytes`` whatever the size (which
+        bounds the replay after a crash). ``salvage``: open a journal damaged before its
         end by keeping what precedes the damage. ``opener`` opens journal
         segments (a seam for tests).
         """
@@ -113,6 +121,7 @@ class TinyStore(TinyReads):
                 recent_days=recent_days,
                 checkpoint_every=checkpoint_every,
                 checkpoint_bytes=checkpoint_bytes,
+                checkpoint_growth=checkpoint_growth,
                 max_loaded_shards=max_loaded_shards,
                 clock=clock,
             )
@@ -124,6 +133,7 @@ class TinyStore(TinyReads):
 
     def _load(self, *, salvage: bool) -> None:
         self._hot.load()
+        self._hot_bytes = self._hot.size_on_disk()
         self._history.load_catalog()
         records = self._journal.recover(skip_through=self._manifest.seq, salvage=salvage)
         expected = self._manifest.seq + 1
@@ -268,11 +278,13 @@ class TinyStore(TinyReads):
 
     def _checkpoint_due(self) -> bool:
         journal = self._journal
-        return journal.records_written >= max(
-            self._checkpoint_every, self._retry_checkpoint_at
-        ) or (
-            journal.bytes_written >= self._checkpoint_bytes
-            and journal.records_written >= self._retry_checkpoint_at
+        if journal.records_written < self._retry_checkpoint_at:
+            return False
+        if journal.bytes_written >= self._checkpoint_bytes:
+            return True
+        return (
+            journal.records_written >= self._checkpoint_every
+            and journal.bytes_written >= self._checkpoint_growth * self._hot_bytes
         )
 
     def _checkpoint_or_warn(self) -> None:
@@ -312,6 +324,7 @@ class TinyStore(TinyReads):
             old.unlink()
         fsync_dir(self.path)
         self._retry_checkpoint_at = 0
+        self._hot_bytes = self._hot.size_on_disk()
 
     def _move_old_closed_tasks(self) -> None:
         cutoff = self._clock() - self._recent

@@ -11,7 +11,6 @@ several channels and shows them as one timeline.
 from __future__ import annotations
 
 import heapq
-import random
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -99,6 +98,9 @@ def _ascii(text: str) -> str:
     return "".join(c for c in kept.lower() if c.isalnum() or c == " ").strip()
 
 
+_LOGIN = {name: _ascii(name) for name in (*_FIRST_FR, *_LAST_FR, *_FIRST_EN, *_LAST_EN)}
+
+
 class World:
     """The deterministic population and journeys for one seed.
 
@@ -118,17 +120,19 @@ class World:
         known = self._people.get(number)
         if known is not None:
             return known
-        rng = random.Random(_mix(self.seed, number, 1))
-        language = "fr" if rng.random() < 0.5 else "en"
-        first = rng.choice(_FIRST_FR if language == "fr" else _FIRST_EN)
-        last = rng.choice(_LAST_FR if language == "fr" else _LAST_EN)
-        login = f"{_ascii(first)}.{_ascii(last)}".replace(" ", "")
+        # Every choice comes from bits of one hash: no generator to seed per person.
+        bits = _mix(self.seed, number, 1)
+        language = "fr" if bits & 1 else "en"
+        firsts, lasts = (_FIRST_FR, _LAST_FR) if language == "fr" else (_FIRST_EN, _LAST_EN)
+        first = firsts[(bits >> 1) % len(firsts)]
+        last = lasts[(bits >> 9) % len(lasts)]
+        login = f"{_LOGIN[first]}.{_LOGIN[last]}".replace(" ", "")
         if language == "fr":
-            digits = f"{rng.randrange(1000):03d}{number:05d}"
+            digits = f"{(bits >> 17) % 1000:03d}{number:05d}"
             phone = f"+33 6 {digits[:2]} {digits[2:4]} {digits[4:6]} {digits[6:]}"
             domain = "example.fr"
         else:
-            digits = f"{rng.randrange(10000):04d}{number:05d}"
+            digits = f"{(bits >> 17) % 10000:04d}{number:05d}"
             phone = f"+44 7{digits[:3]} {digits[3:]}"
             domain = "example.com"
         person = Person(

@@ -35,7 +35,7 @@ Progress = Callable[[int, int], None]
 
 # Changed tasks whose documents wait for a refresh before a write refreshes
 # them itself: bounds the work left for the next search.
-REFRESH_AT = 128
+REFRESH_AT = 1024
 
 # Batches ``catch_up`` replays per group.
 CATCH_UP_GROUP = 256

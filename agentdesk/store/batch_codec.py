@@ -90,47 +90,60 @@ def encode_batch_texts(batch: Batch) -> EncodedBatch:
     Raises ``StoreError`` when a value is not plain data.
     """
     try:
-        customers = [_round_trip(c) for c in batch.customers]
-        tasks = [_round_trip(t) for t in batch.tasks]
-        events = [_round_trip(e) for e in batch.events]
-        outbox = [_round_trip(o) for o in batch.outbox_put]
-        rest = batch_to_dict(
-            Batch(outbox_done=batch.outbox_done, state=batch.state, meta=batch.meta)
-        )
-        rest_texts = {name: _plain_text(value) for name, value in rest.items()}
-        copied = msgspec.json.decode(_object(rest_texts)) if rest_texts else {}
+        customer_texts, customers = _round_trips(batch.customers)
+        task_texts, tasks = _round_trips(batch.tasks)
+        event_texts, events = _round_trips(batch.events)
+        outbox_texts, outbox = _round_trips(batch.outbox_put)
+        rest: dict[str, Any] = {}
+        if batch.outbox_done:
+            rest["outbox_done"] = list(batch.outbox_done)
+        if batch.state:
+            rest["state"] = [[ns, key, value] for ns, key, value in batch.state]
+        if batch.meta:
+            rest["meta"] = dict(batch.meta)
+        rest_text = _plain_text(rest) if rest else ""
+        copied = _plain_copy(rest_text) if rest else {}
     except (TypeError, ValueError) as exc:
         raise StoreError(f"this change cannot be saved, a value is not plain data: {exc}") from None
-    texts = {
-        name: "[" + ",".join(text for text, _ in pairs) + "]"
-        for name, pairs in (
-            ("customers", customers),
-            ("tasks", tasks),
-            ("events", events),
-            ("outbox_put", outbox),
+    parts = [
+        f'"{name}":[{",".join(texts)}]'
+        for name, texts in (
+            ("customers", customer_texts),
+            ("tasks", task_texts),
+            ("events", event_texts),
+            ("outbox_put", outbox_texts),
         )
-        if pairs
-    }
+        if texts
+    ]
+    if rest_text:
+        parts.append(rest_text[1:-1])  # the members of the rest, without braces
     copy = Batch(
-        customers=[obj for _, obj in customers],
-        tasks=[obj for _, obj in tasks],
-        events=[obj for _, obj in events],
-        outbox_put=[obj for _, obj in outbox],
+        customers=customers,
+        tasks=tasks,
+        events=events,
+        outbox_put=outbox,
         outbox_done=list(copied.get("outbox_done", ())),
         state=[(ns, key, value) for ns, key, value in copied.get("state", ())],
         meta=dict(copied.get("meta", {})),
     )
-    return EncodedBatch(
-        _object(texts | rest_texts),
-        [text for text, _ in customers],
-        [text for text, _ in tasks],
-        [text for text, _ in events],
-        copy,
-    )
+    return EncodedBatch("{" + ",".join(parts) + "}", customer_texts, task_texts, event_texts, copy)
 
 
-def _object(texts: dict[str, str]) -> str:
-    return "{" + ",".join(f'"{name}":{text}' for name, text in texts.items()) + "}"
+def _round_trips(objects: list[Any]) -> tuple[list[str], list[Any]]:
+    texts: list[str] = []
+    copies: list[Any] = []
+    for obj in objects:
+        text, copy = _round_trip(obj)
+        texts.append(text)
+        copies.append(copy)
+    return texts, copies
+
+
+def _plain_copy(text: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)  # escaped lone surrogates, which msgspec refuses
 
 
 def encode_batch(batch: Batch) -> str:

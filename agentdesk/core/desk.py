@@ -25,6 +25,7 @@ from agentdesk.plugin import (
     TypingSignal,
 )
 from agentdesk.store import Batch, Store
+from agentdesk.store.batch_codec import EncodedBatch, encode_batch_texts
 
 from .client import ChannelStatus, DeskError, Update
 from .commands import Commands
@@ -41,7 +42,9 @@ class Index(Protocol):
     """What the desk needs of a search index (``agentdesk.search.SearchIndex``)."""
 
     def apply_many(
-        self, batches: Sequence[tuple[int, Batch]], lookup_customer: Callable[[str], Any]
+        self,
+        batches: Sequence[tuple[int, Batch | EncodedBatch]],
+        lookup_customer: Callable[[str], Any],
     ) -> None: ...
     def catch_up(self, store: Store) -> int: ...
     def search(self, query: str, **kw: Any) -> Any: ...
@@ -83,14 +86,15 @@ class Desk:
         With ``sync=False`` the batch is not durable until ``store.sync()``:
         only for work whose acknowledgement waits for that sync (ingest_many).
         """
-        seq = self.store.commit(batch, sync=sync)
-        self._index([(seq, batch)])
+        encoded = encode_batch_texts(batch)
+        seq = self.store.commit(encoded, sync=sync)
+        self._index([(seq, encoded)])
         self._publish(seq, batch, notices)
         if batch.outbox_put:
             self.outbox_wakeup.set()
         return seq
 
-    def _index(self, batches: list[tuple[int, Batch]]) -> None:
+    def _index(self, batches: list[tuple[int, EncodedBatch]]) -> None:
         # Every batch goes to the index, even one it has nothing to take from:
         # the index follows the store's sequence numbers one by one.
         if self.index is None or self.index_error is not None or not batches:
@@ -192,7 +196,7 @@ class Desk:
         task. Returns, per item, its result or the exception it raised.
         """
         results: list[IngestResult | Exception | None] = []
-        committed: list[tuple[int, Batch, list[Notice]]] = []
+        committed: list[tuple[int, Batch, EncodedBatch, list[Notice]]] = []
         for item in items:
             try:
                 if isinstance(item, TypingSignal):
@@ -201,16 +205,19 @@ class Desk:
                     continue
                 result, batch, notices = self._plan(channel, item)
                 if batch:
-                    committed.append((self.store.commit(batch, sync=False), batch, notices))
+                    # Encoded once, for the store and for the index.
+                    encoded = encode_batch_texts(batch)
+                    seq = self.store.commit(encoded, sync=False)
+                    committed.append((seq, batch, encoded, notices))
                 results.append(result)
             except Exception as exc:
                 results.append(exc)
         # Indexed as one group, in the order of commits (other channels commit
         # while this one waits for the disk); shown once durable.
-        self._index([(seq, batch) for seq, batch, _ in committed])
+        self._index([(seq, encoded) for seq, _, encoded, _ in committed])
         if committed:
             await asyncio.to_thread(self.store.sync)
-        for seq, batch, notices in committed:
+        for seq, batch, _, notices in committed:
             self._publish(seq, batch, notices)
         return results
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from itertools import islice
 from pathlib import Path
 
+from agentdesk.store.batch_codec import EncodedBatch
 from agentdesk.store.protocol import Batch, Store
 
 from . import rebuild, schema
@@ -87,7 +88,7 @@ class SearchIndex:
         self.apply_many([(seq, batch)], lookup_customer)
 
     def apply_many(
-        self, batches: Sequence[tuple[int, Batch]], lookup_customer: LookupCustomer
+        self, batches: Sequence[tuple[int, Batch | EncodedBatch]], lookup_customer: LookupCustomer
     ) -> None:
         """Index consecutive store batches, numbered in ascending order, as one group.
 
@@ -99,7 +100,11 @@ class SearchIndex:
         """
         with self._lock:
             self._follow()
-            todo = [(seq, batch) for seq, batch in batches if seq > self.last_seq]
+            todo = [
+                (seq, batch.copy if isinstance(batch, EncodedBatch) else batch)
+                for seq, batch in batches
+                if seq > self.last_seq
+            ]
             if not todo:
                 return
             for expected, (seq, _) in enumerate(todo, self.last_seq + 1):

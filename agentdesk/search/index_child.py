@@ -5,9 +5,10 @@
 Reads frames from stdin and answers on stdout; each frame is a 4-byte
 big-endian length and a msgpack array:
 
-- ``["apply", [[seq, batch], ...], [customer, ...]]``: index these store
-  batches (no answer); the customers are those of the batches' tasks, for
-  the index to take when it does not hold them yet;
+- ``["apply", [[seq, text], ...], [customer text, ...]]``: index these store
+  batches, each as the JSON text the store wrote (no answer); the customers
+  are those of the batches' tasks, for the index to take when it does not
+  hold them yet;
 - ``["sync", token]``: commit and refresh the documents, then answer
   ``["synced", token, last_seq, problem or None]``;
 - ``["close", token]``: close the file, answer ``["closed", token, last_seq,
@@ -31,7 +32,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from agentdesk.domain import Customer
-from agentdesk.store.batch_codec import batch_from_plain
+from agentdesk.store.batch_codec import decode_batch, decode_customer
 
 from .index import SearchIndex
 
@@ -70,7 +71,7 @@ class _Writer:
         if self.problem is not None or not items:
             return
         try:
-            batches = [(int(seq), batch_from_plain(data)) for seq, data in items]
+            batches = [(int(seq), decode_batch(text)) for seq, text in items]
             self.index.apply_many(batches, customers.get)
         except Exception as exc:
             self.problem = f"indexing batch {items[0][0]} failed: {exc!r}"
@@ -104,8 +105,8 @@ def serve(path: str, source: BinaryIO, out: BinaryIO) -> None:
             deadline = time.monotonic() + GATHER_SECONDS
             while message is not None and message[0] == "apply":
                 pending.extend(message[1])
-                for data in message[2]:
-                    customer = batch_from_plain({"customers": [data]}).customers[0]
+                for text in message[2]:
+                    customer = decode_customer(text)
                     customers[customer.id] = customer
                 if len(pending) >= MAX_GROUP:
                     message = ["idle"]  # the rest stays queued, in order

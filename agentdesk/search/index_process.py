@@ -6,8 +6,8 @@ use the second core. ``IndexProcess`` has the desk-facing surface of
 ``SearchIndex`` (``apply_many``, ``catch_up``, ``refresh``, ``search``,
 ``close``):
 
-- ``apply_many`` encodes the batches (msgpack) and queues them for a sender
-  thread: the caller never waits for the index;
+- ``apply_many`` queues the batches' JSON text (as the store wrote it) for
+  a sender thread: the caller never waits for the index;
 - ``search`` first asks the writer to commit everything sent so far (a
   round trip), then reads the file on a connection of its own, in one read
   transaction (SQLite's WAL lets a reader beside the writer): a search finds
@@ -34,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from agentdesk.domain import Customer
+from agentdesk.store.batch_codec import EncodedBatch, encode_batch_texts, object_text
 from agentdesk.store.protocol import Batch, Store
 
 from . import schema
@@ -125,21 +125,28 @@ class IndexProcess:
     # --- writing ------------------------------------------------------------------
 
     def apply_many(
-        self, batches: Sequence[tuple[int, Batch]], lookup_customer: Callable[[str], Any]
+        self,
+        batches: Sequence[tuple[int, Batch | EncodedBatch]],
+        lookup_customer: Callable[[str], Any],
     ) -> None:
-        """Queue store batches for the writer (in sequence order; returns at once)."""
+        """Queue store batches for the writer (in sequence order; returns at once).
+
+        A batch the store committed encoded goes as the very text it wrote.
+        """
         if not batches:
             return
-        customers: dict[str, Customer] = {}
-        for _, batch in batches:
-            carried = {c.id for c in batch.customers}
-            for task in batch.tasks:
+        customers: dict[str, str] = {}
+        bodies: list[tuple[int, str]] = []
+        for seq, batch in batches:
+            encoded = batch if isinstance(batch, EncodedBatch) else encode_batch_texts(batch)
+            carried = {c.id for c in encoded.copy.customers}
+            for task in encoded.copy.tasks:
                 if task.customer_id not in carried and task.customer_id not in customers:
                     customer = lookup_customer(task.customer_id)
                     if customer is not None:
-                        customers[customer.id] = customer
-        message = ["apply", [[seq, batch] for seq, batch in batches], list(customers.values())]
-        data = frame(msgspec.msgpack.encode(message))
+                        customers[customer.id] = object_text(customer)
+            bodies.append((seq, encoded.body))
+        data = frame(msgspec.msgpack.encode(["apply", bodies, list(customers.values())]))
         with self._restart_lock:
             if self.failed is not None:
                 raise IndexWriterFailed(self.failed)

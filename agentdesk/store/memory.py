@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from agentdesk.domain import Event, Message, Status, Task
 
-from .batch_codec import decode_batch, encode_batch_texts
+from .batch_codec import EncodedBatch, decode_batch, encode_batch_texts
 from .errors import StoreError
 from .protocol import Batch, StoreStats
 from .state import StateReads, StoreState
@@ -36,11 +36,11 @@ class MemoryStore(StateReads):
     def sync(self) -> None:
         """Nothing to make durable: memory is all there is."""
 
-    def commit(self, batch: Batch, *, sync: bool = True) -> int:
+    def commit(self, batch: Batch | EncodedBatch, *, sync: bool = True) -> int:
         """Apply ``batch``; an empty batch changes nothing and returns the current seq."""
-        if not batch:
+        encoded = batch if isinstance(batch, EncodedBatch) else encode_batch_texts(batch)
+        if not encoded.copy:
             return self._seq
-        encoded = encode_batch_texts(batch)
         text, decoded = encoded.body, encoded.copy
         with self._lock:
             if self._closed:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agentdesk.domain import Customer, Event, Identity, Message, OutboxEntry, Status, Task
+
+if TYPE_CHECKING:
+    from .batch_codec import EncodedBatch
 
 
 @dataclass(slots=True)
@@ -61,8 +64,11 @@ class Store(Protocol):
     def seq(self) -> int:
         """The sequence number of the last committed batch (0 for a new store)."""
 
-    def commit(self, batch: Batch, *, sync: bool = True) -> int:
+    def commit(self, batch: Batch | EncodedBatch, *, sync: bool = True) -> int:
         """Apply ``batch`` atomically and durably; return its sequence number.
+
+        ``batch`` may come encoded already (``encode_batch_texts``): a caller
+        that hands the same text on (to the search index) encodes it once.
 
         With ``sync=False`` the batch is applied and written but may not be on
         disk until the next ``sync()`` or synced commit: a caller committing a

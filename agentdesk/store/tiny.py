@@ -27,7 +27,7 @@ from pathlib import Path
 
 from agentdesk.domain import Status
 
-from .batch_codec import decode_batch, encode_batch_texts
+from .batch_codec import EncodedBatch, decode_batch, encode_batch_texts
 from .checkpoint import finish_renames, remove_stray_temporaries, write_checkpoint
 from .durable import fsync_dir
 from .errors import StoreError, StoreReadOnly
@@ -173,15 +173,15 @@ class TinyStore(TinyReads):
     def seq(self) -> int:
         return self._seq
 
-    def commit(self, batch: Batch, *, sync: bool = True) -> int:
+    def commit(self, batch: Batch | EncodedBatch, *, sync: bool = True) -> int:
         """Apply ``batch`` durably; an empty batch changes nothing and returns ``seq``.
 
         With ``sync=False`` the batch is written and applied, and becomes durable
         with the next synced commit or ``sync()``.
         """
-        if not batch:
+        encoded = batch if isinstance(batch, EncodedBatch) else encode_batch_texts(batch)
+        if not encoded.copy:
             return self._seq
-        encoded = encode_batch_texts(batch)
         ticket = Ticket(encoded.copy, encoded, sync=sync)
         self._writers.submit(ticket)
         if ticket.error is not None:

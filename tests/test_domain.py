@@ -196,3 +196,22 @@ def test_codec_rejects_what_it_cannot_read(data, message):
         event_from_dict(data)
     with pytest.raises(CodecError, match=r"Task\.status: .done. is not one of open, pending"):
         task_from_dict({"id": "t", "number": 1, "customer_id": "c", "status": "done"})
+
+
+def test_one_line_of_a_long_text_reads_only_what_it_shows() -> None:
+    """Folding only a prefix of a long text gives what folding the whole gives."""
+    import random
+
+    from agentdesk.domain.text import one_line
+
+    def whole(text: str, width: int) -> str:
+        folded = " ".join(text.split())
+        return folded[: max(0, width - 1)] + "…" if len(folded) > width else folded
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab \n\t  c") for _ in range(rng.choice([0, 90, 600, 2500])))
+        width = rng.choice([0, 1, 10, 80, 120, 200])
+        assert one_line(text, width) == whole(text, width)
+    # Whitespace beyond the prefix still folds away.
+    assert one_line("a" + " " * 10_000 + "b", 120) == "a b"

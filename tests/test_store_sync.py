@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from agentdesk.domain import Customer
-from agentdesk.store import Batch
+from agentdesk.store import Batch, StoreError
 from agentdesk.store.journal import OsJournalFile
 from agentdesk.store.tiny import TinyStore
 
@@ -73,7 +75,7 @@ def test_sync_leaves_the_store_open_to_commits_and_never_returns_early(tmp_path)
     assert SlowSyncFile.started.wait(10)  # the first sync is at the disk
     # Meanwhile a commit goes through (the writer role is free) ...
     store.commit(Batch(meta={"b": 2}), sync=False)
-    size_with_b = store._journal._file.size()
+    size_with_b = store._journal.bytes_written  # queued until a sync writes it
     # ... and a sync for it does not return on the strength of the first one.
     assert second_sync_waits_for_the_first(store, first)
     assert SlowSyncFile.covered[-1] >= size_with_b
@@ -108,4 +110,53 @@ def test_a_checkpoint_during_a_sync_keeps_every_commit(tmp_path):
     store.close()
     again = TinyStore.open(tmp_path / "s")
     assert (again.get_meta("a"), again.get_meta("b")) == (1, 2)
+    again.close()
+
+
+def journal_text(path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(path.glob("journal-*.jsonl")))
+
+
+def test_unsynced_commits_reach_the_file_with_the_sync_not_before(tmp_path):
+    """The committing thread never writes: the sync writes what is queued, in order."""
+    store = TinyStore.open(tmp_path / "s")
+    store.commit(Batch(meta={"a": 1}), sync=False)
+    store.commit(Batch(meta={"b": 2}), sync=False)
+    assert b'"a":1' not in journal_text(tmp_path / "s")
+    # A reader of the journal sees every commit all the same.
+    assert [b.meta for _, b in store.batches_since(0)] == [{"a": 1}, {"b": 2}]
+    store.commit(Batch(meta={"c": 3}), sync=False)
+    store.sync()
+    text = journal_text(tmp_path / "s")
+    assert text.index(b'"a":1') < text.index(b'"b":2') < text.index(b'"c":3')
+    store.close()
+
+
+class FailingWrite(OsJournalFile):
+    """A disk that refuses writes when told."""
+
+    refuse = False
+
+    def write(self, data: bytes) -> None:
+        if FailingWrite.refuse:
+            raise OSError(28, "No space left on device")
+        super().write(data)
+
+
+def test_a_sync_that_cannot_write_acknowledges_nothing_and_stops_the_store(tmp_path):
+    store = TinyStore.open(tmp_path / "s", opener=FailingWrite)
+    store.commit(Batch(meta={"kept": 1}))
+    store.commit(Batch(meta={"queued": 2}), sync=False)
+    FailingWrite.refuse = True
+    try:
+        with pytest.raises(StoreError, match="could not write the journal"):
+            store.sync()
+        with pytest.raises(StoreError, match="reopen"):
+            store.commit(Batch(meta={"later": 3}))
+    finally:
+        FailingWrite.refuse = False
+    store._journal.close()  # as after a crash: no checkpoint of what memory holds
+    store._lock.release()
+    again = TinyStore.open(tmp_path / "s")
+    assert (again.get_meta("kept"), again.get_meta("queued")) == (1, None)
     again.close()

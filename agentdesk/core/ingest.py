@@ -82,10 +82,10 @@ class Ingestor:
     # --- checks shared by every kind -----------------------------------------
 
     def _identity(self, caps: Capabilities, raw: Any) -> Identity:
-        if not isinstance(raw, str) or not clean_text(raw).strip():
+        cleaned = clean_text(raw) if isinstance(raw, str) else ""
+        if not cleaned.strip():
             raise InboundRejected("the item has no sender identity")
-        value = one_line(clean_text(raw), MAX_IDENTITY)
-        return Identity.of(caps.identity_kind, value)
+        return Identity.of(caps.identity_kind, one_line(cleaned, MAX_IDENTITY))
 
     def _duplicate(self, channel: str, external_id: str | None) -> Message | None:
         if not external_id:

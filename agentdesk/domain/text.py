@@ -58,6 +58,13 @@ def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
 
 def one_line(text: str, width: int = 120) -> str:
     """A single-line preview of ``text`` (whitespace folded) at most ``width`` long."""
+    head = 4 * width + 64
+    if len(text) > head:
+        # Folding a prefix gives a prefix of the folded whole: when it is long
+        # enough already, the rest of a long message need not be read.
+        folded = " ".join(text[:head].split())
+        if len(folded) > width:
+            return folded[: max(0, width - 1)] + "…"
     folded = " ".join(text.split())
     if len(folded) > width:
         return folded[: max(0, width - 1)] + "…"

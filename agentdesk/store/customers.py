@@ -103,11 +103,13 @@ class CustomerFile:
     def changed(self, customers: Iterable[Customer], texts: list[str] | None) -> None:
         """Customers were committed (with their texts when known)."""
         customers = list(customers)
-        for customer in customers:
-            self.text.pop(customer.id, None)
-        if customers:
-            self.dirty = True
-        if texts is not None:
+        if not customers:
+            return
+        self.dirty = True
+        if texts is None:
+            for customer in customers:
+                self.text.pop(customer.id, None)
+        else:
             self.text.update(zip((c.id for c in customers), texts, strict=True))
 
     def tables(self) -> dict[str, Iterable[str]]:

@@ -239,23 +239,25 @@ class Hot:
 
     def apply(self, batch: Batch, encoded: EncodedBatch | None = None) -> None:
         """Apply a committed batch; ``encoded`` gives the documents' texts if known."""
-        for task in batch.tasks:
-            self.task_text.pop(task.id, None)
         events = self.state.events
+        dirty = self._dirty
         for event in batch.events:
-            self.event_text.pop(event.id, None)
-            self._dirty.add(bucket_of(event.task_id))
+            dirty.add(bucket_of(event.task_id))
             old = events.get(event.id)
-            if old is not None:
-                self._dirty.add(bucket_of(old.task_id))
+            if old is not None and old.task_id != event.task_id:
+                dirty.add(bucket_of(old.task_id))
         self.state.apply(batch)
         self.customers.changed(batch.customers, encoded.customer_texts if encoded else None)
-        if encoded is not None:
-            for objects, texts, cache in (
-                (batch.tasks, encoded.task_texts, self.task_text),
-                (batch.events, encoded.event_texts, self.event_text),
-            ):
-                cache.update(zip((o.id for o in objects), texts, strict=True))
+        if encoded is None:
+            for task in batch.tasks:
+                self.task_text.pop(task.id, None)
+            for event in batch.events:
+                self.event_text.pop(event.id, None)
+        else:
+            self.task_text.update(zip((t.id for t in batch.tasks), encoded.task_texts, strict=True))
+            self.event_text.update(
+                zip((e.id for e in batch.events), encoded.event_texts, strict=True)
+            )
 
     def take(self, task_id: str) -> MovedTask | None:
         """Remove a task and its events (to move them to history)."""

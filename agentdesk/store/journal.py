@@ -14,6 +14,7 @@ caller asks to salvage what comes before it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -27,6 +28,8 @@ from typing import Protocol
 from .durable import fsync_dir
 from .errors import StoreError
 
+# Queued appends written at once, even before a sync, beyond this many bytes.
+_MAX_UNWRITTEN = 4 << 20
 SEGMENT_PATTERN = re.compile(r"^journal-(\d{6})\.jsonl$")
 _RECORD = re.compile(rb'^\{"seq":(\d+),"crc":(\d+),"batch":(.*)\}$', re.DOTALL)
 
@@ -176,9 +179,15 @@ class Journal:
         # without sync leaves the second behind the first.
         self._appended = 0
         self._durable = 0
-        # Held while a file is synced outside the writer role (``sync_detached``):
-        # a segment is not closed under a sync in progress.
+        # Held while the file is written or synced (by ``sync_detached`` outside
+        # the writer role): writes keep their order, and a segment is not
+        # closed under a sync in progress.
         self._sync_lock = threading.Lock()
+        # Appends without sync wait here, in order, until the next sync writes
+        # them (see ``append``); the lock guards the list and ``_appended``.
+        self._unwritten: list[bytes] = []
+        self._unwritten_bytes = 0
+        self._buffer_lock = threading.Lock()
 
     def recover(self, *, skip_through: int = 0, salvage: bool = False) -> Iterator[Record]:
         """Read every good record, cut off a damaged end, and open for appending.
@@ -238,32 +247,70 @@ class Journal:
         return opened
 
     def append(self, records: list[bytes], *, sync: bool = True) -> None:
-        """Write ``records`` and (unless ``sync`` is False) sync the journal;
-        on failure nothing of them stays."""
+        """Append ``records``; with ``sync``, write and sync them (and any
+        appended before) before returning, and on failure nothing of them stays.
+
+        Without ``sync`` they are only queued, in order: the next sync writes
+        them to the file and syncs it, outside the caller's thread when that is
+        ``sync_detached``. A write is then never on the committing thread's
+        path, where a disk busy with a sync can hold it for milliseconds. What
+        is queued is not acknowledged, so a crash loses nothing promised.
+        """
         assert self._file is not None
         data = b"".join(records)
-        before = self.bytes_written  # the segment's size, kept without asking the disk
-        try:
-            self._file.write(data)
-            if sync:
+        if not sync:
+            with self._buffer_lock:
+                self._unwritten.append(data)
+                self._unwritten_bytes += len(data)
+                self._appended += 1
+                pending = self._unwritten_bytes
+            self.bytes_written += len(data)
+            self.records_written += len(records)
+            if pending >= _MAX_UNWRITTEN:
+                with self._sync_lock:
+                    self._write_unwritten()
+            return
+        with self._sync_lock:
+            self._write_unwritten()
+            before = self.bytes_written  # the segment's size, kept without asking the disk
+            try:
+                self._file.write(data)
                 self._file.sync()
-            self._appended += 1
-            if sync:
-                self._durable = self._appended
-        except OSError as exc:
-            self._undo(before)
-            if exc.errno == errno.ENOSPC:
+            except OSError as exc:
+                self._undo(before)
+                if exc.errno == errno.ENOSPC:
+                    raise StoreError(
+                        "the disk is full: this change was NOT saved; free some space and try again"
+                    ) from exc
                 raise StoreError(
-                    "the disk is full: this change was NOT saved; free some space and try again"
+                    f"could not write the journal, this change was NOT saved: {exc}"
                 ) from exc
-            raise StoreError(
-                f"could not write the journal, this change was NOT saved: {exc}"
-            ) from exc
+            with self._buffer_lock:
+                self._appended += 1
+                self._durable = self._appended
         self.bytes_written += len(data)
         self.records_written += len(records)
 
+    def _write_unwritten(self) -> int:
+        """(Holding ``_sync_lock``) write the queued appends; return how many
+        appends the file then holds. A failure breaks the journal: those
+        appends are applied in memory already."""
+        with self._buffer_lock:
+            chunks, self._unwritten, self._unwritten_bytes = self._unwritten, [], 0
+            upto = self._appended
+        if chunks and self._file is not None:
+            try:
+                self._file.write(b"".join(chunks))
+            except OSError as exc:
+                self.broken = True
+                raise StoreError(
+                    f"could not write the journal: {exc}; changes not yet acknowledged "
+                    "are lost; reopen the store"
+                ) from exc
+        return upto
+
     def sync(self) -> None:
-        """Sync what ``append(..., sync=False)`` wrote."""
+        """Sync what ``append(..., sync=False)`` queued."""
         detached = self.detach_sync()
         if detached is not None:
             self.sync_detached(*detached)
@@ -276,8 +323,8 @@ class Journal:
         return self._file, self._appended
 
     def sync_detached(self, file: JournalFile, upto: int) -> None:
-        """Make the first ``upto`` appends durable by syncing ``file`` (both from
-        ``detach_sync``), without holding the writer role.
+        """Make the first ``upto`` appends durable by writing what is queued and
+        syncing ``file`` (both from ``detach_sync``), without the writer role.
 
         Syncs run one at a time; one that finds its appends made durable by
         another meanwhile returns at once. A file no longer appended to was
@@ -286,10 +333,11 @@ class Journal:
         with self._sync_lock:
             if self._durable >= upto:
                 return
-            # The sync covers every append finished before it starts, not only
-            # the caller's: the callers queued behind it then return at once.
-            covered = max(upto, self._appended) if file is self._file else upto
+            covered = upto
             if file is self._file:
+                # The sync covers every append queued before it starts, not only
+                # the caller's: the callers queued behind it then return at once.
+                covered = max(upto, self._write_unwritten())
                 try:
                     file.sync()
                 except OSError as exc:
@@ -298,6 +346,11 @@ class Journal:
                         f"could not sync the journal: {exc}; reopen the store"
                     ) from exc
             self._durable = max(self._durable, covered)
+
+    def flush(self) -> None:
+        """Write what is queued (not synced): for readers of the files."""
+        with self._sync_lock:
+            self._write_unwritten()
 
     def _undo(self, size: int) -> None:
         assert self._file is not None
@@ -319,6 +372,8 @@ class Journal:
         previous = self._file
         opened = self._open_segment(self.segment + 1)
         with self._sync_lock:
+            # What is queued belongs to the segment it was appended to.
+            self._write_unwritten()
             self._file = opened
             self.segment += 1
             if previous is not None:
@@ -332,6 +387,7 @@ class Journal:
 
         Raises FileNotFoundError if a checkpoint deletes a segment meanwhile.
         """
+        self.flush()
         for _, path in list_segments(self.directory):
             with open(path, "rb") as source:
                 for line in source:
@@ -344,6 +400,8 @@ class Journal:
     def close(self) -> None:
         with self._sync_lock:
             if self._file is not None:
+                with contextlib.suppress(StoreError):
+                    self._write_unwritten()  # a close without sync syncs nothing
                 self._file.close()
                 self._file = None
 

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 
 from agentdesk.domain import Status
@@ -264,11 +265,12 @@ class TinyStore(TinyReads):
 
     def _pull_from_history(self, batch: Batch) -> None:
         """Bring the closed tasks a batch touches back into the hot data."""
-        tasks = self._hot.state.tasks
         catalog = self._history.month_of
-        touched = {t.id for t in batch.tasks}
-        touched.update(e.task_id for e in batch.events)
-        for task_id in touched:
+        if not catalog:
+            return
+        tasks = self._hot.state.tasks
+        for task_id in chain((t.id for t in batch.tasks), (e.task_id for e in batch.events)):
+            # Once moved, a task is hot: a second mention of it finds it there.
             if task_id not in tasks and task_id in catalog:
                 moved = self._history.take(task_id)
                 if moved is not None:

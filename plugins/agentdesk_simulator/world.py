@@ -14,7 +14,7 @@ import heapq
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .scripts import MATTERS, Matter
 
@@ -59,8 +59,9 @@ _PATHS = (
 _STEP_GAP = 2.5
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
+class Person(NamedTuple):
+    """A simulated customer (a named tuple: one is made per person and step)."""
+
     name: str
     language: str  # "fr" or "en"
     email: str
@@ -76,8 +77,7 @@ class Person:
         return self.phone
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One contact of a journey: who, about what, on which kind, at which stage."""
 
     journey: int

@@ -277,6 +277,8 @@ class Ingestor:
         if item.other_identities:
             customer = self._link_identities(batch, customer, item.other_identities)
         subject = one_line(clean_text(item.subject or ""), MAX_SUBJECT)
+        # Folding the preview's start gives the same as folding the text's.
+        preview = one_line(text, 200)
         # The customer has waited since they wrote, not since we fetched it.
         at = _plausible_time(item.at, now)
         task, customer, created = self._open_task(
@@ -285,7 +287,7 @@ class Ingestor:
             is_new,
             channel,
             caps,
-            subject or one_line(text, 80) or "(no text)",
+            subject or one_line(preview, 80) or "(no text)",
             at,
             thread_ref=item.thread_ref,
             task_number=item.task_number,
@@ -318,7 +320,7 @@ class Ingestor:
             last_inbound_at=max(task.last_inbound_at or at, at),
             waiting_since=task.waiting_since or at,
             unread=True,
-            preview=one_line(text, 200),
+            preview=preview,
         )
         batch.tasks.append(task)
         batch.events.append(message)

@@ -10,6 +10,7 @@ ASCII order, so comparing ids as strings compares them as numbers.
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Callable
 
@@ -48,6 +49,9 @@ class IdFactory:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        # Seeded from the system's entropy once: a new millisecond then costs
+        # no system call (ids are made for every stored object).
+        self._random = random.Random(os.urandom(32))
         self._last_ms = -1
         self._last_random = 0
         self._prefix = ""
@@ -59,7 +63,7 @@ class IdFactory:
             ms = self._last_ms
             self._last_random += 1
         else:
-            self._last_random = int.from_bytes(os.urandom(10), "big") >> 1
+            self._last_random = self._random.getrandbits(79)
             self._last_ms = ms
             self._prefix = _encode(ms, 10)
         return self._prefix + _random_digits(self._last_random)

@@ -100,6 +100,8 @@ class IndexProcess:
         return warnings
 
     def _spawn(self) -> None:
+        # Customers the new writer was given: the first it hears of each.
+        self._customers_sent: set[str] = set()
         package_root = str(Path(__file__).resolve().parents[2])
         paths = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
@@ -137,11 +139,15 @@ class IndexProcess:
             return
         customers: dict[str, str] = {}
         bodies: list[tuple[int, str]] = []
+        sent = self._customers_sent
         for seq, batch in batches:
             encoded = batch if isinstance(batch, EncodedBatch) else encode_batch_texts(batch)
-            carried = {c.id for c in encoded.copy.customers}
+            # A customer the writer has had (in a batch, or sent beside one)
+            # is in the index: a later change of it comes in a batch.
+            sent.update(c.id for c in encoded.copy.customers)
             for task in encoded.copy.tasks:
-                if task.customer_id not in carried and task.customer_id not in customers:
+                if task.customer_id not in sent:
+                    sent.add(task.customer_id)
                     customer = lookup_customer(task.customer_id)
                     if customer is not None:
                         customers[customer.id] = object_text(customer)

@@ -98,14 +98,14 @@ class Ingestor:
         identity: Identity,
         name: str,
         now: float,
-        others: tuple[tuple[str, str], ...] = (),
+        others: list[Identity] | None = None,
     ) -> tuple[Customer, bool]:
         found = self.store.customer_by_identity(identity)
         name = one_line(clean_text(name or ""), MAX_NAME)
         if found is None:
             # A new address that comes with one we know (a chat visitor giving
             # their email) belongs to that customer: one person, one history.
-            found = self._known_by_other(others)
+            found = self._known_by_other(others or [])
             if found is not None:
                 found = evolve(found, identities=[*found.identities, identity])
                 batch.customers.append(found)
@@ -118,24 +118,27 @@ class Ingestor:
         batch.customers.append(customer)
         return customer, True
 
-    def _known_by_other(self, others: tuple[tuple[str, str], ...]) -> Customer | None:
+    def _other_identities(self, others: Any) -> list[Identity]:
+        """The well-formed identities among those a channel learnt with an item."""
+        found: list[Identity] = []
         for kind, value in others[:10]:
             if isinstance(kind, str) and isinstance(value, str) and value.strip():
-                identity = Identity.of(kind, one_line(clean_text(value), MAX_IDENTITY))
-                owner = self.store.customer_by_identity(identity)
-                if owner is not None:
-                    return owner
+                found.append(Identity.of(kind, one_line(clean_text(value), MAX_IDENTITY)))
+        return found
+
+    def _known_by_other(self, others: list[Identity]) -> Customer | None:
+        for identity in others:
+            owner = self.store.customer_by_identity(identity)
+            if owner is not None:
+                return owner
         return None
 
     def _link_identities(
-        self, batch: Batch, customer: Customer, others: tuple[tuple[str, str], ...]
+        self, batch: Batch, customer: Customer, others: list[Identity]
     ) -> Customer:
         """Add identities learnt with a message when nobody else owns them."""
         added = []
-        for kind, value in others[:10]:
-            if not isinstance(kind, str) or not isinstance(value, str) or not value.strip():
-                continue
-            identity = Identity.of(kind, one_line(clean_text(value), MAX_IDENTITY))
+        for identity in others:
             if identity in customer.identities or identity in added:
                 continue
             owner = self.store.customer_by_identity(identity)
@@ -271,11 +274,10 @@ class Ingestor:
         if duplicate is not None:
             return Batch(), self._duplicate_result(duplicate)
         batch = Batch()
-        customer, is_new = self._customer(
-            batch, identity, item.customer_name, now, item.other_identities
-        )
-        if item.other_identities:
-            customer = self._link_identities(batch, customer, item.other_identities)
+        others = self._other_identities(item.other_identities) if item.other_identities else []
+        customer, is_new = self._customer(batch, identity, item.customer_name, now, others)
+        if others:
+            customer = self._link_identities(batch, customer, others)
         subject = one_line(clean_text(item.subject or ""), MAX_SUBJECT)
         # Folding the preview's start gives the same as folding the text's.
         preview = one_line(text, 200)

@@ -101,7 +101,7 @@ def encode_batch_texts(batch: Batch) -> EncodedBatch:
             rest["state"] = [[ns, key, value] for ns, key, value in batch.state]
         if batch.meta:
             rest["meta"] = dict(batch.meta)
-        rest_text = _plain_text(rest) if rest else ""
+        rest_text = plain_text(rest) if rest else ""
         copied = _plain_copy(rest_text) if rest else {}
     except (TypeError, ValueError) as exc:
         raise StoreError(f"this change cannot be saved, a value is not plain data: {exc}") from None
@@ -155,7 +155,7 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _plain_text(value: Any) -> str:
+def plain_text(value: Any) -> str:
     """Plain data (plugin state, counters) as compact JSON."""
     try:
         return _ENCODER.encode(value).decode("utf-8")
@@ -239,7 +239,10 @@ _FALLBACK = (TypeError, ValueError, msgspec.MsgspecError)
 
 def object_text(obj: Customer | Task | Event | OutboxEntry) -> str:
     """The compact JSON text of one domain object, as files and the journal hold it."""
-    return _round_trip(obj)[0]
+    try:
+        return _ENCODER.encode(obj).decode("utf-8")
+    except _FALLBACK:
+        return _json_text(obj)
 
 
 def _round_trip(obj: Any) -> tuple[str, Any]:

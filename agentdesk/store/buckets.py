@@ -28,7 +28,7 @@ from pathlib import Path
 
 from agentdesk.domain import Event, Message, codec
 
-from .batch_codec import object_text
+from .batch_codec import object_text, plain_text
 from .tinyfile import read_tables
 
 SEP = "\x1f"  # between a channel and its message id in index keys
@@ -271,5 +271,5 @@ class _Builder:
 
 
 def format_bucket(bucket: BucketFile) -> str:
-    index = json.dumps(bucket.index, separators=(",", ":"))
+    index = plain_text(bucket.index)
     return _HEAD + index + _EVENTS + bucket.body + _END

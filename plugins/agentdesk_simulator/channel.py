@@ -82,7 +82,7 @@ class SimulatorChannel(Channel):
         self.rate: float = options["rate"]
         self.reply_delay: float = options["reply_delay"]
         self.count: int = options["count"]
-        self.world = World(self.seed, options["customers"])
+        self.world = World.shared(self.seed, options["customers"])
         #: How many times each outbound key reached the (simulated) customer.
         self.deliveries: Counter[str] = Counter()
         self.emitted = 0

@@ -14,6 +14,7 @@ import heapq
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 from .scripts import MATTERS, Matter
@@ -116,6 +117,16 @@ class World:
         self.customers = customers
         self._people: dict[int, Person] = {}
 
+    @classmethod
+    def shared(cls, seed: int, customers: int) -> World:
+        """The world of ``seed``, one for every simulator instance that asks.
+
+        The five simulated channels of a demo live in one world: sharing it
+        makes each person once rather than once per channel. A world is
+        derived from its seed alone, so sharing changes nothing they see.
+        """
+        return _shared_world(seed, customers)
+
     def person(self, number: int) -> Person:
         known = self._people.get(number)
         if known is not None:
@@ -188,6 +199,11 @@ class World:
             while pending and pending[0][0] <= number:
                 yield heapq.heappop(pending)[3]
             number += 1
+
+
+@lru_cache(maxsize=8)
+def _shared_world(seed: int, customers: int) -> World:
+    return World(seed, customers)
 
 
 _MASK = (1 << 64) - 1

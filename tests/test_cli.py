@@ -168,3 +168,29 @@ def test_store_in_use_is_refused_clearly(tmp_path, config_file, capsys):
         store.close()
     assert code.returncode == 1
     assert "Traceback" not in code.stderr and code.stderr.count("\n") == 1
+
+
+def test_import_of_an_unpaired_surrogate_keeps_the_record_and_search_working(
+    tmp_path, config_file, capsys
+):
+    """JSON can escape half a surrogate pair, which no UTF-8 file or database
+    holds: the import keeps the record with U+FFFD in its place (as ingest
+    does), and the search index built from it works."""
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(
+        '{"type": "agentdesk-export", "version": 1}\n'
+        '{"type": "customer", "data": {"id": "c1", "name": "Zo\\ud800 Martin"}}\n'
+        '{"type": "task", "data": {"id": "t1", "number": 1001, "customer_id": "c1",'
+        ' "customer_name": "Zo\\ud800 Martin", "subject": "Parapluie \\udc00 cass\\u00e9",'
+        ' "status": "open"}}\n'
+        '{"type": "task", "data": {"id": "t2", "number": 1002, "customer_id": "c1",'
+        ' "subject": "Emoji \\ud83d\\ude00 kept", "status": "open"}}\n'
+    )
+    assert run("--config", str(config_file), "import", str(odd)) == 0
+    capsys.readouterr()
+    assert run("--config", str(config_file), "search", "--json", "parapluie") == 0
+    hits = json.loads(capsys.readouterr().out)
+    text = json.dumps(hits, ensure_ascii=False)
+    assert "Parapluie \ufffd cassé" in text and "Zo\ufffd Martin" in text
+    assert run("--config", str(config_file), "search", "--json", "emoji") == 0
+    assert "Emoji 😀 kept" in json.dumps(json.loads(capsys.readouterr().out), ensure_ascii=False)

@@ -20,6 +20,7 @@ from agentdesk.domain.codec import (
     task_from_dict,
     to_dict,
 )
+from agentdesk.domain.text import valid_unicode
 from agentdesk.store import Batch, Store
 
 from .base import CommandError, Invocation, open_store
@@ -101,6 +102,16 @@ _BUILDERS = {
 }
 
 
+def _valid_unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return valid_unicode(value)
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    if isinstance(value, dict):
+        return {valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    return value
+
+
 def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
     """Every record of an export file, checked; ImportFileError names the line."""
     records: list[tuple[str, Any]] = []
@@ -131,6 +142,9 @@ def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
         data = item.get("data")
         if not isinstance(data, dict):
             raise ImportFileError(f'{where}: expected "data" to be an object')
+        # JSON may escape an unpaired surrogate, which the search index (and
+        # any UTF-8 file) cannot hold: it becomes U+FFFD, as in ingest.
+        data = _valid_unicode(data)
         try:
             if kind in _BUILDERS:
                 records.append((kind, _BUILDERS[kind](data)))

@@ -56,6 +56,14 @@ def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return text
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` with each unpaired surrogate (which no file or database can
+    hold as UTF-8) replaced by U+FFFD, and nothing else changed."""
+    if text.isascii() or _SURROGATES.search(text) is None:
+        return text
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def one_line(text: str, width: int = 120) -> str:
     """A single-line preview of ``text`` (whitespace folded) at most ``width`` long."""
     head = 4 * width + 64

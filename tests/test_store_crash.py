@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from agentdesk.store.tiny import TinyStore
 
 KILLS = 20
@@ -32,7 +34,7 @@ WRITER = textwrap.dedent(
     from agentdesk.store import Batch
     from agentdesk.store.tiny import TinyStore
 
-    path, run = Path(sys.argv[1]), sys.argv[2]
+    path, run, grouped = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "grouped"
     store = TinyStore.open(
         path, checkpoint_every=40, checkpoint_growth=0, clock=lambda: 1_790_000_000.0
     )
@@ -40,6 +42,7 @@ WRITER = textwrap.dedent(
         store.commit(Batch(customers=[Customer(id="C", name="Ana")]))
     print("ready", flush=True)
     n = 0
+    unsynced = []
     while True:
         n += 1
         task_id = f"T{n % 12}"
@@ -56,16 +59,25 @@ WRITER = textwrap.dedent(
         event = Message(id=event_id, task_id=task_id, customer_id="C", at=float(n),
                         direction=Direction.INBOUND, channel="mail", text="x" * (n % 300),
                         external_id=event_id)
-        seq = store.commit(Batch(tasks=[task], events=[event]))
-        print(seq, event_id, flush=True)
+        if not grouped:
+            seq = store.commit(Batch(tasks=[task], events=[event]))
+            print(seq, event_id, flush=True)
+            continue
+        # As the desk ingests: commits without sync, acknowledged after one sync.
+        unsynced.append((store.commit(Batch(tasks=[task], events=[event]), sync=False), event_id))
+        if n % 7 == 0 or len(unsynced) > n % 5:
+            store.sync()
+            for seq, acknowledged in unsynced:
+                print(seq, acknowledged, flush=True)
+            unsynced = []
     """
 )
 
 
-def run_and_kill(path: Path, run: str, delay: float) -> list[tuple[int, str]]:
+def run_and_kill(path: Path, run: str, delay: float, mode: str) -> list[tuple[int, str]]:
     """Start the writer, kill it ``delay`` s after it is ready; return what it acknowledged."""
     child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), run],
+        [sys.executable, "-c", WRITER, str(path), run, mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -86,13 +98,16 @@ def run_and_kill(path: Path, run: str, delay: float) -> list[tuple[int, str]]:
     return acknowledged
 
 
-def test_no_acknowledged_commit_is_lost_when_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["each", "grouped"])
+def test_no_acknowledged_commit_is_lost_when_killed(tmp_path: Path, mode: str) -> None:
+    """``grouped``: commits without sync, acknowledged once a sync writes the
+    journal's queue; a kill then also lands between a commit and its sync."""
     path = tmp_path / "store"
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     acknowledged: dict[str, int] = {}
     for kill in range(KILLS):
-        got = run_and_kill(path, f"r{kill:02d}", rng.uniform(0.02, 0.35))
+        got = run_and_kill(path, f"r{kill:02d}", rng.uniform(0.02, 0.35), mode)
         acknowledged.update((event_id, seq) for seq, event_id in got)
         store = TinyStore.open(path)
         try:

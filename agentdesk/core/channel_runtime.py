@@ -85,6 +85,7 @@ class ChannelRuntime:
             self._tasks.append(asyncio.create_task(pump.run(), name=f"ingest-{name}"))
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
         self.desk.set_handoff_gateway(self.handoff)
+        self.desk.set_typing_gateway(self.send_typing)
 
     def _add(self, channel: ChannelConfig) -> None:
         where = f"{self.config.source}: channels[{channel.index}]"
@@ -160,9 +161,15 @@ class ChannelRuntime:
         supervisor = self.supervisors.get(channel)
         return None if supervisor is None else await supervisor.handoff_in(handoff)
 
+    async def send_typing(self, channel: str, to: str, typing: bool) -> None:
+        supervisor = self.supervisors.get(channel)
+        if supervisor is not None:
+            await supervisor.send_typing(to, typing)
+
     async def stop(self) -> None:
         """Stop channels, hand what they queued to the desk, stop the dispatcher and server."""
         self.desk.set_handoff_gateway(None)
+        self.desk.set_typing_gateway(None)
         await asyncio.gather(*(s.shutdown() for s in self.supervisors.values()))
         for pump in self.pumps.values():
             await pump.flush(self.settings.stop_timeout)

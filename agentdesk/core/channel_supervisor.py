@@ -225,6 +225,17 @@ class ChannelSupervisor:
                 f"channel {self.name} did not answer in {limit:g} s"
             ) from None
 
+    async def send_typing(self, to: str, typing: bool) -> None:
+        """Relay an agent's typing; a channel that fails at it is not degraded
+        (it is cosmetic), only logged."""
+        instance = self.instance
+        if instance is None or not self.up:
+            return
+        try:
+            await asyncio.wait_for(instance.send_typing(to, typing), self.settings.send_timeout)
+        except Exception as exc:
+            log.warning("channel %s: send_typing failed: %r", self.name, exc)
+
     async def handoff_in(self, handoff: HandoffContext) -> Outbound | None:
         instance = self.instance
         if instance is None or not self.up:

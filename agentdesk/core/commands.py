@@ -144,6 +144,20 @@ class Commands:
             task.channel_kind, "email"
         )
 
+    async def typing(self, task_id: str, typing: bool) -> None:
+        """Show the customer that an agent is writing a reply (or stopped), on
+        a running channel that can show it; otherwise nothing happens."""
+        task = self.desk.require_task(task_id)
+        status = self.desk.channel(task.channel) if task.channel else None
+        gateway = self.desk.typing_gateway
+        if status is None or gateway is None or not status.capabilities.typing_indicators:
+            return
+        try:
+            recipient = self._recipient(task, task.channel, self._identity_kind(task.channel, task))
+        except DeskError:
+            return  # nobody to show it to
+        await gateway(task.channel, recipient.split(":", 1)[-1], bool(typing))
+
     async def note(self, task_id: str, text: str, *, actor: str) -> Note:
         task = self.desk.require_task(task_id)
         text = clean_text(text, MAX_REPLY).strip()

@@ -36,6 +36,8 @@ from .stream import Notice, UpdateBus
 log = logging.getLogger("agentdesk.desk")
 
 HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
+# (channel, to, typing): relays an agent's typing to a running channel.
+TypingGateway = Callable[[str, str, bool], Awaitable[None]]
 
 
 class Index(Protocol):
@@ -75,6 +77,7 @@ class Desk:
         self.index_error: str | None = None
         self._channels: dict[str, ChannelStatus] = {}
         self._handoff_gateway: HandoffGateway | None = None
+        self._typing_gateway: TypingGateway | None = None
 
     # --- committing ---------------------------------------------------------
 
@@ -174,6 +177,13 @@ class Desk:
 
     def set_handoff_gateway(self, gateway: HandoffGateway | None) -> None:
         self._handoff_gateway = gateway
+
+    def set_typing_gateway(self, gateway: TypingGateway | None) -> None:
+        self._typing_gateway = gateway
+
+    @property
+    def typing_gateway(self) -> TypingGateway | None:
+        return self._typing_gateway
 
     @property
     def handoff_gateway(self) -> HandoffGateway | None:

@@ -102,6 +102,9 @@ class LocalDeskClient:
     async def mark_read(self, task_id: str) -> None:
         await self.desk.commands.mark_read(task_id)
 
+    async def typing(self, task_id: str, typing: bool) -> None:
+        await self.desk.commands.typing(task_id, typing)
+
     async def merge_customers(self, keep_id: str, merge_id: str) -> Customer:
         return await self.desk.commands.merge_customers(keep_id, merge_id, actor=self.me)
 

@@ -56,6 +56,16 @@ class Channel:
 
         raise PermanentDeliveryError(f"channel {self.plugin!r} cannot send messages")
 
+    async def send_typing(self, to: str, typing: bool = True) -> None:
+        """Show the customer at ``to`` that an agent is writing (or has stopped).
+
+        Called for channels that declare ``typing_indicators``, while an agent
+        types a reply; ``to`` is the address a reply would go to (as in
+        ``Outbound.to``). Cosmetic and best effort: return promptly, and an
+        exception is logged, never retried, and does not degrade the channel.
+        The default does nothing.
+        """
+
     async def handoff_in(self, handoff: HandoffContext) -> Outbound | None:
         """Open a conversation that comes from another channel.
 

@@ -179,11 +179,8 @@ class WebChatChannel(Channel):
         return Delivery(external_id, "sent", detail=detail)
 
     async def send_typing(self, to: str, typing: bool = True) -> None:
-        """Show (or hide) "typing…" in the visitor's widget while an agent writes.
-
-        The plugin API has no agent-typing call yet; the desk can call this
-        when the console reports the agent typing in a chat task.
-        """
+        """Show (or hide) "typing…" in the visitor's widget while an agent
+        writes a reply in the console."""
         live = self._live.peek(to)
         if live is None or live.agent_typing == typing:
             return

@@ -369,3 +369,57 @@ async def test_a_short_terminal_shows_one_toast_at_a_time(make_app, console_desk
         app.apply_update(Update(seq=0, notices=["new task #1 on mail", "new task #2 on mail"]))
         await pilot.pause()
         assert len(app._notifications) == 2
+
+
+async def test_writing_a_reply_on_a_chat_shows_the_customer_the_agent_typing(
+    make_app, console_desk, clock
+):
+    """Keystrokes in a reply tell the chat's customer an agent is writing; sending
+    says it stopped; writing a note tells the customer nothing."""
+    from agentdesk.plugin import Capabilities
+
+    tasks = await seed(console_desk, clock)  # the chat task waits longest
+    chat = Capabilities(kind="chat", identity_kind="chat", realtime=True, typing_indicators=True)
+    console_desk.update_channel("chat", capabilities=chat)
+    shown: list[tuple[str, str, bool]] = []
+
+    async def gateway(channel: str, to: str, typing: bool) -> None:
+        shown.append((channel, to, typing))
+
+    console_desk.set_typing_gateway(gateway)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "r", *"Bonjour")
+        await until(pilot, lambda: shown == [("chat", "sess-ana", True)])
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: shown[-1] == ("chat", "sess-ana", False))
+        await until(pilot, lambda: events_of(console_desk, tasks[0].id, Message)[-1].text)
+        told = len(shown)
+        await pilot.press("n", *"internal")  # a note: the customer is not told
+        await pilot.pause()
+        assert len(shown) == told
+
+
+async def test_the_customer_is_told_the_agent_stopped_after_a_pause(
+    make_app, console_desk, clock, monkeypatch
+):
+    from agentdesk.plugin import Capabilities
+    from agentdesk.tui.widgets import composer
+
+    monkeypatch.setattr(composer, "TYPING_IDLE", 0.2)
+    await seed(console_desk, clock)
+    chat = Capabilities(kind="chat", identity_kind="chat", realtime=True, typing_indicators=True)
+    console_desk.update_channel("chat", capabilities=chat)
+    shown: list[bool] = []
+
+    async def gateway(channel: str, to: str, typing: bool) -> None:
+        shown.append(typing)
+
+    console_desk.set_typing_gateway(gateway)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("enter", "r", *"Un instant")
+        await until(pilot, lambda: shown == [True, False], tries=400)
+        assert app.main.pane().composer.text == "Un instant"  # the draft stays

@@ -295,6 +295,16 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
     def _pick_canned(self, event: Composer.PickCanned) -> None:
         task_actions.pick_canned(self, event.composer)
 
+    @on(Composer.Typing)
+    def _typing(self, event: Composer.Typing) -> None:
+        # Not in the command queue: it must never wait behind a slow command,
+        # nor hold one up; the latest state is all that matters.
+        self.run_worker(
+            task_actions.show_typing(self, event.task_id, event.typing),
+            group="typing",
+            exclusive=True,
+        )
+
     def action_pending(self) -> None:
         task_actions.pending(self)
 

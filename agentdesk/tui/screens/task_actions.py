@@ -7,6 +7,7 @@ while the desk works. A refused command becomes an error toast, never a crash.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,8 @@ NEEDS_TASK = frozenset(
     }
 )
 
+log = logging.getLogger("agentdesk.console")
+
 
 async def _command(screen: MainScreen, call: Callable[[], Awaitable[Any]], done: str = "") -> Any:
     """Run a desk command; toast its refusal. Returns the result or None."""
@@ -78,6 +81,15 @@ async def send(
     if pane.composer.task_id == task_id and pane.composer.text == text:
         pane.composer.clear()
     pane.add_event(event)
+
+
+async def show_typing(screen: MainScreen, task_id: str, typing: bool) -> None:
+    """Tell the customer the agent is writing a reply (best effort: a failure
+    is logged, never shown; it is only a courtesy)."""
+    try:
+        await _client(screen).typing(task_id, typing)
+    except Exception:
+        log.debug("could not relay typing on %s", task_id, exc_info=True)
 
 
 async def set_status(

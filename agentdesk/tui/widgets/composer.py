@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from time import monotonic
 
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
 from agentdesk.plugin import Capabilities
@@ -60,6 +62,12 @@ class ComposerArea(OrderedKeys, TextArea):
         self.composer.leave()
 
 
+# While the agent types a reply, the customer is told again this often (a
+# channel may forget); and told "stopped" after this long without a keystroke.
+TYPING_REPEAT = 3.0
+TYPING_IDLE = 5.0
+
+
 class Composer(Vertical):
     """A reply/note editor bound to one task at a time, keeping a draft per task."""
 
@@ -67,6 +75,15 @@ class Composer(Vertical):
         def __init__(self, composer: Composer) -> None:
             super().__init__()
             self.composer = composer
+
+    class Typing(Message):
+        """The agent started or stopped writing a reply on ``task_id``, on a
+        channel that shows the customer an agent typing."""
+
+        def __init__(self, task_id: str, typing: bool) -> None:
+            super().__init__()
+            self.task_id = task_id
+            self.typing = typing
 
     def __init__(
         self,
@@ -89,6 +106,10 @@ class Composer(Vertical):
         self.capabilities: Capabilities | None = None
         self.channel_label = ""
         self._drafts: dict[str, tuple[ComposeMode, str]] = {}
+        # The task the customer was last told the agent types on, and when.
+        self._typing_on: str | None = None
+        self._typing_told_at = 0.0
+        self._typing_idle: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="composer-status", markup=False)
@@ -105,6 +126,7 @@ class Composer(Vertical):
     def bind_task(self, task_id: str | None, capabilities: Capabilities | None, label: str) -> None:
         """Switch to another task, keeping the draft of the one we leave."""
         if task_id != self.task_id:
+            self.stop_typing()
             if self.task_id is not None:
                 if self.text.strip():
                     self._drafts[self.task_id] = (self.mode, self.text)
@@ -127,6 +149,8 @@ class Composer(Vertical):
 
     def start(self, mode: ComposeMode) -> None:
         """Focus the editor to write a reply or a note."""
+        if mode != ComposeMode.REPLY:
+            self.stop_typing()
         self.mode = mode
         self.refresh_status()
         # At once, not after the queued keys: the text typed right after "r"
@@ -134,12 +158,45 @@ class Composer(Vertical):
         self.screen.set_focus(self.area)
 
     def clear(self) -> None:
+        self.stop_typing()
         self.area.load_text("")
         self.refresh_status()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
         self.refresh_status()
+        self._note_typing()
+
+    def _note_typing(self) -> None:
+        """Tell the customer the agent is writing a reply (where the channel can)."""
+        caps = self.capabilities
+        if (
+            self.task_id is None
+            or self.mode != ComposeMode.REPLY
+            or caps is None
+            or not caps.typing_indicators
+            or not self.area.has_focus
+        ):
+            return
+        if not self.text.strip():
+            self.stop_typing()
+            return
+        now = monotonic()
+        if self._typing_on != self.task_id or now - self._typing_told_at >= TYPING_REPEAT:
+            self._typing_on, self._typing_told_at = self.task_id, now
+            self.post_message(Composer.Typing(self.task_id, True))
+        if self._typing_idle is not None:
+            self._typing_idle.stop()
+        self._typing_idle = self.set_timer(TYPING_IDLE, self.stop_typing)
+
+    def stop_typing(self) -> None:
+        """Tell the customer the agent stopped writing (if they were told it wrote)."""
+        if self._typing_idle is not None:
+            self._typing_idle.stop()
+            self._typing_idle = None
+        if self._typing_on is not None:
+            self.post_message(Composer.Typing(self._typing_on, False))
+            self._typing_on = None
 
     def refresh_status(self) -> None:
         status = self.query_one(".composer-status", Static)
@@ -175,6 +232,7 @@ class Composer(Vertical):
                     markup=False,
                 )
                 return
+        self.stop_typing()
         self.submit(self.task_id, self.mode, text)
         self.leave()
 

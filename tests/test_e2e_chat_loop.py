@@ -161,6 +161,8 @@ def test_visitor_writes_agent_replies_from_console(
     terminal.wait_for("^s Send", CONSOLE_WAIT)
     terminal.type(REPLY_TEXT)
     terminal.wait_for(f"{len(REPLY_TEXT)}/4000", CONSOLE_WAIT)
+    # Meanwhile the visitor sees that an agent is writing.
+    expect(page.locator("#chat-typing")).to_be_visible(timeout=BROWSER_WAIT_MS)
     terminal.keys("C-s")
     # The widget confirms the reply it shows: the console marks it delivered.
     sent = terminal.wait_for(lambda s: "▶ ana · ◆ CHT site-chat" in s and "✓✓" in s, CONSOLE_WAIT)
@@ -170,6 +172,7 @@ def test_visitor_writes_agent_replies_from_console(
     reply = page.locator("#chat-log .msg-agent").last
     expect(reply.locator(".text")).to_have_text(REPLY_TEXT, timeout=BROWSER_WAIT_MS)
     expect(reply.locator(".meta")).to_contain_text("ana")
+    expect(page.locator("#chat-typing")).to_be_hidden(timeout=BROWSER_WAIT_MS)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-chat-loop-widget.png"))
 

@@ -459,6 +459,10 @@ async def test_typing_both_ways() -> None:
 
         await chat.channel.send_typing(visitor.session, True)
         assert await visitor.frame() == {"type": "typing", "typing": True}
+        # While the agent goes on typing, the widget hears it again (it hides
+        # the line after a while without news).
+        await chat.channel.send_typing(visitor.session, True)
+        assert await visitor.frame() == {"type": "typing", "typing": True}
         # A browser that joins while the agent types sees it too.
         async with Visitor.connect(chat, token=visitor.token, last_seq=1) as second_tab:
             assert await second_tab.frame() == {"type": "typing", "typing": True}

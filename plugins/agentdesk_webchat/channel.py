@@ -182,7 +182,9 @@ class WebChatChannel(Channel):
         """Show (or hide) "typing…" in the visitor's widget while an agent
         writes a reply in the console."""
         live = self._live.peek(to)
-        if live is None or live.agent_typing == typing:
+        # "Still typing" goes out again: the widget hides the line after a
+        # while without news, in case the agent's console went away.
+        if live is None or (not typing and not live.agent_typing):
             return
         live.agent_typing = typing
         self._live.broadcast(to, protocol.typing(typing))

@@ -8,7 +8,7 @@ import pytest
 
 from agentdesk.core.client import DeskError
 from agentdesk.domain import DeliveryState, Message, Priority, Status
-from agentdesk.plugin import Delivery, InboundMessage
+from agentdesk.plugin import Delivery, DeliveryReceipt, InboundMessage
 
 
 async def _task(desk, identity="a@b.co", channel="mail", text="help"):
@@ -50,6 +50,38 @@ async def test_delivery_success_and_failures(desk, client, clock):
     failed = desk.store.get_event(second.id)
     assert failed.delivery == DeliveryState.FAILED
     assert failed.delivery_error == "mailbox does not exist"
+
+
+async def test_a_late_receipt_moves_a_reply_forward_only(desk, client, clock):
+    """A channel that learns later that a reply was shown or read says so with a
+    DeliveryReceipt; the reply's state only ever moves forward."""
+    task = await _task(desk)
+    message = await client.reply(task.id, "Your parcel left today")
+    [entry] = desk.outbox_due(clock.now)
+    await desk.delivery_succeeded(entry, Delivery(external_id="<out-2@x>"))
+    updates = desk.subscribe(desk.store.seq)
+
+    def state() -> DeliveryState:
+        return desk.store.get_event(message.id).delivery
+
+    await desk.ingest("sms", DeliveryReceipt(message.id, "read"))  # another channel's reply
+    await desk.ingest("mail", DeliveryReceipt("no-such-reply", "read"))
+    await desk.ingest("mail", DeliveryReceipt(message.id, "opened"))  # not a state
+    assert state() == DeliveryState.SENT
+    await desk.ingest_many("mail", [DeliveryReceipt(message.id, "read")])
+    assert state() == DeliveryState.READ
+    update = await asyncio.wait_for(anext(updates), 5)
+    assert [e.delivery for e in update.events] == [DeliveryState.READ]  # the console sees it
+    await desk.ingest("mail", DeliveryReceipt(message.id, "delivered"))
+    assert state() == DeliveryState.READ  # never backwards
+    # A receipt that overtakes send's own answer: the reply stays read.
+    quick = await client.reply(task.id, "And the invoice?")
+    await desk.ingest("mail", DeliveryReceipt(quick.id, "read"))
+    assert desk.store.get_event(quick.id).delivery == DeliveryState.READ
+    [entry] = desk.outbox_due(clock.now)
+    await desk.delivery_succeeded(entry, Delivery(state="delivered"))
+    assert desk.store.get_event(quick.id).delivery == DeliveryState.READ
+    assert desk.store.outbox() == []
 
 
 async def test_reply_limits(desk, client):

@@ -173,6 +173,8 @@ def test_visitor_writes_agent_replies_from_console(
     expect(reply.locator(".text")).to_have_text(REPLY_TEXT, timeout=BROWSER_WAIT_MS)
     expect(reply.locator(".meta")).to_contain_text("ana")
     expect(page.locator("#chat-typing")).to_be_hidden(timeout=BROWSER_WAIT_MS)
+    # The widget on screen reports the reply read: the console says so.
+    terminal.wait_for(lambda s: "▶ ana · ◆ CHT site-chat" in s and "✓✓ read" in s, CONSOLE_WAIT)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-chat-loop-widget.png"))
 

@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agentdesk.plugin import (
+    DeliveryReceipt,
     HandoffContext,
     InboundMessage,
     Outbound,
@@ -366,6 +367,12 @@ async def test_offline_visitor_gets_missed_replies_on_reconnect() -> None:
             await back.send(type="ack", seq=3, read=True)
             await back.send(type="ping")
             assert (await back.ws.recv()) == '{"type":"pong"}'  # nothing more was replayed
+        # The desk hears that both replies, sent while the visitor was away, were read.
+        assert isinstance(await chat.ctx.next_inbound(STEP), InboundMessage)
+        assert [await chat.ctx.next_inbound(STEP) for _ in range(2)] == [
+            DeliveryReceipt("r1", "read"),
+            DeliveryReceipt("r2", "read"),
+        ]
         assert (
             await chat.channel.send(chat.reply(visitor.session, "Anything else?", "r2"))
         ).state == ("delivered")

@@ -19,6 +19,7 @@ from agentdesk.domain.evolve import evolve
 from agentdesk.plugin import (
     Capabilities,
     Delivery,
+    DeliveryReceipt,
     HandoffContext,
     HealthState,
     Outbound,
@@ -193,7 +194,7 @@ class Desk:
 
     async def ingest(self, channel: str, item: Any) -> IngestResult | None:
         """Store one inbound item durably. Raises ``InboundRejected`` for a
-        malformed item; returns None for signals that are not stored (typing)."""
+        malformed item; returns None for signals (typing) and receipts."""
         return self._ingest_one(channel, item, sync=True)
 
     async def ingest_many(
@@ -240,8 +241,10 @@ class Desk:
             self.commit(batch, notices, sync=sync)
         return result
 
-    def _plan(self, channel: str, item: Any) -> tuple[IngestResult, Batch, list[Notice]]:
+    def _plan(self, channel: str, item: Any) -> tuple[IngestResult | None, Batch, list[Notice]]:
         """What storing ``item`` takes; an empty batch for a duplicate."""
+        if isinstance(item, DeliveryReceipt):
+            return None, self.outbox.receipt(channel, item), []
         caps = self.capabilities(channel)
         batch, result = self.ingestor.plan(channel, caps, item, self.clock())
         if result.duplicate:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from agentdesk.domain import DeliveryState, Direction, Event, Message, OutboxEntry, Task
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
-from agentdesk.plugin import Delivery, Outbound
+from agentdesk.plugin import Delivery, DeliveryReceipt, Outbound
 from agentdesk.store import Batch
 
 from .client import DeskError
@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from .desk import Desk
 
 RETRY_AFTER_SECONDS = 30.0
+
+# How far a reply has got; a receipt only ever moves it forward.
+_PROGRESS = {
+    DeliveryState.QUEUED: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.DELIVERED: 2,
+    DeliveryState.READ: 3,
+}
+_RECEIPTS = {"delivered": DeliveryState.DELIVERED, "read": DeliveryState.READ}
 
 
 class OutboxBook:
@@ -36,6 +45,26 @@ class OutboxBook:
         if not isinstance(event, Message) or task is None:
             raise DeskError(f"outbox entry {entry.key} refers to a missing message")
         return event, task
+
+    def receipt(self, channel: str, receipt: DeliveryReceipt) -> Batch:
+        """The change a channel's late receipt makes to the reply it names:
+        nothing for an unknown reply, another channel's, a failed one, or a
+        step back. A receipt may overtake ``send``'s own answer (a customer
+        reading a chat reply at once): the reply then moves on while still in
+        the outbox, and ``delivered`` keeps that state."""
+        state = _RECEIPTS.get(receipt.state) if isinstance(receipt.state, str) else None
+        event = self.store.get_event(receipt.key) if isinstance(receipt.key, str) else None
+        if (
+            state is None
+            or not isinstance(event, Message)
+            or event.direction != Direction.OUTBOUND
+            or event.channel != channel
+        ):
+            return Batch()
+        now = _PROGRESS.get(event.delivery)
+        if now is None or now >= _PROGRESS[state]:
+            return Batch()
+        return Batch(events=[evolve(event, delivery=state, delivery_error=None)])
 
     def outbound_for(self, entry: OutboxEntry) -> Outbound:
         message, task = self._outbound_message(entry)
@@ -64,6 +93,9 @@ class OutboxBook:
     def delivered(self, entry: OutboxEntry, delivery: Delivery) -> Batch:
         message, _ = self._outbound_message(entry)
         state = DeliveryState.DELIVERED if delivery.state == "delivered" else DeliveryState.SENT
+        # A receipt that overtook ``send`` (the customer read it at once) stays.
+        if _PROGRESS.get(message.delivery, 0) > _PROGRESS[state]:
+            state = message.delivery
         updated = evolve(
             message,
             delivery=state,

@@ -23,17 +23,13 @@ from agentdesk.plugin import (
     Health,
     HttpEndpoint,
     Inbound,
-    InboundCall,
-    InboundMessage,
-    InboundSurvey,
-    TypingSignal,
     WebSocketEndpoint,
 )
 from agentdesk.plugin.http_defaults import make_http_client
+from agentdesk.plugin.types import INBOUND_TYPES
 
 from .http_server import DeskHttpServer
 
-_INBOUND_TYPES = (InboundMessage, InboundCall, InboundSurvey, TypingSignal)
 # Items handled before the pump lets other tasks run.
 _DRAIN_BATCH = 64
 # Items a channel may emit in a row before its emit yields to other tasks.
@@ -220,7 +216,7 @@ class DeskPluginContext:
         self._closed = False
 
     async def emit(self, item: Inbound) -> None:
-        if not isinstance(item, _INBOUND_TYPES):
+        if not isinstance(item, INBOUND_TYPES):
             raise TypeError(f"emit() takes an Inbound item, got {type(item).__name__}")
         if self._closed:
             raise ChannelConnectionError(f"channel {self.channel_name} was stopped")

@@ -22,6 +22,7 @@ from .options import Option, OptionKind, parse_options
 from .types import (
     Capabilities,
     Delivery,
+    DeliveryReceipt,
     HandoffContext,
     Health,
     HealthState,
@@ -40,6 +41,7 @@ __all__ = [
     "ChannelConnectionError",
     "Delivery",
     "DeliveryError",
+    "DeliveryReceipt",
     "Enricher",
     "HandoffContext",
     "Health",

@@ -34,9 +34,7 @@ from .context import HttpEndpoint, WebSocketEndpoint
 from .http_defaults import make_http_client
 from .options import parse_options
 from .serving import EmbeddedServer
-from .types import Health, Inbound, InboundCall, InboundMessage, InboundSurvey, TypingSignal
-
-_INBOUND_TYPES = (InboundMessage, InboundCall, InboundSurvey, TypingSignal)
+from .types import INBOUND_TYPES, Health, Inbound
 
 
 class MemoryState:
@@ -126,7 +124,7 @@ class RecordingContext:
     # -- PluginContext ---------------------------------------------------
 
     async def emit(self, item: Inbound) -> None:
-        if not isinstance(item, _INBOUND_TYPES):
+        if not isinstance(item, INBOUND_TYPES):
             raise TypeError(f"emit() takes an Inbound item, got {type(item).__name__}")
         self.emitted.append(item)
         self._queue.put_nowait(item)

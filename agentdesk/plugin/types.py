@@ -99,7 +99,23 @@ class TypingSignal:
     typing: bool = True
 
 
-Inbound = InboundMessage | InboundCall | InboundSurvey | TypingSignal
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """A reply this channel sent earlier has reached the customer (``"delivered"``)
+    or been seen (``"read"``): ``key`` is its ``Outbound.key``.
+
+    For channels that learn it after ``send`` returned (a read receipt, a
+    device that comes back online). A receipt for a key the desk does not
+    know, or one that would move a reply backwards, changes nothing.
+    """
+
+    key: str
+    state: str = "read"  # "delivered" or "read"
+
+
+Inbound = InboundMessage | InboundCall | InboundSurvey | TypingSignal | DeliveryReceipt
+#: The classes of ``Inbound``, for ``isinstance``.
+INBOUND_TYPES = (InboundMessage, InboundCall, InboundSurvey, TypingSignal, DeliveryReceipt)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agentdesk.plugin import Inbound, InboundMessage, TypingSignal
+from agentdesk.plugin import DeliveryReceipt, Inbound, InboundMessage, TypingSignal
 
 from . import protocol
-from .history import VISITOR, History, SessionRecord
+from .history import AGENT, VISITOR, History, SessionRecord
 from .live import QUEUE_SIZE, Connection, LiveSession, LiveSessions
 from .origins import OriginPolicy
 from .protocol import (
@@ -193,10 +193,16 @@ class ChatEndpoint:
         elif isinstance(frame, protocol.Identify):
             await self._identify(connection, live, frame)
         elif isinstance(frame, protocol.Ack):
+            receipts: list[DeliveryReceipt] = []
             async with self.history.locked(session_id) as record:
                 if record is not None:
+                    before = (record.delivered_seq, record.read_seq)
                     await self.history.mark(record, frame.seq, read=frame.read)
                     self.live.resolve_receipts(session_id, record.delivered_seq)
+                    receipts = late_receipts(record, *before)
+            # Replies the visitor's browser has now shown or seen, for the desk.
+            for receipt in receipts:
+                await self.emit(receipt)
         elif isinstance(frame, protocol.Ping):
             connection.push(protocol.pong())
         else:  # a hello after the first frame
@@ -313,3 +319,18 @@ async def _deny(websocket: Any) -> None:
     # A bare close before accept; uvicorn logs a spurious error for a 403 with a body.
     with contextlib.suppress(Exception):
         await websocket.close(code=CLOSE_POLICY)
+
+
+def late_receipts(record: SessionRecord, delivered: int, read: int) -> list[DeliveryReceipt]:
+    """Receipts for the agent messages an acknowledgement moved past: shown
+    (``delivered``) or seen (``read``) since the counts were ``delivered`` and
+    ``read``."""
+    receipts = []
+    for entry in record.entries:
+        if entry.sender != AGENT:
+            continue
+        if read < entry.seq <= record.read_seq:
+            receipts.append(DeliveryReceipt(entry.message_id, "read"))
+        elif delivered < entry.seq <= record.delivered_seq:
+            receipts.append(DeliveryReceipt(entry.message_id, "delivered"))
+    return receipts

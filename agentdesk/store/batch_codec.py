@@ -31,13 +31,20 @@ def batch_to_dict(batch: Batch) -> dict[str, Any]:
         out["events"] = [codec.to_dict(e) for e in batch.events]
     if batch.outbox_put:
         out["outbox_put"] = [codec.to_dict(o) for o in batch.outbox_put]
-    if batch.outbox_done:
-        out["outbox_done"] = list(batch.outbox_done)
-    if batch.state:
-        out["state"] = [[ns, key, value] for ns, key, value in batch.state]
-    if batch.meta:
-        out["meta"] = dict(batch.meta)
+    out.update(_rest_dict(batch))
     return out
+
+
+def _rest_dict(batch: Batch) -> dict[str, Any]:
+    """The plain parts of ``batch`` (outbox done, state, meta) that are not empty."""
+    rest: dict[str, Any] = {}
+    if batch.outbox_done:
+        rest["outbox_done"] = list(batch.outbox_done)
+    if batch.state:
+        rest["state"] = [[ns, key, value] for ns, key, value in batch.state]
+    if batch.meta:
+        rest["meta"] = dict(batch.meta)
+    return rest
 
 
 def batch_from_dict(data: dict[str, Any]) -> Batch:
@@ -94,13 +101,7 @@ def encode_batch_texts(batch: Batch) -> EncodedBatch:
         task_texts, tasks = _round_trips(batch.tasks)
         event_texts, events = _round_trips(batch.events)
         outbox_texts, outbox = _round_trips(batch.outbox_put)
-        rest: dict[str, Any] = {}
-        if batch.outbox_done:
-            rest["outbox_done"] = list(batch.outbox_done)
-        if batch.state:
-            rest["state"] = [[ns, key, value] for ns, key, value in batch.state]
-        if batch.meta:
-            rest["meta"] = dict(batch.meta)
+        rest = _rest_dict(batch)
         rest_text = plain_text(rest) if rest else ""
         copied = _plain_copy(rest_text) if rest else {}
     except (TypeError, ValueError) as exc:

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from agentdesk.store.tiny import TinyStore
+
 from agentdesk.domain import (
     Assignment,
     Customer,
@@ -46,7 +48,6 @@ from agentdesk.domain import (
     codec,
 )
 from agentdesk.store import Batch
-from agentdesk.store.tiny import TinyStore
 
 NOW = 1_790_000_000.0  # a fixed "now" so every run builds the same store
 DAY = 86_400.0

@@ -77,7 +77,7 @@ def test_export_import_round_trip_is_lossless(tmp_path, config_file, capsys):
     exported = out.read_text(encoding="utf-8").splitlines()
     kinds = [json.loads(line)["type"] for line in exported]
     assert kinds[0] == "agentdesk-export"
-    assert {"customer", "task", "event", "outbox", "state", "meta"} <= set(kinds)
+    assert {"customer", "task", "event", "outbox", "state"} <= set(kinds)
 
     assert (
         run("--store", str(tmp_path / "copy"), "--config", str(config_file), "import", str(out))
@@ -137,7 +137,6 @@ def test_reindex_and_check(tmp_path, config_file, capsys):
     asyncio.run(_fill(tmp_path / "store"))
     assert run("--config", str(config_file), "reindex") == 0
     assert run("--config", str(config_file), "reindex", "--check") == 0
-    (tmp_path / "store" / "search.sqlite").write_bytes(b"garbage" * 100)
     assert run("--config", str(config_file), "search", "--json", "canape") == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out.splitlines()[0])["task"] == 1001
@@ -155,19 +154,30 @@ def test_doctor_passes_on_a_healthy_setup(tmp_path, config_file, capsys):
     assert run("--config", str(config_file), "doctor") == 0, capsys.readouterr().out
 
 
-def test_store_in_use_is_refused_clearly(tmp_path, config_file, capsys):
+def test_store_in_use_is_refused_clearly_to_writers_and_read_by_readers(
+    tmp_path, config_file, capsys
+):
     store = open_store(tmp_path / "store")
-    try:
-        code = subprocess.run(
-            [sys.executable, "-m", "agentdesk.cli", "--config", str(config_file), "stats"],
+    export = tmp_path / "export.jsonl"
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "agentdesk.cli", "--config", str(config_file), *args],
             capture_output=True,
             text=True,
             timeout=60,
         )
+
+    try:
+        export.write_text('{"type": "agentdesk-export", "version": 2}\n', encoding="utf-8")
+        writer = command("import", str(export))
+        reader = command("stats")
     finally:
         store.close()
-    assert code.returncode == 1
-    assert "Traceback" not in code.stderr and code.stderr.count("\n") == 1
+    assert writer.returncode == 1
+    assert "Traceback" not in writer.stderr and writer.stderr.count("\n") == 1
+    assert "already open in process" in writer.stderr
+    assert reader.returncode == 0 and "0 customers" in reader.stdout
 
 
 def test_import_of_an_unpaired_surrogate_keeps_the_record_and_search_working(

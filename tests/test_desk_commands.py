@@ -24,7 +24,7 @@ async def test_reply_is_queued_in_outbox_with_idempotency_key(desk, client):
     assert entry.key == message.idempotency_key and entry.channel == "mail"
     stored = desk.store.get_task(task.id)
     assert stored.first_response_at is not None and stored.waiting_since is None
-    outbound = desk.outbound_for(entry)
+    outbound = await desk.outbound_for(entry)
     assert outbound.to == "a@b.co" and outbound.text == "On it!"
     assert desk.outbox_wakeup.is_set()
 
@@ -112,9 +112,9 @@ async def test_snoozed_task_wakes_up(desk, client, clock):
     task = await _task(desk)
     await client.assign(task.id, "ana")
     await client.set_status(task.id, Status.PENDING, pending_until=clock.now + 60)
-    assert desk.wake_snoozed() == 0
+    assert await desk.wake_snoozed() == 0
     clock.advance(61)
-    assert desk.wake_snoozed() == 1
+    assert await desk.wake_snoozed() == 1
     assert desk.store.get_task(task.id).status == Status.OPEN
 
 
@@ -151,7 +151,7 @@ async def test_handoff_chat_to_email(desk, client):
     events = desk.store.events_of_task(task.id)
     assert [e.kind for e in events] == ["message", "handoff", "message"]
     [entry] = desk.store.outbox()
-    assert desk.outbound_for(entry).to == "bob@example.com"
+    assert (await desk.outbound_for(entry)).to == "bob@example.com"
     # The next reply goes out on the new channel, and the customer's email
     # lands on the same task.
     reply = await client.reply(task.id, "second")

@@ -49,7 +49,7 @@ async def receive(desk: Desk, ctx: RecordingContext) -> IngestResult:
 async def deliver_outbox(desk: Desk, channel: EmailChannel, now: float) -> None:
     """What the desk's outbox dispatcher does: send every due entry once."""
     for entry in desk.outbox_due(now):
-        delivery = await channel.send(desk.outbound_for(entry))
+        delivery = await channel.send(await desk.outbound_for(entry))
         await desk.delivery_succeeded(entry, delivery)
 
 

@@ -18,8 +18,10 @@ PACKAGE = ROOT / "agentdesk"
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     "plugin": set(),
-    "store": {"domain"},
-    "search": {"domain", "store"},
+    # The search index lives in the store's file and transactions: the store
+    # writes it through search's writer, and search knows only the domain.
+    "search": {"domain"},
+    "store": {"domain", "search"},
     "core": {"domain", "store", "search", "plugin"},
     "hub": {"domain", "store", "search", "plugin", "core"},
     # The console sees the desk only through its client interface.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdesk.core.config import Config
-from agentdesk.core.runtime import index_path, open_store
+from agentdesk.core.runtime import open_store
 
 
 class CommandError(Exception):
@@ -21,4 +21,4 @@ class Invocation:
     store_path: Path
 
 
-__all__ = ["CommandError", "Invocation", "index_path", "open_store"]
+__all__ = ["CommandError", "Invocation", "open_store"]

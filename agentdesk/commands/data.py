@@ -11,22 +11,18 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from agentdesk.domain import Status
-from agentdesk.domain.codec import (
-    CodecError,
-    customer_from_dict,
-    event_from_dict,
-    outbox_from_dict,
-    task_from_dict,
-    to_dict,
-)
+from agentdesk.domain import Customer, Event, OutboxEntry, Status, Task
+from agentdesk.domain.codec import CodecError, from_builtins, to_builtins
 from agentdesk.domain.text import valid_unicode
 from agentdesk.store import Batch, Store
 
 from .base import CommandError, Invocation, open_store
 
 FORMAT = "agentdesk-export"
-VERSION = 1
+VERSION = 2
+# Version 1 (agentdesk 0.1) has the same records, and a counter this store
+# does not keep (the next task number, which follows from the tasks).
+READS = (1, 2)
 IMPORT_BATCH = 2000
 
 
@@ -48,17 +44,18 @@ def export_lines(store: Store) -> Iterator[str]:
     """The store as JSON lines: a header, then customers, tasks, events, outbox, state."""
     yield json.dumps({"type": FORMAT, "version": VERSION})
     for customer in store.customers():
-        yield _line("customer", to_dict(customer))
+        yield _line("customer", to_builtins(customer))
     for task in store.tasks():
-        yield _line("task", to_dict(task))
+        # The version counts writes to this store; an imported task starts anew.
+        data = to_builtins(task)
+        del data["version"]
+        yield _line("task", data)
     for event in store.iter_events():
-        yield _line("event", to_dict(event))
+        yield _line("event", to_builtins(event))
     for entry in store.outbox():
-        yield _line("outbox", to_dict(entry))
+        yield _line("outbox", to_builtins(entry))
     for namespace, key, value in store.state_items():
         yield _line("state", {"namespace": namespace, "key": key, "value": value})
-    for key, value in store.meta_items():
-        yield _line("meta", {"key": key, "value": value})
 
 
 def _line(kind: str, data: dict[str, Any]) -> str:
@@ -66,7 +63,7 @@ def _line(kind: str, data: dict[str, Any]) -> str:
 
 
 def run_export(inv: Invocation) -> int:
-    store = open_store(inv.store_path)
+    store = open_store(inv.store_path, read_only=True)
     try:
         if inv.args.output == "-":
             _write(store, sys.stdout)
@@ -94,11 +91,11 @@ class ImportFileError(CommandError):
     pass
 
 
-_BUILDERS = {
-    "customer": customer_from_dict,
-    "task": task_from_dict,
-    "event": event_from_dict,
-    "outbox": outbox_from_dict,
+_CLASSES: dict[str, type] = {
+    "customer": Customer,
+    "task": Task,
+    "event": Event,
+    "outbox": OutboxEntry,
 }
 
 
@@ -132,10 +129,10 @@ def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
         if not header_seen:
             if kind != FORMAT:
                 raise ImportFileError(f"{where}: not an agentdesk export (no header line)")
-            if item.get("version") != VERSION:
+            if item.get("version") not in READS:
                 raise ImportFileError(
                     f"{where}: export format version {item.get('version')!r} is not supported "
-                    f"(this agentdesk reads version {VERSION})"
+                    f"(this agentdesk reads versions {', '.join(map(str, READS))})"
                 )
             header_seen = True
             continue
@@ -146,14 +143,14 @@ def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
         # any UTF-8 file) cannot hold: it becomes U+FFFD, as in ingest.
         data = _valid_unicode(data)
         try:
-            if kind in _BUILDERS:
-                records.append((kind, _BUILDERS[kind](data)))
+            if kind in _CLASSES:
+                records.append((kind, from_builtins(_CLASSES[kind], data)))
             elif kind == "state":
                 records.append((kind, (str(data["namespace"]), str(data["key"]), data["value"])))
             elif kind == "meta":
-                records.append((kind, (str(data["key"]), data["value"])))
+                continue  # version 1's task counter: numbers follow from the tasks
             else:
-                known = ", ".join([*_BUILDERS, "state", "meta"])
+                known = ", ".join([*_CLASSES, "state"])
                 raise ImportFileError(f"{where}: unknown record type {kind!r} (known: {known})")
         except (CodecError, KeyError, TypeError) as exc:
             raise ImportFileError(f"{where}: {kind}: {exc}") from None
@@ -163,28 +160,33 @@ def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
 
 
 def import_records(store: Store, records: list[tuple[str, Any]]) -> int:
-    """Commit checked records in batches; returns how many were written."""
+    """Commit checked records in batches; returns how many were written.
+
+    A record replaces the object of the same id: a task takes the version of
+    the one it replaces, so importing twice changes nothing.
+    """
     batch = Batch()
     size = 0
-    for kind, value in records:
-        if kind == "customer":
-            batch.customers.append(value)
-        elif kind == "task":
-            batch.tasks.append(value)
-        elif kind == "event":
-            batch.events.append(value)
-        elif kind == "outbox":
-            batch.outbox_put.append(value)
-        elif kind == "state":
-            batch.state.append(value)
-        else:
-            batch.meta[value[0]] = value[1]
-        size += 1
-        if size % IMPORT_BATCH == 0:
-            store.commit(batch)
-            batch = Batch()
-    if batch:
-        store.commit(batch)
+    with store.group() as group:
+        for kind, value in records:
+            if kind == "customer":
+                batch.customers.append(value)
+            elif kind == "task":
+                held = store.get_task(value.id)
+                value.version = held.version if held else 0
+                batch.tasks.append(value)
+            elif kind == "event":
+                batch.events.append(value)
+            elif kind == "outbox":
+                batch.outbox_put.append(value)
+            else:
+                batch.state.append(value)
+            size += 1
+            if size % IMPORT_BATCH == 0:
+                group.apply(batch)
+                batch = Batch()
+        if batch:
+            group.apply(batch)
     return size
 
 
@@ -206,7 +208,6 @@ def run_import(inv: Invocation) -> int:
     finally:
         store.close()
     print(f"imported {count} records into {inv.store_path}", file=sys.stderr)
-    print("run `agentdesk reindex` to make them searchable", file=sys.stderr)
     return 0
 
 
@@ -214,7 +215,7 @@ def run_import(inv: Invocation) -> int:
 
 
 def run_stats(inv: Invocation) -> int:
-    store = open_store(inv.store_path)
+    store = open_store(inv.store_path, read_only=True)
     try:
         stats = store.stats()
     finally:

@@ -11,10 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from agentdesk.core.config import Config
-from agentdesk.search import SearchIndex
 from agentdesk.store import StoreError
 
-from .base import Invocation, index_path, open_store
+from .base import Invocation, open_store
 
 
 @dataclass(slots=True)
@@ -39,8 +38,15 @@ def config_checks(config: Config | None, error: str | None) -> list[Check]:
 
 def store_checks(inv: Invocation) -> list[Check]:
     checks: list[Check] = []
+    if (
+        not (inv.store_path / "agentdesk.sqlite").exists()
+        and not (inv.store_path / "manifest.json").exists()
+    ):
+        detail = f"{inv.store_path}: no store yet (made when the console first opens it)"
+        return [Check("store", True, detail, warning=True)]
     try:
-        store = open_store(inv.store_path)
+        # Read-only: the doctor also examines the store of a running console.
+        store = open_store(inv.store_path, read_only=True)
     except StoreError as exc:
         return [Check("store", False, str(exc))]
     try:
@@ -73,22 +79,11 @@ def store_checks(inv: Invocation) -> list[Check]:
 
 
 def index_checks(inv: Invocation, store: Any) -> list[Check]:
-    index = SearchIndex.open(index_path(inv.store_path))
-    try:
-        checks = [Check("search", True, w, warning=True) for w in index.warnings]
-        if index.needs_rebuild or index.last_seq != store.seq:
-            # What the console would do on start; only a failure here is a problem.
-            moved = index.catch_up(store)
-            checks.append(Check("search", True, f"caught up {moved} batches", warning=True))
-        problems = index.check(store)
-        if problems:
-            hint = " (agentdesk reindex rebuilds it; the console catches up by itself)"
-            checks.append(Check("search", False, "; ".join(problems[:3]) + hint))
-        else:
-            checks.append(Check("search", True, f"index level with the store (batch {store.seq})"))
-        return checks
-    finally:
-        index.close()
+    problems = store.integrity_check()
+    if problems:
+        hint = " (restore a backup; for the search index alone, `agentdesk reindex`)"
+        return [Check("integrity", False, "; ".join(problems[:3]) + hint)]
+    return [Check("integrity", True, "the database and its search index pass SQLite's checks")]
 
 
 def plugin_checks(config: Config) -> list[Check]:

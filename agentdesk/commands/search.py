@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+import time
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from agentdesk.search import QuerySyntaxError, SearchHit, SearchIndex
+from agentdesk.search import QuerySyntaxError, SearchHit, parse_query
 
-from .base import CommandError, Invocation, index_path, open_store
+from .base import CommandError, Invocation, open_store
 
 
 def add_parser(sub: Any) -> None:
@@ -24,16 +24,8 @@ def add_parser(sub: Any) -> None:
     search.add_argument("--json", action="store_true", help="print JSON lines for scripts")
     search.set_defaults(handler=run_search)
     reindex = sub.add_parser("reindex", help="rebuild the search index from the store")
-    reindex.add_argument("--check", action="store_true", help="only compare index and store")
+    reindex.add_argument("--check", action="store_true", help="only check the index")
     reindex.set_defaults(handler=run_reindex)
-
-
-def _open(inv: Invocation) -> tuple[Any, SearchIndex]:
-    store = open_store(inv.store_path)
-    index = SearchIndex.open(index_path(inv.store_path))
-    for warning in index.warnings:
-        print(f"agentdesk: {warning}", file=sys.stderr)
-    return store, index
 
 
 def hit_json(hit: SearchHit) -> str:
@@ -69,16 +61,15 @@ def run_search(inv: Invocation) -> int:
     if inv.args.limit < 1:
         raise CommandError("--limit must be at least 1")
     query = " ".join(inv.args.query)
-    store, index = _open(inv)
     try:
-        if index.needs_rebuild or index.last_seq != store.seq:
-            index.catch_up(store)
-        try:
-            page = index.search(query, me=inv.config.agent, limit=inv.args.limit)
-        except QuerySyntaxError as exc:
-            raise CommandError(f"search: {exc}") from None
+        parsed = parse_query(query)
+    except QuerySyntaxError as exc:
+        raise CommandError(f"search: {exc}") from None
+    # Read-only: no lock, so it also searches the store of a running console.
+    store = open_store(inv.store_path, read_only=True)
+    try:
+        page = store.search(parsed, me=inv.config.agent, now=time.time(), limit=inv.args.limit)
     finally:
-        index.close()
         store.close()
     if inv.args.json:
         for hit in page.hits:
@@ -107,16 +98,20 @@ def run_search(inv: Invocation) -> int:
 
 
 def run_reindex(inv: Invocation) -> int:
-    store, index = _open(inv)
     console = Console(stderr=True)
+    if inv.args.check:
+        store = open_store(inv.store_path, read_only=True)
+        try:
+            problems = store.integrity_check()
+        finally:
+            store.close()
+        for problem in problems:
+            console.print(Text(f"✗ {problem}"))
+        if not problems:
+            console.print("✓ the store and its search index pass their checks")
+        return 1 if problems else 0
+    store = open_store(inv.store_path)
     try:
-        if inv.args.check:
-            problems = index.check(store)
-            for problem in problems:
-                console.print(Text(f"✗ {problem}"))
-            if not problems:
-                console.print("✓ the search index matches the store")
-            return 1 if problems else 0
         with Progress(
             TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), console=console
         ) as progress:
@@ -125,9 +120,8 @@ def run_reindex(inv: Invocation) -> int:
             def report(done: int, total: int) -> None:
                 progress.update(bar, completed=done, total=total)
 
-            index.rebuild(store, progress=report)
-        console.print(f"✓ indexed the store up to batch {index.last_seq}")
+            count = store.reindex(progress=report)
+        console.print(f"✓ indexed {count:,} tasks")
         return 0
     finally:
-        index.close()
         store.close()

@@ -15,7 +15,7 @@ from agentdesk.domain import Customer, Event, Priority, Status, Task
 from agentdesk.plugin import Capabilities, HealthState
 
 if TYPE_CHECKING:
-    from agentdesk.search.index import SearchPage
+    from agentdesk.search.reader import SearchPage
 
 
 class DeskError(Exception):

@@ -1,12 +1,13 @@
 """Agent commands: reply, note, status, assignment, handoff, tags, merge.
 
-Each command checks its input, builds one batch, and commits it through the
-desk; refusals are ``DeskError`` with a sentence for the agent.
+Each command has a planner, run by the desk on the store's thread: it reads
+the store, checks its input and returns (batch, notices, result); the desk
+commits and publishes. Refusals are ``DeskError`` with a sentence for the agent.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentdesk.domain import (
     Assignment,
@@ -35,6 +36,8 @@ from agentdesk.store import Batch
 
 from .client import DeskError
 from .stream import Notice
+
+Plan = tuple[Batch, list[Notice], Any]
 
 if TYPE_CHECKING:
     from .desk import Desk
@@ -111,6 +114,9 @@ class Commands:
         return message
 
     async def reply(self, task_id: str, text: str, *, actor: str) -> Message:
+        return await self.desk.execute(self._reply, task_id, text, actor)
+
+    def _reply(self, task_id: str, text: str, actor: str) -> Plan:
         task = self.desk.require_task(task_id)
         text = clean_text(text, MAX_REPLY).strip()
         if not text:
@@ -133,8 +139,7 @@ class Commands:
                 preview=one_line(text, 200),
             )
         )
-        self.desk.commit(batch)
-        return message
+        return batch, [], message
 
     def _identity_kind(self, channel: str, task: Task) -> str:
         status = self.desk.channel(channel)
@@ -147,31 +152,46 @@ class Commands:
     async def typing(self, task_id: str, typing: bool) -> None:
         """Show the customer that an agent is writing a reply (or stopped), on
         a running channel that can show it; otherwise nothing happens."""
+        gateway = self.desk.typing_gateway
+        if gateway is None:
+            return
+        found = await self.desk.read(self._typing_target, task_id)
+        if found is not None:
+            await gateway(found[0], found[1], bool(typing))
+
+    def _typing_target(self, task_id: str) -> tuple[str, str] | None:
+        """(channel, recipient) to show typing to, if the task's channel can."""
         task = self.desk.require_task(task_id)
         status = self.desk.channel(task.channel) if task.channel else None
-        gateway = self.desk.typing_gateway
-        if status is None or gateway is None or not status.capabilities.typing_indicators:
-            return
+        if status is None or not status.capabilities.typing_indicators:
+            return None
         try:
             recipient = self._recipient(task, task.channel, self._identity_kind(task.channel, task))
         except DeskError:
-            return  # nobody to show it to
-        await gateway(task.channel, recipient.split(":", 1)[-1], bool(typing))
+            return None  # nobody to show it to
+        return task.channel, recipient.split(":", 1)[-1]
 
     async def note(self, task_id: str, text: str, *, actor: str) -> Note:
+        return await self.desk.execute(self._note, task_id, text, actor)
+
+    def _note(self, task_id: str, text: str, actor: str) -> Plan:
         task = self.desk.require_task(task_id)
         text = clean_text(text, MAX_REPLY).strip()
         if not text:
             raise DeskError("the note is empty")
         note = Note(**self._event_base(task, actor), text=text)
-        self.desk.commit(Batch(events=[note], tasks=[evolve(task, updated_at=note.at)]))
-        return note
+        return Batch(events=[note], tasks=[evolve(task, updated_at=note.at)]), [], note
 
     # --- status and ownership ------------------------------------------------
 
-    def status(
-        self, task: Task, new: Status, pending_until: float | None, *, actor: str
-    ) -> tuple[Batch, list[Notice]]:
+    def plan_status(
+        self, task_id: str, new: Status, pending_until: float | None, actor: str
+    ) -> Plan:
+        task = self.desk.require_task(task_id)
+        if actor == "system" and (
+            task.pending_until is None or task.pending_until > self.desk.clock()
+        ):
+            raise DeskError(f"{task.label} is not due to wake")
         try:
             check_transition(task.number, task.status, new)
         except IllegalTransition as exc:
@@ -195,17 +215,20 @@ class Commands:
         notices = []
         if actor == "system" and task.assignee:
             notices.append(Notice(f"{task.label} is back from snooze", task.assignee))
-        return Batch(tasks=[evolve(task, **changes)], events=[event]), notices
+        updated = evolve(task, **changes)
+        return Batch(tasks=[updated], events=[event]), notices, updated
 
     async def set_status(
         self, task_id: str, status: Status, *, pending_until: float | None, actor: str
     ) -> Task:
-        task = self.desk.require_task(task_id)
-        batch, notices = self.status(task, Status(status), pending_until, actor=actor)
-        self.desk.commit(batch, notices)
-        return batch.tasks[0]
+        return await self.desk.execute(
+            self.plan_status, task_id, Status(status), pending_until, actor
+        )
 
     async def assign(self, task_id: str, assignee: str | None, *, actor: str) -> Task:
+        return await self.desk.execute(self._assign, task_id, assignee, actor)
+
+    def _assign(self, task_id: str, assignee: str | None, actor: str) -> Plan:
         task = self.desk.require_task(task_id)
         assignee = one_line(clean_text(assignee or ""), 100) or None
         if assignee == task.assignee:
@@ -218,8 +241,7 @@ class Commands:
         notices = []
         if assignee and assignee != actor:
             notices.append(Notice(f"{task.label} was assigned to you by {actor}", assignee))
-        self.desk.commit(Batch(tasks=[updated], events=[event]), notices)
-        return updated
+        return Batch(tasks=[updated], events=[event]), notices, updated
 
     async def transfer(
         self,
@@ -230,6 +252,11 @@ class Commands:
         note: str,
         actor: str,
     ) -> Task:
+        return await self.desk.execute(self._transfer, task_id, assignee, team, note, actor)
+
+    def _transfer(
+        self, task_id: str, assignee: str | None, team: str | None, note: str, actor: str
+    ) -> Plan:
         task = self.desk.require_task(task_id)
         assignee = one_line(clean_text(assignee or ""), 100) or None
         team = one_line(clean_text(team or ""), 100) or None
@@ -248,40 +275,41 @@ class Commands:
         if assignee and assignee != actor:
             text = f"{task.label} was transferred to you by {actor}"
             notices.append(Notice(text + (f": {event.note}" if event.note else ""), assignee))
-        self.desk.commit(Batch(tasks=[updated], events=[event]), notices)
-        return updated
+        return Batch(tasks=[updated], events=[event]), notices, updated
 
     async def set_priority(self, task_id: str, priority: Priority, *, actor: str) -> Task:
-        task = self.desk.require_task(task_id)
         try:
             priority = Priority(priority)
         except ValueError:
             known = ", ".join(p.value for p in Priority)
             raise DeskError(f"unknown priority {priority!r} (one of {known})") from None
-        return self._update(task, "priority", priority, actor)
+        return await self.desk.execute(self._update, task_id, "priority", priority, actor)
 
     async def set_tags(self, task_id: str, tags: list[str], *, actor: str) -> Task:
-        task = self.desk.require_task(task_id)
         clean = []
         for tag in tags:
             tag = one_line(clean_text(tag), 50).strip().lower().replace(" ", "-")
             if tag and tag not in clean:
                 clean.append(tag)
-        return self._update(task, "tags", clean, actor)
+        return await self.desk.execute(self._update, task_id, "tags", clean, actor)
 
-    def _update(self, task: Task, field: str, value: object, actor: str) -> Task:
+    def _update(self, task_id: str, field: str, value: object, actor: str) -> Plan:
+        task = self.desk.require_task(task_id)
         old = getattr(task, field)
         if old == value:
-            return task
+            return Batch(), [], task
         event = TaskUpdate(**self._event_base(task, actor), field=field, old=old, new=value)
         updated = evolve(task, **{field: value, "updated_at": event.at})
-        self.desk.commit(Batch(tasks=[updated], events=[event]))
-        return updated
+        return Batch(tasks=[updated], events=[event]), [], updated
 
     async def mark_read(self, task_id: str) -> None:
+        await self.desk.execute(self._mark_read, task_id)
+
+    def _mark_read(self, task_id: str) -> Plan:
         task = self.desk.require_task(task_id)
-        if task.unread:
-            self.desk.commit(Batch(tasks=[evolve(task, unread=False)]))
+        if not task.unread:
+            return Batch(), [], None
+        return Batch(tasks=[evolve(task, unread=False)]), [], None
 
     # --- handoff ----------------------------------------------------------------
 
@@ -294,45 +322,64 @@ class Commands:
         message: str | None,
         actor: str,
     ) -> Task:
+        identity, handoff = await self.desk.read(
+            self._handoff_context, task_id, to_channel, to_identity, message
+        )
+        context = handoff.context
+        gateway = self.desk.handoff_gateway
+        if gateway is not None:
+            outbound = await gateway(to_channel, handoff)
+            if outbound is not None and context:
+                context = clean_text(outbound.text, MAX_REPLY).strip() or context
+        # The gateway awaited: the task is read again as it is now.
+        return await self.desk.execute(self._handoff, task_id, to_channel, identity, context, actor)
+
+    def _handoff_context(
+        self, task_id: str, to_channel: str, to_identity: str, message: str | None
+    ) -> tuple[Identity, HandoffContext]:
         task = self.desk.require_task(task_id)
+        caps = self._handoff_target(task, to_channel)
+        identity = parse_identity(caps.identity_kind, to_identity)
+        customer = self._handoff_customer(task, identity)
+        return identity, HandoffContext(
+            task_id=task.id,
+            task_number=task.number,
+            customer_name=customer.display_name,
+            to=identity.value,
+            from_channel=task.channel,
+            context=clean_text(message or "", MAX_REPLY).strip(),
+            subject=task.subject,
+        )
+
+    def _handoff_target(self, task: Task, to_channel: str) -> Any:
         status = self.desk.channel(to_channel)
         if status is None:
             known = ", ".join(c.name for c in self.desk.channels()) or "none"
             raise DeskError(f"unknown channel {to_channel!r} (channels: {known})")
         if to_channel == task.channel:
             raise DeskError(f"{task.label} is already on {to_channel}")
-        caps = status.capabilities
-        if not caps.outbound:
+        if not status.capabilities.outbound:
             raise DeskError(f"channel {to_channel} cannot send messages")
-        identity = parse_identity(caps.identity_kind, to_identity)
+        return status.capabilities
+
+    def _handoff_customer(self, task: Task, identity: Identity) -> Customer:
         customer = self.store.get_customer(task.customer_id)
         if customer is None:
             raise DeskError(f"{task.label}: its customer is missing")
         owner = self.store.customer_by_identity(identity)
         if owner is not None and owner.id != customer.id:
             raise DeskError(f"{identity.value} belongs to another customer ({owner.display_name})")
+        return customer
+
+    def _handoff(
+        self, task_id: str, to_channel: str, identity: Identity, context: str, actor: str
+    ) -> Plan:
+        task = self.desk.require_task(task_id)
+        caps = self._handoff_target(task, to_channel)
+        customer = self._handoff_customer(task, identity)
         batch = Batch()
         if identity not in customer.identities:
-            customer = evolve(customer, identities=[*customer.identities, identity])
-            batch.customers.append(customer)
-        context = clean_text(message or "", MAX_REPLY).strip()
-        gateway = self.desk.handoff_gateway
-        if gateway is not None:
-            outbound = await gateway(
-                to_channel,
-                HandoffContext(
-                    task_id=task.id,
-                    task_number=task.number,
-                    customer_name=customer.display_name,
-                    to=identity.value,
-                    from_channel=task.channel,
-                    context=context,
-                    subject=task.subject,
-                ),
-            )
-            if outbound is not None and context:
-                context = clean_text(outbound.text, MAX_REPLY).strip() or context
-        task = self.desk.require_task(task_id)  # the gateway awaited: read again
+            batch.customers.append(evolve(customer, identities=[*customer.identities, identity]))
         event = Handoff(
             **self._event_base(task, actor),
             from_channel=task.channel,
@@ -346,12 +393,14 @@ class Commands:
             self._queue_message(batch, updated, context, actor, to_channel, str(identity))
             updated = evolve(updated, waiting_since=None, preview=one_line(context, 200))
         batch.tasks.append(updated)
-        self.desk.commit(batch)
-        return updated
+        return batch, [], updated
 
     # --- customers --------------------------------------------------------------
 
     async def merge_customers(self, keep_id: str, merge_id: str, *, actor: str) -> Customer:
+        return await self.desk.execute(self._merge, keep_id, merge_id)
+
+    def _merge(self, keep_id: str, merge_id: str) -> Plan:
         if keep_id == merge_id:
             raise DeskError("cannot merge a customer into itself")
         keep = self.store.get_customer(keep_id)
@@ -375,5 +424,4 @@ class Commands:
             batch.tasks.append(evolve(task, customer_id=keep.id, customer_name=merged.display_name))
             for event in self.store.events_of_task(task.id):
                 batch.events.append(evolve(event, customer_id=keep.id))
-        self.desk.commit(batch)
-        return merged
+        return batch, [], merged

@@ -1,9 +1,12 @@
 """The desk: the one owner of state changes.
 
 Channels hand inbound items to ``ingest``; agents act through the command
-methods; every change is one ``Batch`` committed to the store, then indexed,
-then published on the update stream. Nothing here talks to a plugin directly:
-the channel runtime registers channels and drains the outbox.
+methods. Every change takes one path: it is *planned* on the store's thread
+(reading the store, building a ``Batch``), *committed* there in the same
+step, then *published* on the event loop as an ``Update``. The store lives
+on its thread (``StoreThread``), so neither a disk sync nor a slow query ever
+holds the event loop. Nothing here talks to a plugin directly: the channel
+runtime registers channels and drains the outbox.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from agentdesk.domain import Identity, IdFactory, OutboxEntry, Status, Task
+from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.evolve import evolve
 from agentdesk.plugin import (
     Capabilities,
@@ -25,13 +29,14 @@ from agentdesk.plugin import (
     Outbound,
     TypingSignal,
 )
-from agentdesk.store import Batch, Store
-from agentdesk.store.batch_codec import EncodedBatch, encode_batch_texts
+from agentdesk.search import parse_query
+from agentdesk.store import Batch, DuplicateKey, Store, StoreConflict, WriteGroup
 
 from .client import ChannelStatus, DeskError, Update
 from .commands import Commands
 from .ingest import InboundRejected, Ingestor, IngestResult, IngestRules
 from .outbox import OutboxBook
+from .store_thread import StoreThread
 from .stream import Notice, UpdateBus
 
 log = logging.getLogger("agentdesk.desk")
@@ -39,34 +44,32 @@ log = logging.getLogger("agentdesk.desk")
 HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 # (channel, to, typing): relays an agent's typing to a running channel.
 TypingGateway = Callable[[str, str, bool], Awaitable[None]]
+# What a planner returns: the batch, the notices, and the caller's result.
+Plan = tuple[Batch, list[Notice], Any]
+T = TypeVar("T")
 
-
-class Index(Protocol):
-    """What the desk needs of a search index (``agentdesk.search.SearchIndex``)."""
-
-    def apply_many(
-        self,
-        batches: Sequence[tuple[int, Batch | EncodedBatch]],
-        lookup_customer: Callable[[str], Any],
-    ) -> None: ...
-    def catch_up(self, store: Store) -> int: ...
-    def search(self, query: str, **kw: Any) -> Any: ...
+# A change planned on a task that changed meanwhile is planned again, this often.
+CONFLICT_RETRIES = 3
 
 
 class Desk:
-    """Ingest, commands, outbox bookkeeping and the update stream of one desk."""
+    """Ingest, commands, outbox bookkeeping and the update stream of one desk.
+
+    Build it off the event loop (``asyncio.to_thread(Desk, store)``) for a
+    large store: it reads the outbox and the plugin state, which it keeps in
+    memory for the dispatcher and the plugins' synchronous ``state.get``.
+    """
 
     def __init__(
         self,
         store: Store,
         *,
-        index: Index | None = None,
         rules: IngestRules | None = None,
         clock: Callable[[], float] = time.time,
         ids: IdFactory | None = None,
     ) -> None:
         self.store = store
-        self.index = index
+        self.thread = StoreThread()
         self.clock = clock
         self.ids = ids or IdFactory(clock)
         self.rules = rules or IngestRules()
@@ -75,40 +78,61 @@ class Desk:
         self.outbox = OutboxBook(self)
         self.bus = UpdateBus()
         self.outbox_wakeup = asyncio.Event()
-        self.index_error: str | None = None
+        self._outbox = {entry.key: entry for entry in store.outbox()}
+        self._state = {(ns, key): encode_value(value) for ns, key, value in store.state_items()}
+        # Replaced whole on every change, so the store's thread may read them.
         self._channels: dict[str, ChannelStatus] = {}
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
 
-    # --- committing ---------------------------------------------------------
+    # --- the path of every change ---------------------------------------------
 
-    def commit(
-        self, batch: Batch, notices: list[Notice] | None = None, *, sync: bool = True
-    ) -> int:
-        """Store, index and publish one batch; returns its sequence number.
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the store's thread: a read, consistent in itself."""
+        return await self.thread.run(fn, *args)
 
-        With ``sync=False`` the batch is not durable until ``store.sync()``:
-        only for work whose acknowledgement waits for that sync (ingest_many).
-        """
-        encoded = encode_batch_texts(batch)
-        seq = self.store.commit(encoded, sync=sync)
-        self._index([(seq, encoded)])
-        self._publish(seq, batch, notices)
-        if batch.outbox_put:
-            self.outbox_wakeup.set()
-        return seq
+    async def execute(self, plan: Callable[..., Plan], *args: Any) -> Any:
+        """Plan a change on the store's thread, commit it there, publish it here;
+        returns the plan's result. A plan overtaken by another change to its
+        task is planned again."""
+        return (await self._execute(plan, args))[1]
 
-    def _index(self, batches: list[tuple[int, EncodedBatch]]) -> None:
-        # Every batch goes to the index, even one it has nothing to take from:
-        # the index follows the store's sequence numbers one by one.
-        if self.index is None or self.index_error is not None or not batches:
-            return
-        try:
-            self.index.apply_many(batches, self.store.get_customer)
-        except Exception:
-            self._recover_index(batches[0][0])
+    async def _execute(self, plan: Callable[..., Plan], args: tuple) -> tuple[int, Any]:
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                seq, batch, notices, result = await self.thread.run(
+                    self._plan_and_commit, plan, args
+                )
+            except StoreConflict:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise DeskError(
+                        "the task kept changing while this was being saved; try again"
+                    ) from None
+                continue
+            self._published(seq, batch, notices)
+            return seq, result
+        raise AssertionError("unreachable")
 
-    def _publish(self, seq: int, batch: Batch, notices: list[Notice] | None) -> None:
+    def _plan_and_commit(self, plan: Callable[..., Plan], args: tuple) -> tuple:
+        batch, notices, result = plan(*args)
+        seq = self.store.commit(batch) if batch else self.store.seq
+        return seq, batch, notices, result
+
+    async def commit(self, batch: Batch, notices: list[Notice] | None = None) -> int:
+        """Commit a batch planned already (and publish it); returns its sequence number."""
+        return (await self._execute(lambda: (batch, notices or [], None), ()))[0]
+
+    def _published(self, seq: int, batch: Batch, notices: list[Notice] | None) -> None:
+        """After a commit: the outbox and state kept here follow, then the update goes out."""
+        for entry in batch.outbox_put:
+            self._outbox[entry.key] = entry
+        for key in batch.outbox_done:
+            self._outbox.pop(key, None)
+        for namespace, key, value in batch.state:
+            if value is None:
+                self._state.pop((namespace, key), None)
+            else:
+                self._state[(namespace, key)] = encode_value(value)
         if batch.tasks or batch.events or batch.customers or notices:
             self.bus.publish(
                 Update(
@@ -120,34 +144,29 @@ class Desk:
                     targeted=[(n.agent, n.text) for n in notices or [] if n.agent is not None],
                 )
             )
+        if batch.outbox_put:
+            self.outbox_wakeup.set()
 
-    def _recover_index(self, seq: int) -> None:
-        """After a failed index update, let the index catch up from the store once;
-        if that fails too, search stays behind until the next start."""
-        log.warning("search index update failed at seq %s; catching up", seq, exc_info=True)
-        try:
-            self.index.catch_up(self.store)  # type: ignore[union-attr]
-        except Exception as exc:
-            self.index_error = f"search is behind until restart: {exc}"
-            log.exception("search index could not catch up")
-
-    def search(self, query: str, **options: Any) -> Any:
-        """Search the index (blocking: call it from a thread)."""
-        if self.index is None:
-            raise DeskError("search is not available: this desk has no search index")
-        return self.index.search(query, **options)
+    async def search(self, query: str, *, me: str | None, limit: int = 50, offset: int = 0) -> Any:
+        """One page of search results (``QuerySyntaxError`` for a query it cannot read)."""
+        parsed = parse_query(query)
+        return await self.read(
+            lambda: self.store.search(parsed, me=me, now=self.clock(), limit=limit, offset=offset)
+        )
 
     def subscribe(self, since: int) -> AsyncIterator[Update]:
         return self.bus.subscribe(since)
 
     def close(self) -> None:
-        """End the update stream (the store and the index stay open)."""
+        """End the update stream and the store's thread (the store stays open:
+        whoever opened it closes it, through ``read`` before this)."""
         self.bus.close()
+        self.thread.close()
 
     # --- channels -----------------------------------------------------------
 
     def register_channel(self, status: ChannelStatus) -> None:
-        self._channels[status.name] = status
+        self._channels = {**self._channels, status.name: status}
         self.bus.publish(Update(seq=self.store.seq, channels=[status]))
 
     def update_channel(self, name: str, **changes: Any) -> None:
@@ -155,7 +174,7 @@ class Desk:
         if old is None:
             return
         new = evolve(old, **changes)
-        self._channels[name] = new
+        self._channels = {**self._channels, name: new}
         notices = []
         if new.state != old.state and new.state in (HealthState.DOWN, HealthState.DEGRADED):
             reason = f": {new.last_error}" if new.last_error else ""
@@ -195,125 +214,142 @@ class Desk:
     async def ingest(self, channel: str, item: Any) -> IngestResult | None:
         """Store one inbound item durably. Raises ``InboundRejected`` for a
         malformed item; returns None for signals (typing) and receipts."""
-        return self._ingest_one(channel, item, sync=True)
+        (result,) = await self._ingest(channel, [item])
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def ingest_many(
         self, channel: str, items: list[Any]
     ) -> list[IngestResult | Exception | None]:
-        """Store several inbound items of one channel with a single durable sync.
+        """Store several inbound items of one channel in one durable transaction.
 
         Each item is planned against the state its predecessors left, so two
         messages of a new customer in one group still make one customer and one
         task. Returns, per item, its result or the exception it raised.
         """
-        results: list[IngestResult | Exception | None] = []
-        committed: list[tuple[int, Batch, EncodedBatch, list[Notice]]] = []
-        for item in items:
-            try:
-                if isinstance(item, TypingSignal):
-                    self._typing(channel, item)
-                    results.append(None)
-                    continue
-                result, batch, notices = self._plan(channel, item)
-                if batch:
-                    # Encoded once, for the store and for the index.
-                    encoded = encode_batch_texts(batch)
-                    seq = self.store.commit(encoded, sync=False)
-                    committed.append((seq, batch, encoded, notices))
-                results.append(result)
-            except Exception as exc:
-                results.append(exc)
-        # Indexed as one group, in the order of commits (other channels commit
-        # while this one waits for the disk); shown once durable.
-        self._index([(seq, encoded) for seq, _, encoded, _ in committed])
-        if committed:
-            await asyncio.to_thread(self.store.sync)
-        for seq, batch, _, notices in committed:
-            self._publish(seq, batch, notices)
+        return await self._ingest(channel, items)
+
+    async def _ingest(
+        self, channel: str, items: list[Any]
+    ) -> list[IngestResult | Exception | None]:
+        results, updates = await self.thread.run(self._ingest_group, channel, items)
+        for update in updates:
+            if isinstance(update, Update):
+                self.bus.publish(update)
+            else:
+                self._published(*update)
         return results
 
-    def _ingest_one(self, channel: str, item: Any, *, sync: bool) -> IngestResult | None:
-        if isinstance(item, TypingSignal):
-            self._typing(channel, item)
-            return None
-        result, batch, notices = self._plan(channel, item)
-        if batch:
-            self.commit(batch, notices, sync=sync)
-        return result
+    def _ingest_group(self, channel: str, items: list[Any]) -> tuple[list, list]:
+        results: list[IngestResult | Exception | None] = []
+        updates: list[Any] = []
+        with self.store.group() as group:
+            for item in items:
+                try:
+                    if isinstance(item, TypingSignal):
+                        updates.extend(self._typing(channel, item))
+                        results.append(None)
+                        continue
+                    results.append(self._ingest_one(group, channel, item, updates))
+                except Exception as exc:
+                    results.append(exc)
+        return results, updates
 
-    def _plan(self, channel: str, item: Any) -> tuple[IngestResult | None, Batch, list[Notice]]:
-        """What storing ``item`` takes; an empty batch for a duplicate."""
+    def _ingest_one(self, group: WriteGroup, channel: str, item: Any, updates: list) -> Any:
         if isinstance(item, DeliveryReceipt):
-            return None, self.outbox.receipt(channel, item), []
+            batch = self.outbox.receipt(channel, item)
+            if batch:
+                updates.append((group.apply(batch), batch, []))
+            return None
         caps = self.capabilities(channel)
         batch, result = self.ingestor.plan(channel, caps, item, self.clock())
         if result.duplicate:
             log.debug("duplicate %s on %s dropped", getattr(item, "external_id", ""), channel)
-            return result, Batch(), []
+            return result
+        try:
+            seq = group.apply(batch)
+        except DuplicateKey:
+            found = self.store.message_by_external_id(channel, item.external_id)
+            return self.ingestor.duplicate_result(found) if found else None
         notices = []
         if result.created_task:
             notices.append(Notice(f"new task {result.task.label} on {channel}"))
         elif result.task.assignee:
             text = f"{result.customer.display_name} wrote on {result.task.label}"
             notices.append(Notice(text, result.task.assignee))
-        return result, batch, notices
+        updates.append((seq, batch, notices))
+        return result
 
-    def _typing(self, channel: str, signal: TypingSignal) -> None:
+    def _typing(self, channel: str, signal: TypingSignal) -> list[Update]:
         caps = self.capabilities(channel)
         customer = self.store.customer_by_identity(Identity.of(caps.identity_kind, signal.identity))
         if customer is None:
-            return
-        for task in self.store.tasks_of_customer(customer.id):
-            if task.channel == channel and task.status != Status.CLOSED:
-                self.bus.publish(Update(seq=self.store.seq, typing={task.id: signal.typing}))
+            return []
+        return [
+            Update(seq=self.store.seq, typing={task.id: signal.typing})
+            for task in self.store.tasks_of_customer(customer.id)
+            if task.channel == channel and task.status != Status.CLOSED
+        ]
 
     # --- outbox ---------------------------------------------------------------
 
     def outbox_due(self, now: float) -> list[OutboxEntry]:
-        due = [e for e in self.store.outbox() if e.next_attempt_at <= now]
+        due = [e for e in self._outbox.values() if e.next_attempt_at <= now]
         return sorted(due, key=lambda e: e.event_id)
 
     def next_outbox_time(self) -> float | None:
-        times = [e.next_attempt_at for e in self.store.outbox()]
+        times = [e.next_attempt_at for e in self._outbox.values()]
         return min(times) if times else None
 
-    def outbound_for(self, entry: OutboxEntry) -> Outbound:
-        return self.outbox.outbound_for(entry)
+    async def outbound_for(self, entry: OutboxEntry) -> Outbound:
+        return await self.read(self.outbox.outbound_for, entry)
 
     async def delivery_succeeded(self, entry: OutboxEntry, delivery: Delivery) -> None:
-        self.commit(self.outbox.delivered(entry, delivery))
+        await self.execute(lambda: (self.outbox.delivered(entry, delivery), [], None))
 
     async def delivery_failed(
         self, entry: OutboxEntry, error: str, *, permanent: bool, retry_at: float | None
     ) -> None:
-        batch, notices = self.outbox.delivery_failed(entry, error, permanent, retry_at)
-        self.commit(batch, notices)
+        def plan() -> Plan:
+            batch, notices = self.outbox.delivery_failed(entry, error, permanent, retry_at)
+            return batch, notices, None
+
+        await self.execute(plan)
 
     # --- plugin state ---------------------------------------------------------
 
     def state_get(self, namespace: str, key: str, default: Any = None) -> Any:
-        return self.store.get_state(namespace, key, default)
+        """A channel's saved value (a copy: changing it changes nothing saved)."""
+        data = self._state.get((namespace, key))
+        return default if data is None else decode_value(data)
 
     async def state_set(self, namespace: str, key: str, value: Any) -> None:
-        """Save a channel's state durably; the disk's sync runs on a worker thread
-        (channels save cursors often, and the console shares this loop)."""
-        self.commit(Batch(state=[(namespace, key, value)]), sync=False)
-        await asyncio.to_thread(self.store.sync)
+        """Save a channel's state durably (``None`` deletes it)."""
+        if value is not None:
+            encode_value(value)  # refused here, before anything is written
+        await self.commit(Batch(state=[(namespace, key, value)]))
 
     # --- time -------------------------------------------------------------------
 
-    def wake_snoozed(self) -> int:
+    async def wake_snoozed(self) -> int:
         """Reopen pending tasks whose snooze time has passed; returns how many."""
         now = self.clock()
-        due = [
-            t
-            for t in self.store.tasks([Status.PENDING])
-            if t.pending_until is not None and t.pending_until <= now
-        ]
-        for task in due:
-            batch, notices = self.commands.status(task, Status.OPEN, None, actor="system")
-            self.commit(batch, notices)
-        return len(due)
+        due = await self.read(
+            lambda: [
+                t.id
+                for t in self.store.tasks([Status.PENDING])
+                if t.pending_until is not None and t.pending_until <= now
+            ]
+        )
+        woken = 0
+        for task_id in due:
+            try:
+                await self.execute(self.commands.plan_status, task_id, Status.OPEN, None, "system")
+                woken += 1
+            except DeskError:
+                pass  # an agent moved it meanwhile
+        return woken
 
     def require_task(self, task_id: str) -> Task:
         task = self.store.get_task(task_id)

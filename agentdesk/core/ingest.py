@@ -28,14 +28,13 @@ from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Capabilities, InboundCall, InboundMessage, InboundSurvey
 from agentdesk.store import Batch, Store
+from agentdesk.store.protocol import inbound_key
 
 log = logging.getLogger("agentdesk.desk")
 
 MAX_NAME = 200
 MAX_SUBJECT = 500
 MAX_IDENTITY = 320
-NEXT_NUMBER_KEY = "next_task_number"
-FIRST_TASK_NUMBER = 1001
 
 
 class InboundRejected(ValueError):
@@ -87,10 +86,12 @@ class Ingestor:
             raise InboundRejected("the item has no sender identity")
         return Identity.of(caps.identity_kind, one_line(cleaned, MAX_IDENTITY))
 
-    def _duplicate(self, channel: str, external_id: str | None) -> Message | None:
+    def _duplicate(self, channel: str, external_id: str | None) -> Event | None:
         if not external_id:
             return None
-        return self.store.message_by_external_id(channel, external_id)
+        found = self.store.message_by_external_id(channel, external_id)
+        # Only what the channel delivered: our own reply may carry any id.
+        return found if found is not None and inbound_key(found) == external_id else None
 
     def _customer(
         self,
@@ -205,11 +206,9 @@ class Ingestor:
         subject: str,
         now: float,
     ) -> Task:
-        number = int(self.store.get_meta(NEXT_NUMBER_KEY, FIRST_TASK_NUMBER))
-        batch.meta[NEXT_NUMBER_KEY] = number + 1
+        # The store gives the number when it commits the task.
         return Task(
             id=self.ids.new(),
-            number=number,
             customer_id=customer.id,
             customer_name=customer.display_name,
             channel=channel,
@@ -272,7 +271,7 @@ class Ingestor:
             raise InboundRejected("the message is empty")
         duplicate = self._duplicate(channel, item.external_id)
         if duplicate is not None:
-            return Batch(), self._duplicate_result(duplicate)
+            return Batch(), self.duplicate_result(duplicate)
         batch = Batch()
         others = self._other_identities(item.other_identities) if item.other_identities else []
         customer, is_new = self._customer(batch, identity, item.customer_name, now, others)
@@ -334,7 +333,7 @@ class Ingestor:
         identity = self._identity(caps, item.identity)
         duplicate = self._duplicate(channel, item.external_id)
         if duplicate is not None:
-            return Batch(), self._duplicate_result(duplicate)
+            return Batch(), self.duplicate_result(duplicate)
         batch = Batch()
         customer, is_new = self._customer(batch, identity, item.customer_name, now)
         summary = clean_text(item.summary or "", self.rules.max_text)
@@ -389,7 +388,7 @@ class Ingestor:
             raise InboundRejected(f"{metric} score {item.score} is outside {low}-{high}")
         duplicate = self._duplicate(channel, item.external_id)
         if duplicate is not None:
-            return Batch(), self._duplicate_result(duplicate)
+            return Batch(), self.duplicate_result(duplicate)
         customer = self.store.customer_by_identity(identity)
         if customer is None:
             raise InboundRejected(f"survey answer from unknown customer {identity}")
@@ -417,7 +416,7 @@ class Ingestor:
         batch = Batch(events=[answer])
         return batch, IngestResult(task, answer, customer)
 
-    def _duplicate_result(self, message: Message) -> IngestResult:
+    def duplicate_result(self, message: Event) -> IngestResult:
         task = self.store.get_task(message.task_id)
         customer = self.store.get_customer(message.customer_id)
         assert task is not None and customer is not None

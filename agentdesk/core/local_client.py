@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 from agentdesk.domain import Customer, Event, Priority, Status, Task
 
-from .client import ChannelStatus, DeskError, Snapshot, TimelineEntry, Update
+from .client import ChannelStatus, Snapshot, TimelineEntry, Update
 from .desk import Desk
 
 
@@ -22,8 +21,10 @@ class LocalDeskClient:
 
     async def snapshot(self) -> Snapshot:
         store = self.desk.store
-        tasks = list(store.tasks([Status.OPEN, Status.PENDING]))
-        return Snapshot(seq=store.seq, tasks=tasks, channels=self.desk.channels())
+        seq, tasks = await self.desk.read(
+            lambda: (store.seq, store.tasks([Status.OPEN, Status.PENDING]))
+        )
+        return Snapshot(seq=seq, tasks=tasks, channels=self.desk.channels())
 
     async def subscribe(self, since: int) -> AsyncIterator[Update]:
         async for update in self.desk.subscribe(since):
@@ -33,28 +34,28 @@ class LocalDeskClient:
             yield update
 
     async def get_task(self, task_id: str) -> Task | None:
-        return self.desk.store.get_task(task_id)
+        return await self.desk.read(self.desk.store.get_task, task_id)
 
     async def task_by_number(self, number: int) -> Task | None:
-        return self.desk.store.task_by_number(number)
+        return await self.desk.read(self.desk.store.task_by_number, number)
 
     async def thread(self, task_id: str) -> list[Event]:
-        return self.desk.store.events_of_task(task_id)
+        return await self.desk.read(self.desk.store.events_of_task, task_id)
 
     async def customer(self, customer_id: str) -> Customer | None:
-        return self.desk.store.get_customer(customer_id)
+        return await self.desk.read(self.desk.store.get_customer, customer_id)
 
     async def timeline(self, customer_id: str) -> list[TimelineEntry]:
         store = self.desk.store
-        tasks = sorted(store.tasks_of_customer(customer_id), key=lambda t: t.updated_at)
-        return [TimelineEntry(t, store.events_of_task(t.id)) for t in reversed(tasks)]
+
+        def read() -> list[TimelineEntry]:
+            tasks = sorted(store.tasks_of_customer(customer_id), key=lambda t: t.updated_at)
+            return [TimelineEntry(t, store.events_of_task(t.id)) for t in reversed(tasks)]
+
+        return await self.desk.read(read)
 
     async def search(self, query: str, *, limit: int = 50, offset: int = 0) -> Any:
-        if self.desk.index is None:
-            raise DeskError("search is not available: this desk has no search index")
-        return await asyncio.to_thread(
-            self.desk.search, query, me=self.me, now=self.desk.clock(), limit=limit, offset=offset
-        )
+        return await self.desk.search(query, me=self.me, limit=limit, offset=offset)
 
     async def channels(self) -> list[ChannelStatus]:
         return self.desk.channels()

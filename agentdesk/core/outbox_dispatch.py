@@ -40,7 +40,7 @@ class OutboxDesk(Protocol):
     outbox_wakeup: asyncio.Event
 
     def outbox_due(self, now: float) -> list[OutboxEntry]: ...
-    def outbound_for(self, entry: OutboxEntry) -> Outbound: ...
+    async def outbound_for(self, entry: OutboxEntry) -> Outbound: ...
     async def delivery_succeeded(self, entry: OutboxEntry, delivery: Delivery) -> None: ...
     async def delivery_failed(
         self, entry: OutboxEntry, error: str, *, permanent: bool, retry_at: float | None
@@ -136,7 +136,7 @@ class OutboxDispatcher:
 
     async def _deliver(self, entry: OutboxEntry) -> None:
         try:
-            outbound = self.desk.outbound_for(entry)
+            outbound = await self.desk.outbound_for(entry)
         except Exception as exc:
             log.warning("outbox entry %s cannot be built: %s", entry.key, exc)
             await self._failed(entry, f"the message cannot be built: {exc}", permanent=True)

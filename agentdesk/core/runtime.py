@@ -1,4 +1,4 @@
-"""The embedded desk: store, search index, desk and channels in the console's process."""
+"""The embedded desk: store, desk and channels in the console's process."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Any
 
 from agentdesk.core.collector import settle_after_load
 from agentdesk.core.config import Config
@@ -20,39 +19,19 @@ log = logging.getLogger("agentdesk.runtime")
 SNOOZE_CHECK_SECONDS = 5.0
 
 
-def open_store(path: Path) -> Store:
-    """Open (or create) the persistent store at ``path``."""
-    from agentdesk.store.tiny import TinyStore
+def open_store(path: Path, *, read_only: bool = False) -> Store:
+    """Open (or create) the persistent store at ``path``; ``read_only`` takes
+    no lock and reads what a running desk has committed."""
+    from agentdesk.store.sqlite_store import SqliteStore
 
-    return TinyStore.open(path)
-
-
-def index_path(store_path: Path) -> Path:
-    """The search index lives beside the store it is derived from."""
-    return store_path / "search.sqlite"
-
-
-def open_index(path: Path, store: Store) -> Any:
-    """The search index of ``store``, level with it, written by a process of its own
-    (so indexing runs on another core); in this process if that cannot start."""
-    from agentdesk.search.index import SearchIndex
-    from agentdesk.search.index_process import IndexProcess, IndexWriterFailed
-
-    try:
-        return IndexProcess.start(path, store)
-    except (OSError, IndexWriterFailed) as exc:
-        log.warning("search index writer process did not start (%s); indexing in-process", exc)
-    index = SearchIndex.open(path)
-    index.catch_up(store)
-    return index
+    return SqliteStore.open(path, read_only=read_only)
 
 
 class EmbeddedDesk:
     """A ``DeskConnector`` that runs the whole desk inside the caller's event loop.
 
-    ``open`` opens the store and its search index (catching the index up if a
-    crash left it behind), starts the configured channels and returns a
-    ``LocalDeskClient``; ``close`` stops them in reverse order.
+    ``open`` opens the store (on a thread), starts the configured channels and
+    returns a ``LocalDeskClient``; ``close`` stops them in reverse order.
     """
 
     def __init__(self, config: Config, store_path: Path, *, store: Store | None = None) -> None:
@@ -60,7 +39,6 @@ class EmbeddedDesk:
         self.store_path = store_path
         self._store = store
         self.desk: Desk | None = None
-        self.index = None
         self.channels = None
         self.warnings: list[str] = []
         self._ticker: asyncio.Task[None] | None = None
@@ -70,17 +48,13 @@ class EmbeddedDesk:
 
         store = self._store or await asyncio.to_thread(open_store, self.store_path)
         self._store = store
-        settle_after_load()
         self.warnings.extend(getattr(store, "warnings", []))
-        index = await asyncio.to_thread(open_index, index_path(self.store_path), store)
-        if store.seq:  # a new store has nothing to lose: its new index is no news
-            self.warnings.extend(index.warnings)
-        self.index = index
         rules = IngestRules(
             reopen_window=self.config.reopen_window_days * 86400,
             default_priority=self.config.default_priority,
         )
-        self.desk = Desk(store, index=index, rules=rules)
+        self.desk = await asyncio.to_thread(Desk, store, rules=rules)
+        settle_after_load()
         self.channels = ChannelRuntime(
             self.desk, self.config, data_root=self.store_path / "channels"
         )
@@ -93,15 +67,9 @@ class EmbeddedDesk:
             await asyncio.sleep(SNOOZE_CHECK_SECONDS)
             if self.desk is not None:
                 try:
-                    self.desk.wake_snoozed()
+                    await self.desk.wake_snoozed()
                 except Exception:
                     log.exception("waking snoozed tasks failed")
-            if self.index is not None:
-                try:
-                    # Grouped index writes reach the file even when nobody searches.
-                    await asyncio.to_thread(self.index.refresh)
-                except Exception:
-                    log.exception("writing the search index failed")
 
     async def close(self) -> None:
         if self._ticker is not None:
@@ -112,11 +80,11 @@ class EmbeddedDesk:
         if self.channels is not None:
             await self.channels.stop()
             self.channels = None
+        store, self._store = self._store, None
         if self.desk is not None:
+            if store is not None:
+                # On the store's thread, after whatever it was still given.
+                await self.desk.read(store.close)
             self.desk.close()
-        if self.index is not None:
-            self.index.close()
-            self.index = None
-        if self._store is not None:
-            await asyncio.to_thread(self._store.close)
-            self._store = None
+        elif store is not None:
+            await asyncio.to_thread(store.close)

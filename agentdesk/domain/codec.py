@@ -1,95 +1,96 @@
-"""Plain-dict forms of domain objects, for journals, files, exports and the wire.
+"""The one encoded form of the domain's objects: JSON written and read by msgspec.
 
-``to_dict`` gives JSON-ready dicts (enums become their string values);
-``*_from_dict`` builds the objects back. Round trips are lossless.
+The store keeps each object as this JSON, export writes it a line each, and
+the wire will carry it: one encoder and one typed decoder per class, so the
+three can never disagree. ``encode`` refuses a value that would not read
+back as it was (a lone surrogate, a float that is not a number), so nothing
+is written that cannot be read.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVar
 
-from .customer import Customer, Identity
-from .events import EVENT_TYPES, Attachment, DeliveryState, Direction, Event
+import msgspec
+
+from .customer import Customer
+from .events import AnyEvent, Event
 from .outbox import OutboxEntry
-from .task import Priority, Status, Task
+from .task import Task
+
+T = TypeVar("T")
 
 
 class CodecError(ValueError):
-    """A dict that does not describe a domain object."""
+    """Data that does not describe a domain object, or an object that cannot be encoded."""
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_encoder = msgspec.json.Encoder()
+_DECODERS: dict[Any, msgspec.json.Decoder] = {
+    Customer: msgspec.json.Decoder(Customer),
+    Task: msgspec.json.Decoder(Task),
+    Event: msgspec.json.Decoder(AnyEvent),
+    OutboxEntry: msgspec.json.Decoder(OutboxEntry),
+}
+_ANY = msgspec.json.Decoder()
 
 
-def _names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = tuple(f.name for f in fields(cls))
-        _FIELD_NAMES[cls] = names
-    return names
-
-
-def to_dict(obj: Customer | Task | Event | OutboxEntry) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in _names(type(obj)):
-        value = getattr(obj, name)
-        if name == "identities":
-            value = [[i.kind, i.value] for i in value]
-        elif name == "attachments":
-            value = [[a.name, a.content_type, a.size, a.path] for a in value]
-        elif isinstance(value, (list, dict)):
-            value = value.copy()
-        out[name] = value
-    return out
-
-
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    names = _names(cls)
-    unknown = set(data) - set(names)
-    if unknown:
-        raise CodecError(f"unknown field(s) for {cls.__name__}: {', '.join(sorted(unknown))}")
+def encode(obj: Customer | Task | Event | OutboxEntry) -> bytes:
+    """The JSON of ``obj``, checked to decode back to an equal object."""
     try:
-        return cls(**data)
-    except TypeError as exc:
+        data = _encoder.encode(obj)
+    except (UnicodeEncodeError, TypeError, OverflowError) as exc:
+        raise CodecError(f"{type(obj).__name__} {_id(obj)} cannot be saved: {exc}") from None
+    try:
+        back = decode(_family(type(obj)), data)
+    except CodecError as exc:
+        raise CodecError(f"{type(obj).__name__} {_id(obj)} cannot be saved: {exc}") from None
+    if back != obj:
+        raise CodecError(f"{type(obj).__name__} {_id(obj)} would not read back as written")
+    return data
+
+
+def encode_value(value: Any) -> bytes:
+    """The JSON of a plain value (plugin state), refused when it would not read back."""
+    try:
+        data = _encoder.encode(value)
+    except (UnicodeEncodeError, TypeError, OverflowError) as exc:
+        raise CodecError(f"the value cannot be saved as JSON: {exc}") from None
+    if _ANY.decode(data) != value and not isinstance(value, tuple):
+        raise CodecError("the value would not read back as written (a float that is not a number?)")
+    return data
+
+
+def decode_value(data: bytes | str) -> Any:
+    return _ANY.decode(data)
+
+
+def decode(cls: type[T], data: bytes | str) -> T:
+    """The object of class ``cls`` (``Event`` for any event) that ``data`` holds."""
+    try:
+        return _DECODERS[cls].decode(data)
+    except msgspec.DecodeError as exc:
         raise CodecError(f"{cls.__name__}: {exc}") from None
 
 
-def customer_from_dict(data: dict[str, Any]) -> Customer:
-    data = dict(data)
-    data["identities"] = [Identity(kind, value) for kind, value in data.get("identities", [])]
-    return _build(Customer, data)
+def to_builtins(obj: Customer | Task | Event | OutboxEntry) -> dict[str, Any]:
+    """``obj`` as JSON-ready dicts and lists (enums as their values)."""
+    return msgspec.to_builtins(obj)
 
 
-def task_from_dict(data: dict[str, Any]) -> Task:
-    data = dict(data)
-    for name, enum in (("status", Status), ("priority", Priority)):
-        if name in data:
-            data[name] = _enum(enum, "Task", name, data[name])
-    return _build(Task, data)
-
-
-def _enum(enum: type, owner: str, name: str, value: Any) -> Any:
+def from_builtins(cls: type[T], data: Any) -> T:
+    """The object of class ``cls`` (``Event`` for any event) described by ``data``;
+    ``CodecError`` says which field is wrong."""
+    target = AnyEvent if cls is Event else cls
     try:
-        return enum(value)
-    except ValueError:
-        known = ", ".join(member.value for member in enum)
-        raise CodecError(f"{owner}.{name}: {value!r} is not one of {known}") from None
+        return msgspec.convert(data, target)
+    except msgspec.ValidationError as exc:
+        raise CodecError(f"{cls.__name__}: {exc}") from None
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
-    data = dict(data)
-    kind = data.get("kind")
-    cls = EVENT_TYPES.get(kind)  # type: ignore[arg-type]
-    if cls is None:
-        raise CodecError(f"unknown event kind {kind!r}")
-    for name, enum in (("direction", Direction), ("delivery", DeliveryState)):
-        if name in data:
-            data[name] = _enum(enum, cls.__name__, name, data[name])
-    if "attachments" in data:
-        data["attachments"] = [Attachment(*a) for a in data["attachments"]]
-    return _build(cls, data)
+def _family(cls: type) -> type:
+    return Event if issubclass(cls, Event) else cls
 
 
-def outbox_from_dict(data: dict[str, Any]) -> OutboxEntry:
-    return _build(OutboxEntry, dict(data))
+def _id(obj: Any) -> str:
+    return getattr(obj, "id", None) or getattr(obj, "key", "")

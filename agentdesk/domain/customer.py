@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
+
+import msgspec
 
 
 class IdentityKind(StrEnum):
@@ -72,15 +73,14 @@ class Identity(NamedTuple):
         return f"{self.kind}:{self.value}"
 
 
-@dataclass(slots=True, kw_only=True)
-class Customer:
+class Customer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A person, known under one or more identities."""
 
     id: str
     name: str = ""
-    identities: list[Identity] = field(default_factory=list)
-    attributes: dict[str, str] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
+    identities: list[Identity] = []
+    attributes: dict[str, str] = {}
+    tags: list[str] = []
     created_at: float = 0.0
     # Set when this customer was merged into another; the record stays so old
     # references still resolve.

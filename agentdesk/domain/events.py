@@ -7,9 +7,10 @@ state moves from ``queued`` to ``sent``/``delivered`` or ``failed``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple, Union
+
+import msgspec
 
 
 class Direction(StrEnum):
@@ -36,20 +37,23 @@ class Attachment(NamedTuple):
     path: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
-class Event:
+class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
+    """The fields every event has. Encoded, an event carries its ``kind``
+    (``"message"``, ``"note"``...), which tells the decoder its class."""
+
     id: str
     task_id: str
     customer_id: str
     at: float
     # Who did it: an agent name, "customer", or "system".
     actor: str = "system"
-    kind: str = "event"
+
+    @property
+    def kind(self) -> str:
+        return self.__struct_config__.tag  # type: ignore[return-value]
 
 
-@dataclass(slots=True, kw_only=True)
-class Message(Event):
-    kind: str = "message"
+class Message(Event, tag="message"):
     direction: Direction
     channel: str
     channel_kind: str = ""
@@ -63,36 +67,28 @@ class Message(Event):
     # The customer's identity on this channel: the sender of an inbound
     # message, the recipient of an outbound one ("kind:value").
     identity: str = ""
-    attachments: list[Attachment] = field(default_factory=list)
+    attachments: list[Attachment] = []
     delivery: DeliveryState = DeliveryState.RECEIVED
     delivery_error: str | None = None
     idempotency_key: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
-class Note(Event):
-    kind: str = "note"
+class Note(Event, tag="note"):
     text: str
 
 
-@dataclass(slots=True, kw_only=True)
-class StatusChange(Event):
-    kind: str = "status"
+class StatusChange(Event, tag="status"):
     old: str
     new: str
     pending_until: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
-class Assignment(Event):
-    kind: str = "assignment"
+class Assignment(Event, tag="assignment"):
     old_assignee: str | None = None
     new_assignee: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
-class Transfer(Event):
-    kind: str = "transfer"
+class Transfer(Event, tag="transfer"):
     old_assignee: str | None = None
     new_assignee: str | None = None
     old_team: str | None = None
@@ -100,28 +96,22 @@ class Transfer(Event):
     note: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class Handoff(Event):
-    kind: str = "handoff"
+class Handoff(Event, tag="handoff"):
     from_channel: str
     to_channel: str
     to_identity: str = ""
     context: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class TaskUpdate(Event):
+class TaskUpdate(Event, tag="update"):
     """A change of a task field other than status or owner (tags, priority, subject)."""
 
-    kind: str = "update"
     field: str
-    old: object = None
-    new: object = None
+    old: Any = None
+    new: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
-class CallRecord(Event):
-    kind: str = "call"
+class CallRecord(Event, tag="call"):
     direction: Direction
     channel: str
     channel_kind: str = "phone"
@@ -131,23 +121,27 @@ class CallRecord(Event):
     summary: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class SurveyAnswer(Event):
-    kind: str = "survey"
+class SurveyAnswer(Event, tag="survey"):
     metric: str  # csat (1-5), nps (0-10), ces (1-10)
     score: int
     comment: str = ""
     channel: str = ""
 
 
+EVENT_CLASSES: tuple[type[Event], ...] = (
+    Message,
+    Note,
+    StatusChange,
+    Assignment,
+    Transfer,
+    Handoff,
+    TaskUpdate,
+    CallRecord,
+    SurveyAnswer,
+)
 EVENT_TYPES: dict[str, type[Event]] = {
-    "message": Message,
-    "note": Note,
-    "status": StatusChange,
-    "assignment": Assignment,
-    "transfer": Transfer,
-    "handoff": Handoff,
-    "update": TaskUpdate,
-    "call": CallRecord,
-    "survey": SurveyAnswer,
+    cls.__struct_config__.tag: cls  # type: ignore[misc]
+    for cls in EVENT_CLASSES
 }
+#: Any event, for decoding: the ``kind`` tells the class.
+AnyEvent = Union[EVENT_CLASSES]  # type: ignore[valid-type]  # noqa: UP007

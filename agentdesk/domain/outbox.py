@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(slots=True, kw_only=True)
-class OutboxEntry:
+class OutboxEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One outbound message to deliver. The key makes sending idempotent."""
 
     key: str

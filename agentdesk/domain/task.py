@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 
 class Status(StrEnum):
@@ -50,12 +51,13 @@ def check_transition(number: int, current: Status, new: Status) -> None:
     raise IllegalTransition(f"task #{number} cannot go from {current} to {new}")
 
 
-@dataclass(slots=True, kw_only=True)
-class Task:
+class Task(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One customer request (a conversation or ticket), whatever its channels."""
 
     id: str
-    number: int
+    # Given by the store when the task is first committed (0 until then):
+    # numbers are what people quote, so they are short and never reused.
+    number: int = 0
     customer_id: str
     customer_name: str = ""
     status: Status = Status.OPEN
@@ -66,8 +68,8 @@ class Task:
     subject: str = ""
     preview: str = ""
     priority: Priority = Priority.NORMAL
-    skills: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
+    skills: list[str] = []
+    tags: list[str] = []
     assignee: str | None = None
     team: str | None = None
     created_at: float = 0.0
@@ -80,6 +82,10 @@ class Task:
     waiting_since: float | None = None
     last_inbound_at: float | None = None
     unread: bool = False
+    # How many times the store has written this task. A change is planned
+    # against the version it read; the store refuses it if another change
+    # came first (``StoreConflict``), so no change silently overwrites another.
+    version: int = 0
 
     @property
     def label(self) -> str:

@@ -1,20 +1,20 @@
-"""Search: the query language and the derived full-text index.
+"""Search: the query language, its planner over SQLite FTS5, and a plain scan.
 
-``parse_query`` reads the Gmail/GitHub style language (docs/search.md);
-``SearchIndex`` keeps an SQLite FTS5 file beside the store and answers queries.
-Imports only ``agentdesk.domain`` and the store protocol.
+``parse_query`` reads the Gmail/GitHub style language (docs/search.md). The
+SQLite store keeps the word index in its own file and transactions
+(``fts_writer``) and answers queries through ``reader``; ``scan`` answers
+them by reading every task, for stores without an index. Imports only
+``agentdesk.domain``.
 """
 
-from .index import IndexBehind, SearchHit, SearchIndex, SearchPage
 from .query import Filter, Query, QuerySyntaxError, Sort, Term, parse_query
+from .reader import SearchHit, SearchPage
 
 __all__ = [
     "Filter",
-    "IndexBehind",
     "Query",
     "QuerySyntaxError",
     "SearchHit",
-    "SearchIndex",
     "SearchPage",
     "Sort",
     "Term",

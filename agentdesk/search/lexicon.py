@@ -7,8 +7,8 @@ written as ``rembourse OR remboursement OR rembourser`` is walked lazily and
 stops after a page. FTS5's own vocabulary table counts every posting as it
 lists words, so the index keeps its own list of words: fed, at each refresh,
 with the words of the texts added since (tokenized by FTS5 itself in a small
-in-memory table) and never pruned (a word no document holds any more only
-adds an empty branch to the OR).
+in-memory table) in the transaction that writes them, and never pruned (a
+word no document holds any more only adds an empty branch to the OR).
 
 Most words of a new text were fed before. A word never spans white space
 (always a separator for FTS5), so the writer remembers the white-space
@@ -47,23 +47,6 @@ def feed(db: sqlite3.Connection, texts: Iterable[str]) -> None:
     db.execute("INSERT INTO temp.lexicon_feed(lexicon_feed) VALUES ('delete-all')")
 
 
-def feed_new_texts(
-    db: sqlite3.Connection, extra: Iterable[str] = (), seen: set[str] | None = None
-) -> None:
-    """Feed the texts added since the last feed, and ``extra`` (subjects, names).
-
-    ``seen`` holds the pieces fed before (see ``unseen``); it must be emptied
-    whenever what was fed is rolled back.
-    """
-    row = db.execute("SELECT value FROM meta WHERE key = 'lexicon_rid'").fetchone()
-    done = int(row[0]) if row else 0
-    top = db.execute("SELECT max(rid) FROM texts").fetchone()[0] or 0
-    texts = [t for (t,) in db.execute("SELECT text FROM texts WHERE rid > ?", (done,))]
-    texts.extend(extra)
-    feed(db, texts if seen is None else unseen(texts, seen))
-    db.execute("INSERT OR REPLACE INTO meta VALUES ('lexicon_rid', ?)", (top,))
-
-
 def unseen(texts: Iterable[str], seen: set[str]) -> list[str]:
     """The white-space separated pieces of ``texts`` not in ``seen``, which
     takes them: feeding these feeds every word of ``texts`` not fed before."""
@@ -82,8 +65,6 @@ def feed_everything(db: sqlite3.Connection) -> None:
     db.execute(
         "INSERT OR IGNORE INTO lexicon(term) SELECT term FROM temp.doc_words WHERE col != 'facets'"
     )
-    top = db.execute("SELECT max(rid) FROM texts").fetchone()[0] or 0
-    db.execute("INSERT OR REPLACE INTO meta VALUES ('lexicon_rid', ?)", (top,))
 
 
 def expand(db: sqlite3.Connection, prefix: str) -> list[str] | None:

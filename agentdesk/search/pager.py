@@ -135,10 +135,10 @@ class Pager:
         return fetch
 
     def _all_tasks(self, limit: int, offset: int) -> tuple[int, bool, Rows]:
-        total = self.db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        total = self.db.execute("SELECT count(*) FROM search_tasks").fetchone()[0]
         direction = "ASC" if self.plan.sort == Sort.OLDEST else "DESC"
         rows = self.db.execute(
-            f"SELECT doc, 0.0 FROM tasks ORDER BY doc {direction} LIMIT ? OFFSET ?",
+            f"SELECT doc, 0.0 FROM search_tasks ORDER BY doc {direction} LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
         return total, True, rows

@@ -47,7 +47,7 @@ class Plan:
     def source(self, match: str | None = None, *, join: bool = False) -> tuple[str, list[Any]]:
         """FROM ... WHERE ... over the documents (joined to tasks when needed)."""
         if self.where or join:
-            sql = "FROM docs JOIN tasks t ON t.doc = docs.rowid WHERE docs MATCH ?"
+            sql = "FROM docs JOIN search_tasks t ON t.doc = docs.rowid WHERE docs MATCH ?"
         else:
             sql = "FROM docs WHERE docs MATCH ?"
         params: list[Any] = [match or self.match or _phrase(facets.ALL, "facets")]
@@ -223,6 +223,6 @@ def _customer_filters(
 def customer_sql(value: str) -> tuple[str, list[Any]]:
     parts, params = [], []
     for fragment in customer_fragments(value):
-        parts.append("SELECT rid FROM customers WHERE instr(search, ?) > 0")
+        parts.append("SELECT rid FROM search_customers WHERE instr(search, ?) > 0")
         params.append(fragment)
     return "t.customer_rid IN (" + " UNION ".join(parts) + ")", params

@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from agentdesk.domain import Task
+from agentdesk.domain.codec import decode
+
 from . import lexicon
 from .pager import Pager
 from .plan import build_plan
+from .records import last_activity
 from .snippet import Segments, Snippets
 from .terms import Query, Term
 
@@ -15,11 +19,9 @@ MAX_PAGE = 1000
 # A from: fragment matching more customers than this is tested on task rows.
 MAX_LISTED_CUSTOMERS = 500
 
-_HIT_COLUMNS = (
-    "t.rid, t.id, t.number, t.status, t.channel, t.channel_kind, t.customer_id,"
-    " CASE WHEN t.customer_name != '' THEN t.customer_name ELSE"
-    " (SELECT name FROM customers WHERE rid = t.customer_rid) END,"
-    " t.subject, t.assignee, t.last_activity, t.preview"
+_HITS = (
+    "SELECT s.doc, s.rid, t.doc, c.name FROM search_tasks s JOIN tasks t ON t.rid = s.rid"
+    " JOIN search_customers c ON c.rid = s.customer_rid WHERE s.doc IN ({})"
 )
 
 
@@ -54,7 +56,7 @@ class SearchPage:
 
 
 class Reader:
-    """Searches the index through its connection (the caller holds the lock)."""
+    """Searches the index through the store's connection, on the store's thread."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -83,7 +85,7 @@ class Reader:
             sql = "SELECT rowid FROM customer_grams WHERE customer_grams MATCH ? LIMIT ?"
             param = '"' + fragment.replace('"', '""') + '"'
         else:
-            sql = "SELECT rid FROM customers WHERE instr(search, ?) > 0 LIMIT ?"
+            sql = "SELECT rid FROM search_customers WHERE instr(search, ?) > 0 LIMIT ?"
             param = fragment
         rids = [rid for (rid,) in self.db.execute(sql, (param, MAX_LISTED_CUSTOMERS + 1))]
         return None if len(rids) > MAX_LISTED_CUSTOMERS else rids
@@ -91,16 +93,30 @@ class Reader:
     def _hits(self, rows: list[tuple[int, float]], terms: list[Term]) -> list[SearchHit]:
         if not rows:
             return []
-        marks = ",".join("?" * len(rows))
         found = {
-            row[0]: row[1:]
-            for row in self.db.execute(
-                f"SELECT t.doc, {_HIT_COLUMNS} FROM tasks t WHERE t.doc IN ({marks})",
-                [doc for doc, _ in rows],
+            doc: (rid, decode(Task, data), name)
+            for doc, rid, data, name in self.db.execute(
+                _HITS.format(",".join("?" * len(rows))), [doc for doc, _ in rows]
             )
         }
         ordered = [(found[doc], score) for doc, score in rows if doc in found]
-        snippets = self.snippets.for_tasks([(row[0], row[8], row[-1]) for row, _ in ordered], terms)
+        snippets = self.snippets.for_tasks(
+            [(rid, task.subject, task.preview) for (rid, task, _), _ in ordered], terms
+        )
         return [
-            SearchHit(*row[1:-1], snippet=snippets[row[0]], score=score) for row, score in ordered
+            SearchHit(
+                task_id=task.id,
+                number=task.number,
+                status=str(task.status),
+                channel=task.channel,
+                channel_kind=task.channel_kind,
+                customer_id=task.customer_id,
+                customer_name=task.customer_name or name,
+                subject=task.subject,
+                assignee=task.assignee,
+                last_activity=last_activity(task),
+                snippet=snippets[rid],
+                score=score,
+            )
+            for (rid, task, name), score in ordered
         ]

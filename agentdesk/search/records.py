@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable
 
 from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
 
 from .fold import PART_SEPARATOR, fold, phone_forms
 
-LookupCustomer = Callable[[str], Customer | None]
-
 # Between the texts of a document: a phrase never runs from one into the next.
 JOIN = f" {PART_SEPARATOR} "
-
-# Fingerprint prefix of a customer the store does not have, known only by
-# the name on a task.
-STUB = "stub:"
 
 # A document's row id is its task's last activity in milliseconds, shifted
 # left to leave room for tasks active in the same millisecond.
@@ -37,6 +30,11 @@ def time_rowid(at: float) -> int:
     return math.floor(at * 1000) << SLOT_BITS
 
 
+def last_activity(task: Task) -> float:
+    """The task's last activity as the index keeps it (0 for a time that is not one)."""
+    return task.updated_at if math.isfinite(task.updated_at) else 0.0
+
+
 def event_text(event: Event) -> str:
     """The searchable text of an event (messages, notes and call summaries), in NFC.
 
@@ -52,15 +50,6 @@ def event_text(event: Event) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
-def customer_values(customer: Customer) -> tuple[str, str, str, str]:
-    """(name, people, search, fingerprint) for the customers table.
-
-    ``people`` feeds the word index; ``search`` (folded name, identities and
-    the digit forms of phone numbers, one per line) serves ``from:`` fragments.
-    """
-    return (*customer_columns(customer), customer_fingerprint(customer))
-
-
 def customer_columns(customer: Customer) -> tuple[str, str, str]:
     """(name, people, search): ``customer_values`` without the fingerprint."""
     values = [identity.value for identity in customer.identities]
@@ -70,32 +59,3 @@ def customer_columns(customer: Customer) -> tuple[str, str, str]:
         if identity.kind == "phone":
             lines.extend(phone_forms(identity.value))
     return customer.display_name, people, "\n".join(lines)
-
-
-def customer_fingerprint(customer: Customer) -> str:
-    """What the index keeps of a customer: cheaper than ``customer_values``, so an
-    unchanged customer is told without folding its identities."""
-    return repr((customer.name, [(i.kind, i.value) for i in customer.identities]))
-
-
-def task_fingerprint(task: Task) -> str:
-    """What the index keeps of a task, to tell an outdated row (see ``check``)."""
-    return repr(
-        (
-            task.number,
-            str(task.status),
-            task.channel,
-            task.channel_kind,
-            task.customer_id,
-            task.customer_name,
-            task.subject,
-            task.preview,
-            task.assignee,
-            task.team,
-            sorted(task.tags),
-            str(task.priority),
-            task.updated_at,
-            task.waiting_since,
-            task.unread,
-        )
-    )

@@ -1,16 +1,27 @@
-"""Persistence: the Store protocol and its embedded TinyDB implementation."""
+"""Persistence: the Store protocol, SQLite (embedded) and memory (tests) engines."""
 
-from .errors import StoreError, StoreLocked, StoreReadOnly, StoreVersionError
-from .memory import MemoryStore
-from .protocol import Batch, Store, StoreStats
+from .errors import (
+    DuplicateKey,
+    StoreConflict,
+    StoreDamaged,
+    StoreError,
+    StoreLocked,
+    StoreReadOnly,
+    StoreVersionError,
+)
+from .protocol import Batch, Change, Store, StoreStats, WriteGroup
 
 __all__ = [
     "Batch",
-    "MemoryStore",
+    "Change",
+    "DuplicateKey",
     "Store",
+    "StoreConflict",
+    "StoreDamaged",
     "StoreError",
     "StoreLocked",
     "StoreReadOnly",
     "StoreStats",
     "StoreVersionError",
+    "WriteGroup",
 ]

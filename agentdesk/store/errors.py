@@ -17,3 +17,15 @@ class StoreVersionError(StoreError):
 
 class StoreReadOnly(StoreError):
     """The store directory cannot be written."""
+
+
+class StoreDamaged(StoreError):
+    """A file the store needs is missing or damaged; the message names it."""
+
+
+class StoreConflict(StoreError):
+    """A change planned on data that changed meanwhile: read again and retry."""
+
+
+class DuplicateKey(StoreConflict):
+    """A channel delivered a message (or call) the store already holds."""

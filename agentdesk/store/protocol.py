@@ -1,30 +1,62 @@
-"""The persistence contract the desk relies on.
+"""The persistence contract the desk relies on, whatever engine serves it.
 
-A store holds customers, tasks, events, the outbox, plugin state and a few
-counters. Reads come from memory (or from a shard loaded on demand); every
-change goes through ``commit``, which applies a whole ``Batch`` atomically and
-returns only once it is durable. The desk is the store's only writer.
+A store holds customers, tasks, events, the outbox and plugin state, and the
+search index over them. Reads are queries; every change is a ``Batch``
+applied atomically. The store, not its caller, gives out what must be unique
+across writers: sequence numbers, task numbers, task versions.
+
+Stores are synchronous and thread-confined: each store is used by one
+thread at a time (the desk gives it a thread of its own, so the event loop
+never waits on a disk or a database server). A batch applied inside
+``group()`` is visible at once to reads on the same store and durable when
+the group ends; ``commit`` is a group of one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from agentdesk.domain import Customer, Event, Identity, Message, OutboxEntry, Status, Task
+from agentdesk.domain import (
+    CallRecord,
+    Customer,
+    Direction,
+    Event,
+    Identity,
+    Message,
+    OutboxEntry,
+    Status,
+    Task,
+)
+from agentdesk.search.reader import SearchPage
+from agentdesk.search.terms import Query
 
-if TYPE_CHECKING:
-    from .batch_codec import EncodedBatch
+#: The number the store gives the first task.
+FIRST_TASK_NUMBER = 1001
+
+
+def inbound_key(event: Event) -> str | None:
+    """The key that makes an inbound message or call unique on its channel:
+    its external id. A store refuses a second event with the same key
+    (``DuplicateKey``); outbound messages have none."""
+    if isinstance(event, CallRecord) or (
+        isinstance(event, Message) and event.direction == Direction.INBOUND
+    ):
+        return event.external_id
+    return None
 
 
 @dataclass(slots=True)
 class Batch:
-    """Changes applied together: all of them are durable, or none.
+    """Changes applied together: all of them, or none.
 
-    An object put with an id that exists replaces it. Events are appended, but
-    an event put again with its id (an outbound message whose delivery state
-    changed) replaces the earlier version.
+    An object put with an id that exists replaces it (events too: an outbound
+    message whose delivery state changed is put again). A task with number 0
+    is given the next task number. Each task must carry the version it was
+    read at (0 for a new one); the store writes version + 1 into the objects
+    it was given, along with the numbers it gave.
     """
 
     customers: list[Customer] = field(default_factory=list)
@@ -34,7 +66,6 @@ class Batch:
     outbox_done: list[str] = field(default_factory=list)
     # (namespace, key, value); a value of None deletes the key.
     state: list[tuple[str, str, Any]] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -44,8 +75,18 @@ class Batch:
             or self.outbox_put
             or self.outbox_done
             or self.state
-            or self.meta
         )
+
+
+@dataclass(slots=True)
+class Change:
+    """What the change feed gives for one sequence number: the objects it
+    wrote last, as they are now (an object written again later shows there)."""
+
+    seq: int
+    customers: list[Customer] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,30 +97,33 @@ class StoreStats:
     events: int
 
 
+class WriteGroup(Protocol):
+    def apply(self, batch: Batch) -> int:
+        """Apply ``batch`` inside the group; return its sequence number.
+
+        Raises ``StoreConflict`` (a task changed since it was read, a
+        duplicate inbound message) or ``StoreError``, having undone this
+        batch alone: the group goes on.
+        """
+
+
 @runtime_checkable
 class Store(Protocol):
-    """What the desk needs from persistence. See ``TinyStore`` for the default."""
+    """What the desk needs from persistence (``SqliteStore``, ``MemoryStore``)."""
 
     @property
     def seq(self) -> int:
-        """The sequence number of the last committed batch (0 for a new store)."""
+        """The sequence number of the last batch applied (0 for a new store)."""
 
-    def commit(self, batch: Batch | EncodedBatch, *, sync: bool = True) -> int:
-        """Apply ``batch`` atomically and durably; return its sequence number.
+    def group(self) -> AbstractContextManager[WriteGroup]:
+        """A transaction holding several batches, durable when the block ends
+        and rolled back whole if the block raises."""
 
-        ``batch`` may come encoded already (``encode_batch_texts``): a caller
-        that hands the same text on (to the search index) encodes it once.
-
-        With ``sync=False`` the batch is applied and written but may not be on
-        disk until the next ``sync()`` or synced commit: a caller committing a
-        group of changes acknowledges them only after that sync.
-        """
-
-    def sync(self) -> None:
-        """Make every committed batch durable."""
+    def commit(self, batch: Batch) -> int:
+        """Apply ``batch`` durably on its own; return its sequence number."""
 
     def close(self) -> None:
-        """Checkpoint, release the lock, close files. Idempotent."""
+        """Release the store. Idempotent."""
 
     # customers
     def get_customer(self, customer_id: str) -> Customer | None: ...
@@ -91,9 +135,8 @@ class Store(Protocol):
     # tasks
     def get_task(self, task_id: str) -> Task | None: ...
     def task_by_number(self, number: int) -> Task | None: ...
-    def tasks(self, statuses: Iterable[Status] | None = None) -> Iterator[Task]:
-        """Tasks with one of ``statuses`` (all when None). Open and pending come
-        from memory; asking for closed ones may load history."""
+    def tasks(self, statuses: Iterable[Status] | None = None) -> list[Task]:
+        """Tasks with one of ``statuses`` (all when None)."""
 
     def tasks_of_customer(self, customer_id: str) -> list[Task]:
         """Every task of a customer, closed ones included, oldest first."""
@@ -101,28 +144,29 @@ class Store(Protocol):
     # events
     def get_event(self, event_id: str) -> Event | None: ...
     def events_of_task(self, task_id: str) -> list[Event]:
-        """A task's events in time order (loads its history shard if needed)."""
+        """A task's events in time order."""
 
-    def message_by_external_id(self, channel: str, external_id: str) -> Message | None:
-        """The message a channel already delivered under this id, if the store
-        still knows it: exact for open and pending tasks and for history it
-        has loaded; used to drop duplicates."""
+    def message_by_external_id(self, channel: str, external_id: str) -> Event | None:
+        """The message or call a channel knows under this id, if any: what
+        drops duplicates and threads replies."""
 
     def iter_events(self) -> Iterator[Event]:
-        """Every event, history included, for export and reindexing."""
+        """Every event, task by task, for export."""
 
-    # outbox, plugin state, counters
+    # outbox and plugin state
     def outbox(self) -> list[OutboxEntry]: ...
     def get_state(self, namespace: str, key: str, default: Any = None) -> Any: ...
-    def get_meta(self, key: str, default: Any = None) -> Any: ...
     def state_items(self) -> Iterator[tuple[str, str, Any]]:
-        """Every plugin state value as (namespace, key, value), for export."""
+        """Every plugin state value as (namespace, key, value)."""
 
-    def meta_items(self) -> Iterator[tuple[str, Any]]:
-        """Every counter and setting as (key, value), for export."""
-
-    def batches_since(self, seq: int) -> Iterator[tuple[int, Batch]] | None:
-        """Committed batches after ``seq`` still in the journal, or None when
-        the journal no longer reaches back that far (a checkpoint dropped it)."""
+    # the change feed, counts and search
+    def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
+        """The changes of the sequence numbers after ``seq``, at most ``limit``
+        of them, oldest first."""
 
     def stats(self) -> StoreStats: ...
+
+    def search(
+        self, query: Query, *, me: str | None, now: float, limit: int = 50, offset: int = 0
+    ) -> SearchPage:
+        """One page of the tasks matching ``query``, best first (see docs/search.md)."""

@@ -1,5 +1,5 @@
-"""Fixtures for the console tests: a real desk (in-memory store, search index,
-fixed clock) reached through the in-process client, and helpers to drive it."""
+"""Fixtures for the console tests: a real desk (SQLite store with its search
+index, fixed clock) reached through the in-process client, and helpers to drive it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from agentdesk.core.desk import Desk
 from agentdesk.core.local_client import LocalDeskClient
 from agentdesk.domain import Task
 from agentdesk.plugin import Capabilities, HealthState, InboundMessage
-from agentdesk.search.index import SearchIndex
-from agentdesk.store.memory import MemoryStore
+from agentdesk.store.sqlite_store import SqliteStore
 from agentdesk.tui import AgentDeskApp
 
 CONSOLE_CHANNELS = {
@@ -56,15 +55,15 @@ class LocalConnector:
 
 @pytest.fixture
 def console_desk(clock, tmp_path: Path) -> Desk:
-    index = SearchIndex.open(tmp_path / "search.sqlite")
-    desk = Desk(MemoryStore(), index=index, clock=clock)
+    store = SqliteStore.open(tmp_path / "store")
+    desk = Desk(store, clock=clock)
     for name, caps in CONSOLE_CHANNELS.items():
         desk.register_channel(
             ChannelStatus(name=name, plugin="test", capabilities=caps, state=HealthState.UP)
         )
     yield desk
     desk.close()
-    index.close()
+    store.close()
 
 
 async def seed(desk: Desk, clock) -> list[Task]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from agentdesk.core.client import ChannelStatus, DeskError, Snapshot, TimelineEntry, Update
 from agentdesk.domain import (
@@ -31,6 +31,7 @@ from agentdesk.domain import (
     Transfer,
     check_transition,
 )
+from agentdesk.domain.evolve import evolve as replace
 from agentdesk.plugin import Capabilities, HealthState
 from agentdesk.search import SearchHit, SearchPage
 

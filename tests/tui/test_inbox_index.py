@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 from agentdesk.domain import Priority, Status, Task
+from agentdesk.domain.evolve import evolve as replace
 from agentdesk.tui.inbox_index import InboxIndex, InboxView, Scope, SortOrder, StatusFilter
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -50,6 +51,8 @@ T = TypeVar("T")
 
 # A change planned on a task that changed meanwhile is planned again, this often.
 CONFLICT_RETRIES = 3
+# Inbound items in one ingest transaction, at most: bounds the wait of the first.
+GROUP_ITEMS = 512
 
 
 class Desk:
@@ -84,6 +87,8 @@ class Desk:
         self._channels: dict[str, ChannelStatus] = {}
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
+        self._waiting: deque[tuple[str, list[Any], asyncio.Future[list[Any]]]] = deque()
+        self._committer: asyncio.Task[None] | None = None
 
     # --- the path of every change ---------------------------------------------
 
@@ -230,31 +235,56 @@ class Desk:
         """
         return await self._ingest(channel, items)
 
-    async def _ingest(
-        self, channel: str, items: list[Any]
-    ) -> list[IngestResult | Exception | None]:
-        results, updates = await self.thread.run(self._ingest_group, channel, items)
-        for update in updates:
-            if isinstance(update, Update):
-                self.bus.publish(update)
-            else:
-                self._published(*update)
-        return results
+    async def _ingest(self, channel: str, items: list[Any]) -> list[Any]:
+        # Group commit: what every channel hands in while the store's thread
+        # is busy goes into the next transaction together, with one sync.
+        done: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((channel, items, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
+        return await done
 
-    def _ingest_group(self, channel: str, items: list[Any]) -> tuple[list, list]:
-        results: list[IngestResult | Exception | None] = []
-        updates: list[Any] = []
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            work: list[tuple[str, list[Any], asyncio.Future[list[Any]]]] = []
+            size = 0
+            while self._waiting and (not work or size + len(self._waiting[0][1]) <= GROUP_ITEMS):
+                work.append(self._waiting.popleft())
+                size += len(work[-1][1])
+            try:
+                outcome = await self.thread.run(self._ingest_group, [(c, i) for c, i, _ in work])
+            except Exception as exc:  # the transaction failed: none of it was stored
+                for _, _, done in work:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, _, done), (results, updates) in zip(work, outcome, strict=True):
+                for update in updates:
+                    if isinstance(update, Update):
+                        self.bus.publish(update)
+                    else:
+                        self._published(*update)
+                if not done.done():
+                    done.set_result(results)
+
+    def _ingest_group(self, work: list[tuple[str, list[Any]]]) -> list[tuple[list, list]]:
+        """Plan and apply every item of ``work`` in one transaction."""
+        outcome = []
         with self.store.group() as group:
-            for item in items:
-                try:
-                    if isinstance(item, TypingSignal):
-                        updates.extend(self._typing(channel, item))
-                        results.append(None)
-                        continue
-                    results.append(self._ingest_one(group, channel, item, updates))
-                except Exception as exc:
-                    results.append(exc)
-        return results, updates
+            for channel, items in work:
+                results: list[IngestResult | Exception | None] = []
+                updates: list[Any] = []
+                for item in items:
+                    try:
+                        if isinstance(item, TypingSignal):
+                            updates.extend(self._typing(channel, item))
+                            results.append(None)
+                            continue
+                        results.append(self._ingest_one(group, channel, item, updates))
+                    except Exception as exc:
+                        results.append(exc)
+                outcome.append((results, updates))
+        return outcome
 
     def _ingest_one(self, group: WriteGroup, channel: str, item: Any, updates: list) -> Any:
         if isinstance(item, DeliveryReceipt):

@@ -1,14 +1,15 @@
 """Keeping the word index level with the store, inside the store's own transactions.
 
 The store calls this writer as it writes rows (see ``store/sqlite_store.py``):
-``capture`` before it changes anything a task's document is made of, then
-``put_customer`` / ``put_task`` / ``note_text`` as it writes, and ``finish``
-before it commits. A task's document is rewritten once per transaction
-however many of its rows changed: ``docs`` is contentless, so removing the
-old document takes its exact text, which ``capture`` reads from the rows as
-they were indexed (``search_tasks`` keeps each document's head; the body is
-the task's texts, unchanged since the last ``finish`` of a committed
-transaction). The tables are described in ``store/migrations/002_search.sql``.
+``put_customer`` / ``put_task`` / ``event_written`` as it writes, and
+``finish`` before it commits. A task's document is rewritten once per
+transaction however many of its rows changed. ``docs`` is contentless, so
+removing a document takes its exact text: its head as indexed is what
+``search_tasks`` holds (``put_task`` keeps the old head before changing it;
+the people as indexed stay there until ``finish``), and its body as indexed is
+the task's texts without those written in this transaction (an event written
+again has the task's body kept first, by ``before_event_update``). The tables
+are described in ``store/migrations/002_search.sql``.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from collections.abc import Callable, Iterable
 from agentdesk.domain import Customer, Task
 
 from . import facets, lexicon
-from .fold import fold
 from .fts_order import Change, write_in_order
 from .records import JOIN, SLOT_BITS, customer_columns, time_rowid
 
 # (document row id, subject, body, people, facets)
 Doc = tuple[int, str, str, str, str]
+# (document row id, subject, people, facets)
+Head = tuple[int, str, str, str]
 
 _SLOT = 1 << SLOT_BITS
 _INSERT_GRAMS = "INSERT INTO customer_grams(rowid, search) VALUES (?,?)"
 _DELETE_GRAMS = "INSERT INTO customer_grams(customer_grams, rowid, search) VALUES ('delete',?,?)"
 _INSERT_DOC = "INSERT INTO docs(rowid, subject, body, people, facets) VALUES (?,?,?,?,?)"
 _CHUNK = 500  # keys per IN (...) list, well under SQLite's limit on parameters
+_CACHED = 200_000  # rows remembered, at most (then forgotten all at once)
 
 
 class IndexWriter:
@@ -39,25 +42,26 @@ class IndexWriter:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        # Task row id -> its document as indexed (None: it has none yet),
-        # for every task touched since the last finish.
-        self._before: dict[int, Doc | None] = {}
+        # Since the last finish: the tasks whose documents may change; the old
+        # heads of those whose row changed (None: no row before); the old
+        # bodies kept before an event was written again; the events inserted.
+        self._touched: set[int] = set()
+        self._old_heads: dict[int, Head | None] = {}
+        self._old_bodies: dict[int, list[str]] = {}
+        self._fresh: set[int] = set()
         self._texts: list[str] = []
         # White-space separated pieces whose words the lexicon holds.
         self._seen: set[str] = set()
+        # Rows the file holds, to spare a query: customer id -> search row id,
+        # task row id -> its document's row id.
+        self._customer_rids: dict[str, int] = {}
+        self._doc_ids: dict[int, int] = {}
 
     # --- while the store writes ------------------------------------------------
 
-    def capture(self, rids: Iterable[int]) -> None:
-        """Keep the documents of tasks about to change, as indexed."""
-        todo = [rid for rid in dict.fromkeys(rids) if rid not in self._before]
-        if todo:
-            docs = self._read(todo, indexed=True)
-            for rid in todo:
-                self._before[rid] = docs.get(rid)
-
-    def put_customer(self, customer: Customer) -> None:
-        """Write a customer's search row; its tasks' documents follow at ``finish``."""
+    def put_customer(self, customer: Customer, *, stub: bool = False) -> None:
+        """Write a customer's search row; its tasks' documents follow at ``finish``.
+        A ``stub`` stands for a customer the store does not hold."""
         name, people, search = customer_columns(customer)
         row = self.db.execute(
             "SELECT rid, name, people, search FROM search_customers WHERE id = ?", (customer.id,)
@@ -68,17 +72,18 @@ class IndexWriter:
                 (customer.id, name, people, search),
             ).lastrowid
             self.db.execute(_INSERT_GRAMS, (rid, search))
+            if not stub:
+                self._customer_rids[customer.id] = rid  # type: ignore[assignment]
             return
         rid, old_name, old_people, old_search = row
         if (old_name, old_people, old_search) == (name, people, search):
             return
         if old_people != people:
-            self.capture(
-                r
-                for (r,) in self.db.execute(
+            self._touched.update(
+                r for (r,) in self.db.execute(
                     "SELECT rid FROM search_tasks WHERE customer_rid = ?", (rid,)
                 )
-            )
+            )  # fmt: skip
         self.db.execute(_DELETE_GRAMS, (rid, old_search))
         self.db.execute(
             "UPDATE search_customers SET name = ?, people = ?, search = ? WHERE rid = ?",
@@ -86,67 +91,128 @@ class IndexWriter:
         )
         self.db.execute(_INSERT_GRAMS, (rid, search))
 
-    def put_task(self, task: Task, rid: int) -> None:
-        """Write a task's search row (captured before, or new); its document is
-        rewritten at ``finish``."""
-        self._before.setdefault(rid, None)
+    def put_task(self, task: Task, rid: int, *, new: bool = False) -> None:
+        """Write a task's search row (``new``: the store has just inserted the
+        task); its document is rewritten at ``finish``."""
+        self._touched.add(rid)
+        current = None if new else self._doc_ids.get(rid)
+        if rid not in self._old_heads:
+            head = None
+            if not new:
+                head = self.db.execute(
+                    "SELECT doc, subject, people, facets FROM search_tasks WHERE rid = ?", (rid,)
+                ).fetchone()
+            self._old_heads[rid] = head
+            current = head[0] if head else None
+        elif current is None and not new:
+            row = self.db.execute("SELECT doc FROM search_tasks WHERE rid = ?", (rid,)).fetchone()
+            current = row[0] if row else None
         customer_rid = self._customer_rid(task)
-        row = self.db.execute("SELECT doc FROM search_tasks WHERE rid = ?", (rid,)).fetchone()
-        doc = self._doc_id(task.updated_at, row[0] if row else None)
-        values = (
-            doc,
-            customer_rid,
-            task.waiting_since,
-            task.subject,
-            facets.of_task(task, customer_rid),
+        rest = (customer_rid, task.waiting_since, task.subject, facets.of_task(task, customer_rid))
+        sql = (
+            "INSERT INTO search_tasks(doc, customer_rid, waiting_since, subject, facets, people,"
+            " rid) VALUES (?,?,?,?,?,'',?)"
+            if current is None
+            else "UPDATE search_tasks SET doc = ?, customer_rid = ?, waiting_since = ?,"
+            " subject = ?, facets = ? WHERE rid = ?"
         )
-        if row is None:
-            self.db.execute(
-                "INSERT INTO search_tasks(doc, customer_rid, waiting_since, subject, facets,"
-                " people, rid) VALUES (?,?,?,?,?,'',?)",
-                (*values, rid),
-            )
+        base = time_rowid(task.updated_at)
+        if current is not None and base <= current < base + _SLOT:
+            doc = current
         else:
-            self.db.execute(
-                "UPDATE search_tasks SET doc = ?, customer_rid = ?, waiting_since = ?,"
-                " subject = ?, facets = ? WHERE rid = ?",
-                (*values, rid),
-            )
+            # The task's own place in its millisecond: another task holds it only
+            # if its row id is a multiple of 2**20 away and it was active then too.
+            doc = base + rid % _SLOT
+        try:
+            self.db.execute(sql, (doc, *rest, rid))
+        except sqlite3.IntegrityError:
+            doc = self._free_doc_id(base)
+            self.db.execute(sql, (doc, *rest, rid))
+        self._doc_ids[rid] = doc
 
-    def note_text(self, text: str) -> None:
-        """A text written to ``events``: its words go to the lexicon at ``finish``."""
+    def before_event_update(self, task_rid: int) -> None:
+        """An event of this task is about to be written again: keep its body as indexed."""
+        if task_rid not in self._old_bodies:
+            texts = self._texts_of([task_rid]).get(task_rid, [])
+            self._old_bodies[task_rid] = [text for event, text in texts if event not in self._fresh]
+
+    def event_written(self, task_rid: int, event_rid: int, text: str, *, inserted: bool) -> None:
+        """An event written to ``events`` (``inserted``: a new row)."""
+        self._touched.add(task_rid)
+        if inserted:
+            self._fresh.add(event_rid)
         if text:
             self._texts.append(text)
 
     def finish(self) -> None:
         """Rewrite the documents of the tasks changed since the last finish,
         and feed the lexicon; the caller then commits."""
+        rids = sorted(self._touched)
+        heads = {
+            rid: (doc, subject, indexed, now, words)
+            for rid, doc, subject, indexed, now, words in _select_in(
+                self.db,
+                "SELECT s.rid, s.doc, s.subject, s.people, c.people, s.facets FROM search_tasks s"
+                " JOIN search_customers c ON c.rid = s.customer_rid WHERE s.rid IN ({})",
+                rids,
+            )
+        }
+        texts = self._texts_of(rids)
         changes: list[Change] = []
         words = self._texts
-        after = self._read(list(self._before), indexed=False)
-        for rid, old in self._before.items():
-            new = after.get(rid)
+        for rid in rids:
+            row = heads.get(rid)
+            body = texts.get(rid, [])
+            old: Doc | None = None
+            old_head = self._old_heads[rid] if rid in self._old_heads else (
+                None if row is None else (row[0], row[1], row[2], row[4])
+            )  # fmt: skip
+            if old_head is not None:
+                kept = self._old_bodies.get(rid)
+                if kept is None:
+                    kept = [text for event, text in body if event not in self._fresh]
+                doc, subject, people, words_ = old_head
+                old = (doc, subject, JOIN.join(kept), people, words_)
+            new: Doc | None = None
+            if row is not None:
+                doc, subject, _, people, words_ = row
+                new = (doc, subject, JOIN.join(text for _, text in body), people, words_)
             if new == old:
                 continue
             if old is not None:
                 changes.append((old[0], 0, old))
             if new is not None:
                 changes.append((new[0], 1, new))
-                words.extend((new[1], new[3]))
+                if old is None or old[1] != new[1]:
+                    words.append(new[1])
                 if old is None or old[3] != new[3]:
+                    words.append(new[3])
                     self.db.execute(
                         "UPDATE search_tasks SET people = ? WHERE rid = ?", (new[3], rid)
                     )
         write_in_order(self.db, "docs", "subject, body, people, facets", changes)
         lexicon.feed(self.db, lexicon.unseen(words, self._seen))
-        self._before.clear()
+        self._clear()
+        if len(self._doc_ids) > _CACHED or len(self._customer_rids) > _CACHED:
+            self.forget_cached()
+
+    def _clear(self) -> None:
+        self._touched.clear()
+        self._old_heads.clear()
+        self._old_bodies.clear()
+        self._fresh.clear()
         self._texts = []
 
     def reset(self) -> None:
         """Forget what the writer knew: the transaction it was part of rolled back."""
-        self._before.clear()
-        self._texts = []
+        self._clear()
         self._seen.clear()
+        self.forget_cached()
+
+    def forget_cached(self) -> None:
+        """Forget the rows remembered: part of the transaction rolled back."""
+        self._customer_rids.clear()
+        self._doc_ids.clear()
 
     # --- rebuilding --------------------------------------------------------------
 
@@ -166,8 +232,8 @@ class IndexWriter:
         for customer in customers:
             self.put_customer(customer)
         for rid, task in tasks:
-            self.put_task(task, rid)
-        self._before.clear()
+            self.put_task(task, rid, new=True)
+        self._clear()
         self._build_all(progress)
         lexicon.feed_everything(self.db)
 
@@ -195,54 +261,44 @@ class IndexWriter:
 
     # --- reading the rows ----------------------------------------------------------
 
-    def _read(self, rids: list[int], *, indexed: bool) -> dict[int, Doc]:
-        """The documents of tasks ``rids``: as indexed, or as the rows make them now."""
-        if not rids:
-            return {}
-        people = "s.people" if indexed else "c.people"
-        heads = _select_in(
+    def _texts_of(self, rids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        """Each task's (event row id, text), in the body's order."""
+        found: defaultdict[int, list[tuple[int, str]]] = defaultdict(list)
+        for rid, event, text in _select_in(
             self.db,
-            f"SELECT s.rid, s.doc, s.subject, {people}, s.facets FROM search_tasks s"
-            " JOIN search_customers c ON c.rid = s.customer_rid WHERE s.rid IN ({})",
-            rids,
-        )
-        bodies = self._bodies(rids)
-        return {
-            rid: (doc, subject, JOIN.join(bodies.get(rid, ())), who, words)
-            for rid, doc, subject, who, words in heads
-        }
-
-    def _bodies(self, rids: list[int]) -> dict[int, list[str]]:
-        bodies: defaultdict[int, list[str]] = defaultdict(list)
-        for rid, text in _select_in(
-            self.db,
-            "SELECT task_rid, text FROM texts WHERE task_rid IN ({}) ORDER BY task_rid, at, id",
+            "SELECT task_rid, rid, text FROM texts WHERE task_rid IN ({})"
+            " ORDER BY task_rid, at, id",
             rids,
         ):
-            bodies[rid].append(text)
-        return bodies
+            found[rid].append((event, text))
+        return found
+
+    def _bodies(self, rids: list[int]) -> dict[int, list[str]]:
+        return {rid: [text for _, text in texts] for rid, texts in self._texts_of(rids).items()}
 
     def _customer_rid(self, task: Task) -> int:
+        rid = self._customer_rids.get(task.customer_id)
+        if rid is not None:
+            return rid
         row = self.db.execute(
-            "SELECT rid FROM search_customers WHERE id = ?", (task.customer_id,)
+            "SELECT rid, name, EXISTS(SELECT 1 FROM customers c WHERE c.id = s.id)"
+            " FROM search_customers s WHERE s.id = ?",
+            (task.customer_id,),
         ).fetchone()
-        if row is not None:
+        if row is not None and row[2]:
+            self._customer_rids[task.customer_id] = row[0]
             return row[0]
-        # A task whose customer the store does not hold is known by the name on it.
-        name = task.customer_name
-        rid = self.db.execute(
-            "INSERT INTO search_customers(id, name, people, search) VALUES (?,?,?,?)",
-            (task.customer_id, name, name, fold(name)),
-        ).lastrowid
-        self.db.execute(_INSERT_GRAMS, (rid, fold(name)))
-        return rid  # type: ignore[return-value]
+        # A task whose customer the store does not hold is known by the name on
+        # it (the latest one), never remembered: the customer may come later.
+        if row is None or row[1] != task.customer_name:
+            self.put_customer(Customer(id=task.customer_id, name=task.customer_name), stub=True)
+            row = self.db.execute(
+                "SELECT rid FROM search_customers WHERE id = ?", (task.customer_id,)
+            ).fetchone()
+        return row[0]
 
-    def _doc_id(self, updated_at: float, current: int | None) -> int:
-        """The document row id for a last activity at ``updated_at``: the current
-        one if it is in that millisecond's slot, else the next free one there."""
-        base = time_rowid(updated_at)
-        if current is not None and base <= current < base + _SLOT:
-            return current
+    def _free_doc_id(self, base: int) -> int:
+        """The next free document row id in the millisecond slot starting at ``base``."""
         (top,) = self.db.execute(
             "SELECT max(doc) FROM search_tasks WHERE doc >= ? AND doc < ?", (base, base + _SLOT)
         ).fetchone()

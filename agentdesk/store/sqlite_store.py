@@ -161,6 +161,7 @@ class SqliteStore(SqliteReads):
         except BaseException as exc:
             self._db.execute("ROLLBACK TO batch")
             self._db.execute("RELEASE batch")
+            self._index.forget_cached()
             for task, number, version in given:  # as the caller planned them, to retry
                 task.number, task.version = number, version
             if isinstance(exc, CodecError):
@@ -176,22 +177,15 @@ class SqliteStore(SqliteReads):
 
     def _write(self, batch: Batch) -> int:
         seq = self._seq + 1
-        tasks = list({t.id: t for t in batch.tasks}.values())
-        events = list({e.id: e for e in batch.events}.values())
-        known = self._task_rows({t.id for t in tasks} | {e.task_id for e in events})
-        self._index.capture(rid for rid, _, _ in known.values())
         for customer in {c.id: c for c in batch.customers}.values():
             self._put_customer(customer, seq)
-        rids = {task_id: rid for task_id, (rid, _, _) in known.items()}
-        for task in tasks:
-            rids[task.id] = self._put_task(task, known.get(task.id), seq)
-        for event in events:
+        rids = {
+            task.id: self._put_task(task, seq) for task in {t.id: t for t in batch.tasks}.values()
+        }
+        for event in {e.id: e for e in batch.events}.values():
             rid = rids.get(event.task_id)
             if rid is None:
-                raise StoreError(
-                    f"event {event.id} belongs to task {event.task_id}, which the store does"
-                    " not hold: put the task in the same batch"
-                )
+                rid = rids[event.task_id] = self._task_rid(event)
             self._put_event(event, rid, seq)
         db = self._db
         for entry in batch.outbox_put:
@@ -213,21 +207,14 @@ class SqliteStore(SqliteReads):
                 )
         return seq
 
-    def _task_rows(self, task_ids: set[str]) -> dict[str, tuple[int, int, int]]:
-        """id -> (row id, version, number) of the tasks the store holds among ``task_ids``."""
-        ids = list(task_ids)
-        found = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            found.update(
-                (task_id, (rid, version, number))
-                for task_id, rid, version, number in self._db.execute(
-                    f"SELECT id, rid, version, number FROM tasks WHERE id IN"
-                    f" ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
+    def _task_rid(self, event: Event) -> int:
+        row = self._db.execute("SELECT rid FROM tasks WHERE id = ?", (event.task_id,)).fetchone()
+        if row is None:
+            raise StoreError(
+                f"event {event.id} belongs to task {event.task_id}, which the store does"
+                " not hold: put the task in the same batch"
             )
-        return found
+        return row[0]
 
     def _put_customer(self, customer: Customer, seq: int) -> None:
         doc = encode(customer)
@@ -244,13 +231,10 @@ class SqliteStore(SqliteReads):
             )
         self._index.put_customer(customer)
 
-    def _put_task(self, task: Task, row: tuple[int, int, int] | None, seq: int) -> int:
-        if row is None:
-            if task.version != 0:
-                raise StoreConflict(
-                    f"task {task.id} was planned on version {task.version}, but the store"
-                    " does not hold it"
-                )
+    def _put_task(self, task: Task, seq: int) -> int:
+        """Write a task: new at version 0, else only over the version it was read at."""
+        planned = task.version
+        if planned == 0:
             if not task.number:
                 task.number = self._next_number()
             task.version = 1
@@ -260,21 +244,29 @@ class SqliteStore(SqliteReads):
                 (task.id, task.number, 1, seq, *_task_columns(task), encode(task)),
             ).lastrowid
         else:
-            rid, version, number = row
-            if task.version != version:
-                raise StoreConflict(
-                    f"task #{number} changed since this change was planned (version"
-                    f" {version}, planned on {task.version}): read it again and retry"
-                )
-            task.number = task.number or number
-            task.version = version + 1
-            self._db.execute(
+            task.version = planned + 1
+            row = self._db.execute(
                 "UPDATE tasks SET number = ?, version = ?, seq = ?, status = ?, customer_id = ?,"
-                " channel = ?, created_at = ?, doc = ? WHERE rid = ?",
-                (task.number, task.version, seq, *_task_columns(task), encode(task), rid),
-            )
-        self._index.put_task(task, rid)  # type: ignore[arg-type]
+                " channel = ?, created_at = ?, doc = ? WHERE id = ? AND version = ? RETURNING rid",
+                (task.number, task.version, seq, *_task_columns(task), encode(task), task.id,
+                 planned),
+            ).fetchone()  # fmt: skip
+            if row is None:
+                raise self._version_conflict(task, planned)
+            rid = row[0]
+        self._index.put_task(task, rid, new=planned == 0)  # type: ignore[arg-type]
         return rid  # type: ignore[return-value]
+
+    def _version_conflict(self, task: Task, planned: int) -> StoreConflict:
+        row = self._db.execute("SELECT version FROM tasks WHERE id = ?", (task.id,)).fetchone()
+        if row is None:
+            return StoreConflict(
+                f"task {task.id} was planned on version {planned}, but the store does not hold it"
+            )
+        return StoreConflict(
+            f"task #{task.number} changed since this change was planned (version {row[0]},"
+            f" planned on {planned}): read it again and retry"
+        )
 
     def _next_number(self) -> int:
         (top,) = self._db.execute("SELECT max(number) FROM tasks").fetchone()
@@ -282,29 +274,39 @@ class SqliteStore(SqliteReads):
 
     def _put_event(self, event: Event, task_rid: int, seq: int) -> None:
         text = event_text(event)
-        channel = getattr(event, "channel", None)
-        external = getattr(event, "external_id", None)
-        cursor = self._db.execute(
-            "INSERT INTO events(id, task_rid, seq, at, channel, external_id, inbound_key, text,"
-            " doc) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq,"
-            " at = excluded.at, channel = excluded.channel, external_id = excluded.external_id,"
-            " inbound_key = excluded.inbound_key, text = excluded.text, doc = excluded.doc"
-            " WHERE events.task_rid = excluded.task_rid",
-            (
-                event.id,
-                task_rid,
-                seq,
-                event.at,
-                channel,
-                external,
-                inbound_key(event),
-                text,
-                encode(event),
-            ),
+        values = (
+            seq,
+            event.at,
+            getattr(event, "channel", None),
+            getattr(event, "external_id", None),
+            inbound_key(event),
+            text,
+            encode(event),
         )
-        if cursor.rowcount == 0:
-            raise StoreError(f"event {event.id} already belongs to another task")
-        self._index.note_text(text)
+        try:
+            event_rid = self._db.execute(
+                "INSERT INTO events(task_rid, id, seq, at, channel, external_id, inbound_key,"
+                " text, doc) VALUES (?,?,?,?,?,?,?,?,?)",
+                (task_rid, event.id, *values),
+            ).lastrowid
+            inserted = True
+        except sqlite3.IntegrityError:
+            # An event written again (a reply's delivery moved on): in place.
+            row = self._db.execute(
+                "SELECT rid, task_rid FROM events WHERE id = ?", (event.id,)
+            ).fetchone()
+            if row is None:
+                raise  # another key: a duplicate of what the channel delivered
+            if row[1] != task_rid:
+                raise StoreError(f"event {event.id} already belongs to another task") from None
+            self._index.before_event_update(task_rid)
+            event_rid, inserted = row[0], False
+            self._db.execute(
+                "UPDATE events SET seq = ?, at = ?, channel = ?, external_id = ?,"
+                " inbound_key = ?, text = ?, doc = ? WHERE rid = ?",
+                (*values, event_rid),
+            )
+        self._index.event_written(task_rid, event_rid, text, inserted=inserted)  # type: ignore[arg-type]
 
     # --- maintenance -----------------------------------------------------------------
 
@@ -404,6 +406,8 @@ def _conflict(exc: sqlite3.IntegrityError) -> StoreConflict:
         return DuplicateKey("the channel already delivered this message")
     if "tasks.number" in text:
         return StoreConflict("another task already has this number")
+    if "tasks.id" in text:
+        return StoreConflict("the task was planned as new, but the store holds it already")
     return StoreConflict(f"the change conflicts with what the store holds ({text})")
 
 

@@ -96,6 +96,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         self.split = False
         self.active_conv = "conv-a"
         self.active_pane = "inbox-pane"
+        self._selected_none = True
         #: Where in the inbox each conversation's task was opened: "close and next"
         #: opens the task that now sits there.
         self._anchor: dict[str, int] = {}
@@ -180,6 +181,14 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
     @on(InboxList.Sorted)
     def _sorted(self) -> None:
         self._title()
+
+    @on(InboxList.Highlighted)
+    def _highlighted(self, event: InboxList.Highlighted) -> None:
+        # The task actions (r, n, p, x...) need a task: the footer shows them
+        # once the inbox has one selected, however late the snapshot came.
+        if (event.task_id is None) != self._selected_none:
+            self._selected_none = event.task_id is None
+            self.refresh_bindings()
 
     @on(DescendantFocus)
     def _focus_moved(self, event: DescendantFocus) -> None:

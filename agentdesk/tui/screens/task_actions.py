@@ -77,7 +77,8 @@ async def send(
     call = client.reply if mode == ComposeMode.REPLY else client.note
     event = await _command(screen, lambda: call(task_id, text))
     if event is None:
-        return
+        return  # refused: the draft stays, in the editor and on disk
+    screen.drafts.discard(task_id, mode, text=text)
     if pane.composer.task_id == task_id and pane.composer.text == text:
         pane.composer.clear()
     pane.add_event(event)

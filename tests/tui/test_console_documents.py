@@ -233,6 +233,36 @@ async def test_preferences_survive_a_restart_per_agent(make_app, console_desk, c
         assert app.theme == "agentdesk-high-contrast"
 
 
+async def test_recent_searches_come_back_with_up_and_down(make_app, console_desk, clock, tmp_path):
+    await seed(console_desk, clock)
+    path = tmp_path / "console.json"
+    app = make_app(docs=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for query in ("refund", "invoice", "refund"):
+            await pilot.press("slash", *query)
+            await until(pilot, lambda: getattr(app.screen, "_task_ids", None))
+            await pilot.press("escape")
+        await eventually(pilot, lambda: '"refund"' in text_of(path))
+    app = make_app(docs=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("slash")
+        box = app.screen.query_one("#query")
+        seen = []
+        for key in ("up", "up", "up", "down", "down"):
+            await pilot.press(key)
+            seen.append(box.value)
+        # Distinct, newest first; up at the oldest stays; down past the newest empties.
+        assert seen == ["refund", "invoice", "invoice", "refund", ""]
+        await pilot.press(*"ship", "up")
+        assert box.value == "ship"  # a query being typed is never replaced
+        await pilot.press("ctrl+u", "up")
+        await until(pilot, lambda: app.screen._task_ids)
+        await pilot.press("enter")  # opens the first result of the recalled query
+        await until(pilot, lambda: app.screen is app.main)
+
+
 def test_tests_keep_their_documents_in_their_own_state_directory(state_home):
     from agentdesk.tui import AgentDeskApp
 

@@ -292,8 +292,16 @@ def search(screen: MainScreen) -> None:
         if task_id:
             screen.open_task(task_id)
 
+    keeper = screen.desk_app.keeper
     screen.app.push_screen(
-        SearchScreen(client, delay=screen.desk_app.search_delay, clock=screen.clock), done
+        SearchScreen(
+            client,
+            delay=screen.desk_app.search_delay,
+            clock=screen.clock,
+            recent=keeper.searches,
+            remember=keeper.remember_search,
+        ),
+        done,
     )
 
 

@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentdesk {__version__}")
     parser.add_argument("--config", type=Path, help="config file (default: the user config)")
     parser.add_argument("--store", type=Path, help="store directory (overrides the config)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="folder of the console's drafts and preferences (overrides the config)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:

@@ -33,6 +33,15 @@ class Clock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """The user state directory of every test is its own: the console's drafts and
+    preferences never leak between tests, nor into the real home directory."""
+    home = tmp_path_factory.mktemp("state-home")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

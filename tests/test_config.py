@@ -27,6 +27,7 @@ def test_example_config_is_valid_and_documents_every_key():
         "agent",
         "team",
         "store",
+        "state",
         "theme",
         "reopen_window_days",
         "default_priority",
@@ -50,6 +51,11 @@ def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     config = load_config()
     assert config.source == "defaults" and config.channels == []
+
+
+def test_the_console_documents_default_to_the_user_state_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert parse_config({}).state == tmp_path / "state" / "agentdesk"
 
 
 def test_explicit_missing_file_is_an_error(tmp_path):
@@ -100,9 +106,12 @@ def test_env_secrets_substituted_and_missing_ones_named(tmp_path):
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path):
-    path = _write(tmp_path, "store = 'data/store'\nplugin_paths = ['my-plugins']\n")
+    path = _write(
+        tmp_path, "store = 'data/store'\nstate = 'data/state'\nplugin_paths = ['my-plugins']\n"
+    )
     config = load_config(path)
     assert config.store == tmp_path / "data" / "store"
+    assert config.state == tmp_path / "data" / "state"
     assert config.plugin_paths == [tmp_path / "my-plugins"]
 
 

@@ -82,6 +82,17 @@ def test_floor_imports_go_down(floor: str, path: Path, module: str) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "path, module",
+    _modules(PACKAGE / "tui" / "local_docs", "agentdesk.tui.local_docs"),
+    ids=lambda v: str(v),
+)
+def test_the_console_documents_do_not_need_textual(path: Path, module: str) -> None:
+    # They are the console's, but plain: usable (and tested) without a terminal.
+    for name in _imports(path, module):
+        assert name.split(".")[0] != "textual", f"{module} imports {name}"
+
+
 def _plugin_cases() -> list[tuple[Path, str]]:
     folder = ROOT / "plugins"
     cases = []

@@ -65,9 +65,10 @@ def _log_to_file(path: Path) -> None:
         root.setLevel(logging.INFO)
 
 
-def _run_app(config: Config, store_path: Path) -> int:
+def _run_app(config: Config, store_path: Path, state_dir: Path) -> int:
     from agentdesk.core.runtime import EmbeddedDesk
     from agentdesk.tui.app import AgentDeskApp
+    from agentdesk.tui.local_docs import FILE_NAME
 
     _log_to_file(store_path.parent / "agentdesk.log")
     connector = EmbeddedDesk(config, store_path)
@@ -80,6 +81,7 @@ def _run_app(config: Config, store_path: Path) -> int:
         title=f"agentdesk — {config.agent}",
         agents=config.agents,
         teams=config.teams,
+        docs=state_dir / FILE_NAME,
     )
     app.run()
     for warning in connector.warnings:
@@ -87,17 +89,24 @@ def _run_app(config: Config, store_path: Path) -> int:
     return app.return_code or 0
 
 
+def _state_dir(inv: Invocation, default: Path) -> Path:
+    given = getattr(inv.args, "state", None)
+    return given if given is not None else default
+
+
 def run_console(inv: Invocation) -> int:
-    return _run_app(inv.config, inv.store_path)
+    return _run_app(inv.config, inv.store_path, _state_dir(inv, inv.config.state))
 
 
 def run_demo(inv: Invocation) -> int:
     config = demo_config(inv.config, rate=inv.args.rate, seed=inv.args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="agentdesk-demo-"))
     try:
-        return _run_app(config, workdir / "store")
+        # The demo's drafts and preferences are as throwaway as its store.
+        return _run_app(config, workdir / "store", _state_dir(inv, workdir / "state"))
     finally:
         if inv.args.keep:
             print(f"agentdesk: the demo store is kept in {workdir / 'store'}", file=sys.stderr)
+            print(f"agentdesk: its console documents in {workdir / 'state'}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -55,6 +55,8 @@ class Config:
     agent: str = "agent"
     team: str | None = None
     store: Path = field(default_factory=lambda: default_store_path())
+    #: The console's own documents (drafts, preferences, recent searches).
+    state: Path = field(default_factory=lambda: default_state_dir())
     theme: str = "agentdesk-dark"
     reopen_window_days: float = 7.0
     default_priority: Priority = Priority.NORMAL
@@ -74,6 +76,10 @@ def default_config_path() -> Path:
 
 def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("agentdesk")) / "store"
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir("agentdesk"))
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -162,6 +168,7 @@ _TOP_KEYS = {
     "agent",
     "team",
     "store",
+    "state",
     "theme",
     "reopen_window_days",
     "default_priority",
@@ -191,6 +198,8 @@ def parse_config(
         values["team"] = r.text("team", data["team"])
     if "store" in data:
         values["store"] = _resolve(base, r.text("store", r.expand("store", data["store"])))
+    if "state" in data:
+        values["state"] = _resolve(base, r.text("state", r.expand("state", data["state"])))
     if "theme" in data:
         values["theme"] = r.text("theme", data["theme"])
     if "reopen_window_days" in data:

@@ -3,32 +3,50 @@
 The app opens the desk through its connector once the event loop runs, loads a
 snapshot, then follows the desk's update stream in a worker. Agent actions go
 back to the desk client; the console never touches a store or a plugin.
+
+Its own small documents (drafts, preferences, recent searches) it keeps in a
+file on the agent's machine (``local_docs``), read once the desk says who the
+agent is and written in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.theme import Theme
+from textual.timer import Timer
 
-from agentdesk.core.client import ChannelStatus, DeskClient, DeskConnector, Update
+from agentdesk.core.client import ChannelStatus, DeskClient, DeskConnector, Snapshot, Update
 from agentdesk.plugin import HealthState
 
 from .canned import normalize_canned
+from .inbox_index import InboxView, Scope, SortOrder, StatusFilter
 from .keymap import KeyGroup, bindings_of, check_keymap, known_ids
+from .local_docs import (
+    AgentDocuments,
+    ConsoleDocuments,
+    DocumentKeeper,
+    Preferences,
+    default_documents_path,
+)
 from .notices import NoticeGate
 from .palette import DeskCommands
 from .safe_text import safe_line
 from .screens.handoff import HandoffScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
+from .screens.navigation import LayoutChosen
 from .screens.prompts import ChoicePrompt
 from .screens.search import SearchResults, SearchScreen
 from .themes import DEFAULT_THEMES_DIR, load_themes
@@ -42,6 +60,9 @@ FALLBACK_THEME = "textual-dark"
 RECONNECT_DELAYS = (1, 2, 5, 10, 30)
 # Rows below which at most one toast shows at a time.
 SHORT_TERMINAL = 30
+#: Seconds a new choice (view, theme) waits before it is written: a run of
+#: keys (f f f) is one write.
+PREFERENCES_SAVE_DELAY = 1.0
 
 
 class AgentDeskApp(App[None]):
@@ -69,7 +90,10 @@ class AgentDeskApp(App[None]):
         search_delay: float = 0.25,
         agents: list[str] | None = None,
         teams: list[str] | None = None,
+        docs: ConsoleDocuments | Path | None = None,
     ) -> None:
+        """``docs``: the console's documents, or the file to keep them in (default:
+        ``console.json`` in the user state directory)."""
         super().__init__()
         self.connector = connector
         self.client: DeskClient | None = None
@@ -85,6 +109,16 @@ class AgentDeskApp(App[None]):
         self.reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS
         self.agents = list(agents or [])
         self.teams = list(teams or [])
+        self.keeper = DocumentKeeper(
+            docs if docs is not None else default_documents_path(),
+            clock=clock,
+            on_problem=self._documents_problem_from_thread,
+        )
+        self._docs_loop: asyncio.AbstractEventLoop | None = None
+        # What the agent chose last time, applied with the first snapshot.
+        self._to_restore: Preferences | None = None
+        self._preferences_timer: Timer | None = None
+        self._pending_preferences: Preferences | None = None
         loaded = load_themes(themes_dir if themes_dir is not None else DEFAULT_THEMES_DIR)
         self.problems.extend(loaded.problems)
         for found in loaded.themes:
@@ -94,6 +128,9 @@ class AgentDeskApp(App[None]):
         else:
             self.problems.append(f"theme {theme!r} not found; using {FALLBACK_THEME}")
             self.theme = FALLBACK_THEME
+        #: The theme the console itself set (configuration, restored choice): a
+        #: change to any other is the agent's choice.
+        self._console_theme = self.theme
         usable, problems = check_keymap(keymap, known_ids(self.key_groups()))
         self.problems.extend(problems)
         self.keymap = usable
@@ -142,9 +179,12 @@ class AgentDeskApp(App[None]):
                 clock=self.clock,
                 waiting_warn=self.waiting[0],
                 waiting_error=self.waiting[1],
+                drafts=self.keeper.drafts,
             ),
             "main",
         )
+        self._docs_loop = asyncio.get_running_loop()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         await self.push_screen("main")
         for problem in self.problems:
             self.notify(
@@ -173,6 +213,7 @@ class AgentDeskApp(App[None]):
             )
             return
         main.set_me(self.client.me)
+        await self._load_documents(self.client.me)
         attempt = 0
         while not self._desk_closed:
             try:
@@ -210,8 +251,97 @@ class AgentDeskApp(App[None]):
         assert self.client is not None
         snapshot = await self.client.snapshot()
         self._note_channels(snapshot.channels, quiet=True)
+        if self._to_restore is not None:
+            # Before the inbox is filled: a big snapshot is sorted once, in the view kept.
+            self._restore(self._to_restore, snapshot)
+            self._to_restore = None
         self.main.load_snapshot(snapshot.tasks, snapshot.channels)
         return snapshot.seq
+
+    # --- the console's own documents ---------------------------------------------------
+
+    async def _load_documents(self, agent: str) -> None:
+        """Read the agent's drafts, preferences and searches (off the event loop)."""
+        try:
+            loaded, warnings = await asyncio.to_thread(self.keeper.load, agent)
+        except Exception as exc:  # whatever the file holds, the console starts
+            loaded, warnings = AgentDocuments(), [f"console documents not read: {exc}"]
+        self.keeper.adopt(agent, loaded)
+        self._to_restore = loaded.preferences
+        for warning in warnings:
+            self._documents_problem(warning)
+
+    def _restore(self, kept: Preferences, snapshot: Snapshot) -> None:
+        """Apply what the agent chose last time, where it still makes sense."""
+        if kept.theme and kept.theme in self.available_themes:
+            self._console_theme = kept.theme
+            self.theme = kept.theme
+        view = InboxView()
+        for name, kind in (("scope", Scope), ("status", StatusFilter), ("sort", SortOrder)):
+            value = getattr(kept, name)
+            with contextlib.suppress(ValueError):
+                view = view.with_(**{name: kind(value)}) if value else view
+        if kept.channel and any(c.name == kept.channel for c in snapshot.channels):
+            view = view.with_(channel=kept.channel)
+        if view != self.main.index.view:
+            self.main.set_view(view, chosen=False)
+        if kept.split and not self.main.split:
+            self.main.show_split(True)
+
+    @on(LayoutChosen)
+    def _layout_chosen(self, event: LayoutChosen) -> None:
+        view = event.view
+        self._choose(
+            scope=view.scope.value,
+            status=view.status.value,
+            sort=view.sort.value,
+            channel=view.channel,
+            split=event.split,
+        )
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != self._console_theme:
+            self._console_theme = theme.name
+            self._choose(theme=theme.name)
+
+    def _choose(self, **changes: object) -> None:
+        """Keep the agent's latest choice, written after a short pause."""
+        base = self._pending_preferences or self.keeper.preferences
+        self._pending_preferences = dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+        if self._preferences_timer is not None:
+            self._preferences_timer.stop()
+        self._preferences_timer = self.set_timer(PREFERENCES_SAVE_DELAY, self._save_preferences)
+
+    def _save_preferences(self) -> None:
+        if self._preferences_timer is not None:
+            self._preferences_timer.stop()
+            self._preferences_timer = None
+        if self._pending_preferences is not None:
+            self.keeper.save_preferences(self._pending_preferences)
+            self._pending_preferences = None
+
+    def _keep_documents(self) -> None:
+        """Everything typed or chosen so far goes to the writer (quitting)."""
+        with contextlib.suppress(KeyError, NoMatches):  # quitting before the screen was up
+            self.main.keep_drafts()
+        self._save_preferences()
+
+    def _documents_problem(self, problem: str) -> None:
+        self.notify(
+            safe_line(problem, 300),
+            markup=False,
+            title="Console documents",
+            severity="warning",
+            timeout=10,
+        )
+
+    def _documents_problem_from_thread(self, problem: str) -> None:
+        # From the writer thread, without waiting on the loop (which may be
+        # waiting on the writer while the console quits).
+        loop = self._docs_loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._documents_problem, problem)
 
     def apply_update(self, update: Update) -> None:
         # A short terminal has room for one toast beside the conversation.
@@ -262,8 +392,14 @@ class AgentDeskApp(App[None]):
             self.log.error(f"closing the desk failed: {exc}")
 
     async def action_quit(self) -> None:
+        self._keep_documents()
         await self.close_desk()
+        await asyncio.to_thread(self.keeper.flush)
         self.exit()
 
     async def on_unmount(self) -> None:
+        # The screens are gone by now (drafts were kept by action_quit, or by the
+        # pause after typing); a choice still waiting for its timer is saved here.
+        self._save_preferences()
         await self.close_desk()
+        await asyncio.to_thread(self.keeper.close)

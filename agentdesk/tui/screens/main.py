@@ -27,6 +27,7 @@ from agentdesk.core.client import ChannelStatus, Update
 from agentdesk.domain import Customer, Status, Task
 
 from ..inbox_index import InboxIndex
+from ..local_docs import DraftBook
 from ..widgets.composer import ComposeMode, Composer
 from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
@@ -83,6 +84,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         clock: Callable[[], float] = time.time,
         waiting_warn: float = 15 * 60,
         waiting_error: float = 60 * 60,
+        drafts: DraftBook | None = None,
     ) -> None:
         super().__init__(id="main")
         self.me = me
@@ -90,12 +92,15 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         self.canned = canned
         self.clock = clock
         self.index = InboxIndex(me)
+        #: Every task's drafts, for both conversation panes.
+        self.drafts = drafts if drafts is not None else DraftBook(clock=clock)
         self._waiting = (waiting_warn, waiting_error)
         self.channels: dict[str, ChannelStatus] = {}
         self.customers: dict[str, Customer] = {}
         self.split = False
         self.active_conv = "conv-a"
         self.active_pane = "inbox-pane"
+        self._selected_none = True
         #: Where in the inbox each conversation's task was opened: "close and next"
         #: opens the task that now sits there.
         self._anchor: dict[str, int] = {}
@@ -127,6 +132,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
                         fields=self._fields,
                         submit=self._submit,
                         clock=self.clock,
+                        drafts=self.drafts,
                         id=pane_id,
                     )
             yield CustomerPane(clock=self.clock, id="customer")
@@ -180,6 +186,14 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
     @on(InboxList.Sorted)
     def _sorted(self) -> None:
         self._title()
+
+    @on(InboxList.Highlighted)
+    def _highlighted(self, event: InboxList.Highlighted) -> None:
+        # The task actions (r, n, p, x...) need a task: the footer shows them
+        # once the inbox has one selected, however late the snapshot came.
+        if (event.task_id is None) != self._selected_none:
+            self._selected_none = event.task_id is None
+            self.refresh_bindings()
 
     @on(DescendantFocus)
     def _focus_moved(self, event: DescendantFocus) -> None:
@@ -349,6 +363,11 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
             return None
         row = self._anchor.get(pane_id or "", self.index.row_of(self.inbox.cursor_id or "") or 0)
         return self.index.id_at(min(row, len(self.index) - 1))
+
+    def keep_drafts(self) -> None:
+        """Hand both composers' text to the draft book now (quitting)."""
+        for pane_id in ("conv-a", "conv-b"):
+            self.pane(pane_id).composer.keep_draft()
 
     def show_nothing(self, pane: ConversationPane) -> None:
         pane.show(None, [], "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.message import Message
 from textual.widget import Widget
 
 from ..inbox_index import InboxView, Scope, SortOrder, StatusFilter
@@ -18,6 +19,16 @@ else:
 
 def _cycle(values: list, current: object) -> object:
     return values[(values.index(current) + 1) % len(values)]
+
+
+class LayoutChosen(Message):
+    """The agent chose another inbox view or turned the split view on or off:
+    worth keeping for the next start."""
+
+    def __init__(self, view: InboxView, split: bool) -> None:
+        super().__init__()
+        self.view = view
+        self.split = split
 
 
 class Navigation(_Base):
@@ -51,10 +62,8 @@ class Navigation(_Base):
         self.set_focus(self.inbox)
 
     def action_split(self) -> None:
-        self.split = not self.split
+        self.show_split(not self.split)
         second = self.pane("conv-b")
-        second.display = self.split
-        self.set_class(self.split, "-split")
         if self.split:
             first_task = self.pane("conv-a").task_id
             cursor = self.inbox.cursor_id
@@ -62,17 +71,31 @@ class Navigation(_Base):
                 self.open_task(cursor, pane_id="conv-b", focus=False)
             self.set_focus(second.thread)
         else:
-            self.active_conv = "conv-a"
             self.set_focus(self.pane("conv-a").thread)
+        self._chosen()
+
+    def show_split(self, split: bool) -> None:
+        """Show one conversation or two, without opening a task or moving the focus."""
+        self.split = split
+        self.pane("conv-b").display = split
+        self.set_class(split, "-split")
+        if not split:
+            self.active_conv = "conv-a"
         self.refresh_bindings()
+
+    def _chosen(self) -> None:
+        self.post_message(LayoutChosen(self.index.view, self.split))
 
     def action_swap(self) -> None:
         other = "conv-b" if self.active_conv == "conv-a" else "conv-a"
         self.set_focus(self.pane(other).thread)
 
-    def set_view(self, view: InboxView) -> None:
+    def set_view(self, view: InboxView, *, chosen: bool = True) -> None:
+        """Show another view; ``chosen`` when the agent asked for it (not a restore)."""
         self.inbox.set_view(view)
         self._title()
+        if chosen:
+            self._chosen()
 
     def action_cycle_scope(self) -> None:
         scopes = [Scope.ALL, Scope.MINE, Scope.UNASSIGNED]

@@ -1,10 +1,15 @@
-"""Search over open, pending and closed tasks, results updating as you type."""
+"""Search over open, pending and closed tasks, results updating as you type.
+
+The agent's recent searches come back with up (and down) in the query box while
+it is empty or shows a recalled query; a search is remembered when the agent
+leaves the screen after it ran.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -53,6 +58,10 @@ class SearchScreen(Screen[str | None]):
         Binding("escape", "back", "Back", id="search.back"),
         Binding("question_mark", "syntax", "Syntax", id="search.syntax"),
         Binding("f1", "syntax", "Syntax", show=False, id="search.syntax_f1"),
+        # Listed before "down → results": while recalling, down steps back.
+        # No description: the help screen stays as it was; docs/console.md has them.
+        Binding("up", "recall_older", "", show=False, id="search.recall_older"),
+        Binding("down", "recall_newer", "", show=False, id="search.recall_newer"),
         Binding("down", "results", "Results", show=False, id="search.results"),
     ]
 
@@ -63,6 +72,8 @@ class SearchScreen(Screen[str | None]):
         delay: float = 0.25,
         clock: Callable[[], float] = time.time,
         query: str = "",
+        recent: Sequence[str] = (),
+        remember: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(classes="search")
         self.client = client
@@ -74,10 +85,15 @@ class SearchScreen(Screen[str | None]):
         self._next_offset: int | None = None
         #: Queries actually sent to the desk (stale ones are cancelled before).
         self.sent: list[str] = []
+        #: The agent's recent searches, newest first, and which one the box shows.
+        self._recent = list(recent)
+        self._recall_at: int | None = None
+        self._remember = remember
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
-            yield Input(self._initial, placeholder="search tasks… (? for syntax)", id="query")
+            hint = "↑ recent searches, ? for syntax" if self._recent else "? for syntax"
+            yield Input(self._initial, placeholder=f"search tasks… ({hint})", id="query")
             yield Static("Type to search.", id="search-status", markup=False)
             yield SearchResults(id="results")
             yield Static(SYNTAX, id="syntax", markup=False)
@@ -94,9 +110,43 @@ class SearchScreen(Screen[str | None]):
         self.query_one("#results").display = not visible
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # In the query field "?" is a character; it shows the syntax only while
-        # the field is empty or the results have focus.
-        return not (action == "syntax" and isinstance(self.focused, Input) and self.focused.value)
+        in_box = isinstance(self.focused, Input)
+        if action == "syntax":
+            # In the query field "?" is a character; it shows the syntax only while
+            # the field is empty or the results have focus.
+            return not (in_box and self._box.value)
+        if action == "recall_older":
+            return in_box and bool(self._recent) and (not self._box.value or self._recalling())
+        if action == "recall_newer":
+            return in_box and self._recalling()
+        return True
+
+    @property
+    def _box(self) -> Input:
+        return self.query_one("#query", Input)
+
+    def _recalling(self) -> bool:
+        """Whether the box shows a recalled query, unedited."""
+        at = self._recall_at
+        return at is not None and self._box.value == self._recent[at]
+
+    def action_recall_older(self) -> None:
+        at = 0 if not self._recalling() else (self._recall_at or 0) + 1
+        if at >= len(self._recent):
+            self.app.bell()
+            return
+        self._recall(at)
+
+    def action_recall_newer(self) -> None:
+        at = (self._recall_at or 0) - 1
+        self._recall(at if at >= 0 else None)
+
+    def _recall(self, at: int | None) -> None:
+        self._recall_at = at
+        text = self._recent[at] if at is not None else ""
+        box = self._box
+        box.value = text
+        box.cursor_position = len(text)
 
     @on(Input.Changed, "#query")
     def _changed(self, event: Input.Changed) -> None:
@@ -189,12 +239,18 @@ class SearchScreen(Screen[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self._task_ids:
-            self.dismiss(self._task_ids[0])
+            self._leave(self._task_ids[0])
 
     @on(OptionList.OptionSelected, "#results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(self._task_ids[event.option_index])
+        self._leave(self._task_ids[event.option_index])
+
+    def _leave(self, task_id: str | None) -> None:
+        # The last query the desk answered is the one worth remembering.
+        if self._query and self._remember is not None:
+            self._remember(self._query)
+        self.dismiss(task_id)
 
     def action_results(self) -> None:
         if self._task_ids:
@@ -206,4 +262,4 @@ class SearchScreen(Screen[str | None]):
         self._syntax(visible=not syntax.display)
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        self._leave(None)

@@ -77,7 +77,8 @@ async def send(
     call = client.reply if mode == ComposeMode.REPLY else client.note
     event = await _command(screen, lambda: call(task_id, text))
     if event is None:
-        return
+        return  # refused: the draft stays, in the editor and on disk
+    screen.drafts.discard(task_id, mode, text=text)
     if pane.composer.task_id == task_id and pane.composer.text == text:
         pane.composer.clear()
     pane.add_event(event)
@@ -291,8 +292,16 @@ def search(screen: MainScreen) -> None:
         if task_id:
             screen.open_task(task_id)
 
+    keeper = screen.desk_app.keeper
     screen.app.push_screen(
-        SearchScreen(client, delay=screen.desk_app.search_delay, clock=screen.clock), done
+        SearchScreen(
+            client,
+            delay=screen.desk_app.search_delay,
+            clock=screen.clock,
+            recent=keeper.searches,
+            remember=keeper.remember_search,
+        ),
+        done,
     )
 
 

@@ -4,10 +4,16 @@ ctrl+s sends (it reaches every terminal, where ctrl+enter mostly does not). A
 canned response is inserted by typing its trigger (``;refund``) and pressing
 tab, or picked from a list with ctrl+t. The line above the text shows the
 channel's limits live: characters left, SMS segments.
+
+Drafts are kept per task and mode (a reply and a note are two drafts, so a note
+is never sent to the customer by mistake): saved a moment after typing stops,
+and at once on leaving the editor or the task, sending or quitting. A draft put
+back in the editor says so on the status line until it is edited.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from time import monotonic
@@ -23,7 +29,9 @@ from textual.widgets import Static, TextArea
 from agentdesk.plugin import Capabilities
 
 from ..canned import fill, trigger_at_end
+from ..labels import format_time
 from ..limits import count_text
+from ..local_docs import Draft, DraftBook
 from .typeahead import OrderedKeys
 
 
@@ -59,6 +67,7 @@ class ComposerArea(OrderedKeys, TextArea):
         self.composer.post_message(Composer.PickCanned(self.composer))
 
     def action_leave(self) -> None:
+        self.composer.keep_draft()
         self.composer.leave()
 
 
@@ -66,10 +75,12 @@ class ComposerArea(OrderedKeys, TextArea):
 # channel may forget); and told "stopped" after this long without a keystroke.
 TYPING_REPEAT = 3.0
 TYPING_IDLE = 5.0
+#: Seconds without a keystroke before the draft is saved (a crash loses at most this).
+DRAFT_SAVE_DELAY = 0.7
 
 
 class Composer(Vertical):
-    """A reply/note editor bound to one task at a time, keeping a draft per task."""
+    """A reply/note editor bound to one task at a time, keeping a draft per task and mode."""
 
     class PickCanned(Message):
         def __init__(self, composer: Composer) -> None:
@@ -92,6 +103,8 @@ class Composer(Vertical):
         fields: Callable[[], dict[str, str]],
         submit: Callable[[str, ComposeMode, str], None],
         leave: Callable[[], None],
+        drafts: DraftBook | None = None,
+        clock: Callable[[], float] = time.time,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="composer")
@@ -105,7 +118,12 @@ class Composer(Vertical):
         self.mode = ComposeMode.REPLY
         self.capabilities: Capabilities | None = None
         self.channel_label = ""
-        self._drafts: dict[str, tuple[ComposeMode, str]] = {}
+        #: Shared by both conversation panes (and saved by the app).
+        self.drafts = drafts if drafts is not None else DraftBook(clock=clock)
+        self.clock = clock
+        self._draft_timer: Timer | None = None
+        # The draft put back in the editor, while its text is unchanged.
+        self._restored: Draft | None = None
         # The task the customer was last told the agent types on, and when.
         self._typing_on: str | None = None
         self._typing_told_at = 0.0
@@ -127,22 +145,12 @@ class Composer(Vertical):
         """Switch to another task, keeping the draft of the one we leave."""
         if task_id != self.task_id:
             self.stop_typing()
-            if self.task_id is not None:
-                if self.text.strip():
-                    self._drafts[self.task_id] = (self.mode, self.text)
-                else:
-                    self._drafts.pop(self.task_id, None)
+            self.keep_draft()
             self.task_id = task_id
-            mode, text = (
-                self._drafts.pop(task_id, (ComposeMode.REPLY, ""))
-                if task_id
-                else (
-                    ComposeMode.REPLY,
-                    "",
-                )
-            )
-            self.mode = mode
-            self.area.load_text(text)
+            # The task opens on its latest draft, reply or note.
+            draft = self.drafts.latest(task_id) if task_id else None
+            self.mode = ComposeMode(draft.mode) if draft else ComposeMode.REPLY
+            self._load(draft)
         self.capabilities = capabilities
         self.channel_label = label
         self.refresh_status()
@@ -151,7 +159,10 @@ class Composer(Vertical):
         """Focus the editor to write a reply or a note."""
         if mode != ComposeMode.REPLY:
             self.stop_typing()
-        self.mode = mode
+        if mode != self.mode:
+            self.keep_draft()
+            self.mode = mode
+            self._load(self.drafts.get(self.task_id, mode) if self.task_id else None)
         self.refresh_status()
         # At once, not after the queued keys: the text typed right after "r"
         # belongs in the editor, not to the screen's bindings.
@@ -159,13 +170,35 @@ class Composer(Vertical):
 
     def clear(self) -> None:
         self.stop_typing()
-        self.area.load_text("")
+        self._load(None)
         self.refresh_status()
+
+    def _load(self, draft: Draft | None) -> None:
+        """Put a draft (or nothing) in the editor."""
+        self._cancel_draft_save()
+        self._restored = draft
+        self.area.load_text(draft.text if draft else "")
+        if draft is not None:
+            self.area.move_cursor(self.area.document.end)  # typing goes on where it stopped
+
+    def keep_draft(self) -> None:
+        """Hand what the editor holds to the draft book now (it saves it)."""
+        self._cancel_draft_save()
+        if self.task_id is not None:
+            self.drafts.keep(self.task_id, self.mode, self.text)
+
+    def _cancel_draft_save(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
         self.refresh_status()
         self._note_typing()
+        if self.task_id is not None:
+            self._cancel_draft_save()
+            self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY, self.keep_draft)
 
     def _note_typing(self) -> None:
         """Tell the customer the agent is writing a reply (where the channel can)."""
@@ -198,6 +231,14 @@ class Composer(Vertical):
             self.post_message(Composer.Typing(self._typing_on, False))
             self._typing_on = None
 
+    @property
+    def restored(self) -> Draft | None:
+        """The draft the editor shows as it was put back, if it is still unedited."""
+        draft = self._restored
+        if draft is None or draft.task_id != self.task_id or draft.text != self.text:
+            return None
+        return draft
+
     def refresh_status(self) -> None:
         status = self.query_one(".composer-status", Static)
         self.set_class(self.mode == ComposeMode.NOTE, "-note")
@@ -205,15 +246,21 @@ class Composer(Vertical):
             status.update("No task open", layout=False)
             self.set_class(False, "-over")
             return
+        restored = self.restored
+        # First on the line, so a narrow pane still shows it.
+        hint = f"↺ draft of {format_time(restored.saved_at, self.clock())} · " if restored else ""
+        self.set_class(restored is not None, "-restored")
         if self.mode == ComposeMode.NOTE:
             status.update(
-                f"Internal note (not sent to the customer) · {len(self.text)} chars", layout=False
+                f"{hint}Internal note (not sent to the customer) · {len(self.text)} chars",
+                layout=False,
             )
             self.set_class(False, "-over")
             return
         count = count_text(self.text, self.capabilities)
         status.update(
-            f"Reply via {self.channel_label} · {count.describe()} · ctrl+s send", layout=False
+            f"{hint}Reply via {self.channel_label} · {count.describe()} · ctrl+s send",
+            layout=False,
         )
         self.set_class(count.over, "-over")
 
@@ -233,6 +280,8 @@ class Composer(Vertical):
                 )
                 return
         self.stop_typing()
+        # Saved before it goes: a refused send or a crash meanwhile loses nothing.
+        self.keep_draft()
         self.submit(self.task_id, self.mode, text)
         self.leave()
 

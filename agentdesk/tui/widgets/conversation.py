@@ -16,6 +16,7 @@ from agentdesk.domain import Event, Task
 
 from ..event_text import describe_event
 from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_time
+from ..local_docs import DraftBook
 from ..safe_text import safe_line
 from .composer import ComposeMode, Composer
 from .typeahead import OrderedKeys
@@ -62,6 +63,7 @@ class ConversationPane(Vertical):
         fields: Callable[[ConversationPane], dict[str, str]],
         submit: Callable[[ConversationPane, str, ComposeMode, str], None],
         clock: Callable[[], float] = time.time,
+        drafts: DraftBook | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="pane conversation")
@@ -70,6 +72,7 @@ class ConversationPane(Vertical):
         self._canned = canned
         self._fields = fields
         self._submit = submit
+        self._drafts = drafts
         self.current: Task | None = None
         self.events: list[Event] = []
         self.customer_name = "customer"
@@ -86,6 +89,8 @@ class ConversationPane(Vertical):
             fields=lambda: self._fields(self),
             submit=lambda task_id, mode, text: self._submit(self, task_id, mode, text),
             leave=lambda: self.screen.set_focus(self.thread),
+            drafts=self._drafts,
+            clock=self.clock,
         )
 
     @property

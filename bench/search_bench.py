@@ -1,13 +1,22 @@
-"""Search benchmark: the FTS5 index beside stock TinyDB and PostgreSQL ILIKE.
+"""Search benchmark: the store's search beside stock TinyDB and PostgreSQL ILIKE.
 
 Generates a seeded corpus (100k tasks / ~1M messages at --scale 1, French and
-English words with accents, customers with emails and phone numbers), builds
-the index from a store holding it, then times a fixed mix of queries on
-agentdesk's index, on a stock TinyDB regex scan over the same messages, and on
-PostgreSQL ILIKE over the same rows (the way Chatwoot searches), side by side.
+English words with accents, customers with emails and phone numbers), writes
+it into a SqliteStore (its search index in the same file and transactions) in
+large groups, then times a fixed mix of queries through ``store.search`` (the
+text parsed, a page of 50 hits with snippets), on a stock TinyDB regex scan
+over the same messages, and on PostgreSQL ILIKE over the same rows (the way
+Chatwoot searches), side by side. Reported: build time and size on disk, and
+each query's p50 and p95.
 
     .venv/bin/python bench/search_bench.py                # full size
     .venv/bin/python bench/search_bench.py --scale 0.1    # 10k tasks / ~100k messages
+    .venv/bin/python bench/search_bench.py --baseline ../old   # and a previous checkout
+
+``--baseline TREE`` also runs ``TREE/bench/search_bench.py`` (same scale and
+runs, without PostgreSQL and TinyDB) in its own process with ``PYTHONPATH``
+on that tree, reads its per-query figures from what it prints and shows them
+beside: the same corpus and queries on that checkout's index, in the same run.
 
 PostgreSQL runs in a throwaway cluster on loopback when its binaries are
 installed (Debian: /usr/lib/postgresql/*/bin); otherwise that column is skipped.
@@ -32,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,9 +57,9 @@ from agentdesk.domain import (
     Status,
     Task,
 )
-from agentdesk.search import SearchIndex
+from agentdesk.search import SearchPage, parse_query
 from agentdesk.store import Batch
-from agentdesk.store.memory import MemoryStore
+from agentdesk.store.sqlite_store import FILE_NAME, SqliteStore
 
 
 def _words(text: str) -> list[str]:
@@ -58,6 +68,8 @@ def _words(text: str) -> list[str]:
 
 NOW = 1_735_689_600.0  # 2025-01-01, the corpus's "today"
 YEAR = 365 * 86400
+ME = "ana"  # the agent searching
+BUDGET_MS = 20.0  # p50 of a typical query at 1M messages
 
 FRENCH = _words(
     "bonjour merci je vous nous le la les de du des un une et est pas pour avec mon ma mes"
@@ -265,72 +277,55 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
-def build_store(corpus: Corpus) -> MemoryStore:
-    store = MemoryStore(keep_batches=100)
-    customers = corpus.customers()
-    store.commit(Batch(customers=customers))
+def corpus_batches(corpus: Corpus, customers: list[Customer], size: int = 2_000) -> Iterator[Batch]:
+    """The corpus's tasks and events in batches of about ``size`` events."""
     batch = Batch()
     for task, events in corpus.tasks(customers):
         batch.tasks.append(task)
         batch.events.extend(events)
-        if len(batch.events) >= 20000:
-            store.commit(batch)
+        if len(batch.events) >= size:
+            yield batch
             batch = Batch()
     if batch:
-        store.commit(batch)
-    return store
+        yield batch
 
 
-def measure_apply(index: SearchIndex, store: MemoryStore, corpus: Corpus, count: int) -> dict:
-    """Messages per second through ``apply`` (the index's share of the write path).
+def build_store(corpus: Corpus, directory: Path) -> tuple[float, float]:
+    """Write the corpus into a new ``SqliteStore`` in ``directory``, in large groups.
 
-    One batch per message, as the desk commits them: a new message on an
-    existing open task, and a new task with its first message.
+    Returns the seconds taken in all and those spent writing (inside the
+    store's groups, generating the corpus left out).
     """
-    tasks = list(store.tasks([Status.OPEN, Status.PENDING]))
-    customers = list(store.customers())
-    existing, fresh = [], []
-    for i in range(count):
-        task = tasks[i % len(tasks)]
-        at = NOW + YEAR + i
-        message = Message(
-            id=f"M{i:08d}",
-            task_id=task.id,
-            customer_id=task.customer_id,
-            at=at,
-            direction=Direction.INBOUND,
-            channel=task.channel,
-            text=corpus.text(),
-        )
-        updated = dataclasses.replace(task, updated_at=at, preview=message.text[:80])
-        existing.append(Batch(tasks=[updated], events=[message]))
-        customer = customers[i % len(customers)]
-        number = 10_000_000 + i
-        new_task = Task(
-            id=f"N{number}",
-            number=number,
-            customer_id=customer.id,
-            customer_name=customer.name,
-            channel="web-chat",
-            channel_kind="chat",
-            created_at=at,
-            updated_at=at,
-        )
-        first = dataclasses.replace(
-            message, id=f"F{i:08d}", task_id=new_task.id, customer_id=customer.id
-        )
-        fresh.append(Batch(tasks=[new_task], events=[first]))
-    rates = {}
-    for label, batches in (("existing task", existing), ("new task", fresh)):
-        start, cpu = time.perf_counter(), time.process_time()
-        for batch in batches:
-            index.apply(index.last_seq + 1, batch, store.get_customer)
-        index.refresh()
-        rates[label] = (
-            count / (time.perf_counter() - start),
-            (time.process_time() - cpu) / count * 1000,
-        )
-    return rates
+    started = time.perf_counter()
+    writing = 0.0
+    store = SqliteStore.open(directory)
+    try:
+        customers = corpus.customers()
+        began = time.perf_counter()
+        store.commit(Batch(customers=customers))
+        writing += time.perf_counter() - began
+        pending = corpus_batches(corpus, customers)
+        # One transaction per 25 batches (some 50,000 events), as bulk loads do.
+        while group := list(islice(pending, 25)):
+            began = time.perf_counter()
+            with store.group() as writer:
+                for batch in group:
+                    writer.apply(batch)
+            writing += time.perf_counter() - began
+    finally:
+        began = time.perf_counter()
+        store.close()  # checkpoints the log into the file
+        writing += time.perf_counter() - began
+    return time.perf_counter() - started, writing
+
+
+def store_size_mb(directory: Path) -> float:
+    return sum(p.stat().st_size for p in directory.glob(f"{FILE_NAME}*")) / 1e6
+
+
+def search_call(store: SqliteStore, q: BenchQuery) -> Callable[[], SearchPage]:
+    """One search as the console runs it: the text parsed, one page of 50 with snippets."""
+    return lambda: store.search(parse_query(q.text), me=ME, now=NOW, limit=50)
 
 
 # --- stock TinyDB ---------------------------------------------------------------
@@ -339,7 +334,7 @@ def measure_apply(index: SearchIndex, store: MemoryStore, corpus: Corpus, count:
 class TinyEngine:
     """Stock TinyDB (default JSON storage, no caching middleware): regex scans."""
 
-    def __init__(self, path: Path, store: MemoryStore, max_messages: int) -> None:
+    def __init__(self, path: Path, store: SqliteStore, max_messages: int) -> None:
         from tinydb import TinyDB
 
         tasks, messages = [], []
@@ -492,7 +487,7 @@ class PostgresEngine:
     ANALYZE;
     """
 
-    def __init__(self, pg: Postgres, store: MemoryStore) -> None:
+    def __init__(self, pg: Postgres, store: SqliteStore) -> None:
         self.pg = pg
         pg.psql("-c", self.SCHEMA)
         self._copy(
@@ -581,10 +576,36 @@ def fmt(ms: float) -> str:
     return f"{ms:,.1f} ms" if ms < 10_000 else f"{ms / 1000:,.1f} s"
 
 
+def parse_fmt(text: str) -> float:
+    """Milliseconds from what ``fmt`` printed ("12.3 ms", "1,234.5 ms", "12.3 s")."""
+    number, unit = text.split()
+    return float(number.replace(",", "")) * (1000 if unit == "s" else 1)
+
+
+# One query's line as this benchmark prints it while it runs; the baseline's
+# is read the same way, so keep its shape.
+QUERY_LINE = re.compile(
+    r"^  index  (?P<label>.+?)\s+(?P<total>[\d,]+\+?) matches"
+    r"  p50 (?P<p50>[\d.,]+ m?s)  p95 (?P<p95>[\d.,]+ m?s)\s*$"
+)
+
+
+@dataclass
+class Baseline:
+    """What the same measurement printed in another checkout."""
+
+    tree: Path
+    seconds: float
+    corpus: str = ""  # its "corpus: ..." line
+    index: str = ""  # its line on the index's size and build time
+    queries: dict[str, tuple[str, float, float]] = dataclasses.field(default_factory=dict)
+    error: str = ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 100k tasks, ~1M messages")
-    parser.add_argument("--runs", type=int, default=30, help="timed runs per query (index)")
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per query (agentdesk)")
     parser.add_argument("--pg-runs", type=int, default=5, help="timed runs per query (PostgreSQL)")
     parser.add_argument("--tiny-runs", type=int, default=3, help="timed runs per query (TinyDB)")
     parser.add_argument(
@@ -595,57 +616,114 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-tinydb", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout whose bench/search_bench.py runs beside (index columns only)",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     args = parser.parse_args()
 
+    temporary = args.dir is None
     work = args.dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if temporary:
+        work.chmod(0o755)  # PostgreSQL runs as its own user when this runs as root
+    try:
+        run(args, work)
+    finally:
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     corpus = Corpus(int(100_000 * args.scale))
     print(f"# search bench, scale {args.scale}, work directory {work}", flush=True)
 
-    start = time.perf_counter()
-    store = build_store(corpus)
-    stats = store.stats()
-    n_tasks = sum(stats.tasks_by_status.values())
-    print(
-        f"corpus: {n_tasks:,} tasks, {stats.events:,} messages, {stats.customers:,} customers"
-        f" (generated in {time.perf_counter() - start:.0f} s)",
-        flush=True,
-    )
-    for path in work.glob("search.db*"):
-        path.unlink()
-    index = SearchIndex.open(work / "search.db")
-    start = time.perf_counter()
-    index.rebuild(store)
-    rebuild_s = time.perf_counter() - start
-    size_mb = sum(p.stat().st_size for p in work.glob("search.db*")) / 1e6
-    print(f"index rebuild: {rebuild_s:.0f} s, {size_mb:,.0f} MB", flush=True)
-
-    queries = corpus.queries()
-    table: dict[str, dict[str, object]] = {q.label: {} for q in queries}
-    for q in queries:
-        page = index.search(q.text, now=NOW)
-        times = timed(lambda q=q: index.search(q.text, now=NOW), args.runs)
-        total = f"{page.total:,}" + ("" if page.total_exact else "+")
-        table[q.label].update(index=times, total=total)
+    directory = work / "store"
+    shutil.rmtree(directory, ignore_errors=True)
+    build_s, write_s = build_store(corpus, directory)
+    size_mb = store_size_mb(directory)
+    store = SqliteStore.open(directory)
+    try:
+        stats = store.stats()
+        n_tasks = sum(stats.tasks_by_status.values())
         print(
-            f"  index  {q.label:15} {total:>8} matches  p50 {fmt(percentile(times, 0.5))}"
-            f"  p95 {fmt(percentile(times, 0.95))}",
+            f"corpus: {n_tasks:,} tasks, {stats.events:,} messages, {stats.customers:,} customers",
             flush=True,
         )
-    rates = measure_apply(index, store, corpus, 2000)
-    print(
-        "apply: "
-        + ", ".join(
-            f"{k} {v:,.0f} messages/s ({cpu:.2f} ms CPU each)" for k, (v, cpu) in rates.items()
-        ),
-        flush=True,
-    )
-    index.close()
+        print(
+            f"store build: {build_s:.0f} s ({write_s:.0f} s of it writing), {size_mb:,.0f} MB",
+            flush=True,
+        )
 
-    tiny_note = run_tinydb(args, work, store, queries, table, stats.events)
-    pg_note = run_postgres(args, work, store, queries, table)
-    report(args, stats, n_tasks, rebuild_s, size_mb, rates, queries, table, tiny_note, pg_note)
+        queries = corpus.queries()
+        table: dict[str, dict[str, object]] = {q.label: {} for q in queries}
+        for q in queries:
+            search = search_call(store, q)
+            page = search()
+            times = timed(search, args.runs)
+            total = f"{page.total:,}" + ("" if page.total_exact else "+")
+            table[q.label].update(index=times, total=total)
+            print(
+                f"  index  {q.label:15} {total:>8} matches  p50 {fmt(percentile(times, 0.5))}"
+                f"  p95 {fmt(percentile(times, 0.95))}",
+                flush=True,
+            )
+        tiny_note = run_tinydb(args, work, store, queries, table, stats.events)
+        pg_note = run_postgres(args, work, store, queries, table)
+    finally:
+        store.close()
+    baseline = run_baseline(args, work) if args.baseline else None
+    report(args, stats, n_tasks, build_s, write_s, size_mb, queries, table, baseline)
+    print()
+    print(tiny_note)
+    print()
+    print(pg_note)
+
+
+def run_baseline(args: argparse.Namespace, work: Path) -> Baseline:
+    """This benchmark as another checkout has it (the same corpus and queries), its
+    index columns only, in its own process: its figures, read from what it prints."""
+    tree = args.baseline.resolve()
+    folder = work / "baseline"
+    folder.mkdir(exist_ok=True)
+    command = [
+        sys.executable,
+        str(tree / "bench" / "search_bench.py"),
+        "--scale",
+        str(args.scale),
+        "--runs",
+        str(args.runs),
+        "--no-postgres",
+        "--no-tinydb",
+        "--dir",
+        str(folder),
+    ]
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'plugins'}"}
+    print(f"baseline: {' '.join(command)} (PYTHONPATH={env['PYTHONPATH']})", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tree, check=False)
+    result = Baseline(tree, time.perf_counter() - started)
+    shutil.rmtree(folder, ignore_errors=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("corpus: "):
+            result.corpus = line.removeprefix("corpus: ").split(" (")[0]
+        elif line.startswith(("index rebuild: ", "store build: ")):
+            result.index = line
+        elif match := QUERY_LINE.match(line):
+            result.queries[match["label"]] = (
+                match["total"],
+                parse_fmt(match["p50"]),
+                parse_fmt(match["p95"]),
+            )
+    if done.returncode or not result.queries:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        result.error = f"exit status {done.returncode}, no figures read. {tail}"
+    print(f"baseline: done in {result.seconds:.0f} s", flush=True)
+    for label, (total, p50, p95) in result.queries.items():
+        print(f"  baseline  {label:15} {total:>8} matches  p50 {fmt(p50)}  p95 {fmt(p95)}")
+    return result
 
 
 def run_tinydb(args, work: Path, store, queries, table, n_messages: int) -> str:
@@ -682,9 +760,13 @@ def run_postgres(args, work: Path, store, queries, table) -> str:
     bin_dir = Postgres.find()
     if bin_dir is None:
         print("postgres: no server installed, column skipped", flush=True)
-        return "PostgreSQL: no server installed here, column skipped."
+        return "PostgreSQL: no server installed here (/usr/lib/postgresql/*/bin), column skipped."
     start = time.perf_counter()
-    pg = Postgres(bin_dir, work)
+    try:
+        pg = Postgres(bin_dir, work)
+    except RuntimeError as exc:
+        print(f"postgres: did not start, column skipped: {exc}", flush=True)
+        return f"PostgreSQL: the server in {bin_dir} did not start ({exc}), column skipped."
     try:
         engine = PostgresEngine(pg, store)
         version = pg.psql("-A", "-t", "-c", "SHOW server_version").strip()
@@ -708,44 +790,79 @@ def run_postgres(args, work: Path, store, queries, table) -> str:
     )
 
 
-def report(args, stats, n_tasks, rebuild_s, size_mb, rates, queries, table, tiny_note, pg_note):
+def report(args, stats, n_tasks, build_s, write_s, size_mb, queries, table, baseline) -> None:
     print()
     print(
         f"Corpus: {n_tasks:,} tasks, {stats.events:,} messages, {stats.customers:,} customers"
-        f" (`--scale {args.scale}`). Index rebuilt from the store in {rebuild_s:.0f} s,"
-        f" {size_mb:,.0f} MB on disk."
+        f" (`--scale {args.scale}`). Built into a SqliteStore in groups of some 50,000 events"
+        f" in {build_s:.0f} s ({write_s:.0f} s of it writing: store and search index, one"
+        f" transaction per group); {size_mb:,.0f} MB on disk (`{FILE_NAME}`, its search index"
+        " inside). Searches on the store as the console opens it: the query parsed, a page"
+        f" of 50 with snippets, {args.runs} timed runs each."
     )
+    if baseline is not None:
+        print()
+        if baseline.error:
+            print(f"Baseline ({baseline.tree}): FAILED, {baseline.error}")
+        else:
+            same = (
+                "the same corpus"
+                if baseline.corpus == str_corpus(stats, n_tasks)
+                else "a DIFFERENT corpus"
+            )
+            print(
+                f"Baseline: {baseline.tree}/bench/search_bench.py in its own process, on"
+                f" {same} ({baseline.corpus}), its index columns only; it says"
+                f" `{baseline.index}` (that release's index is a file of its own, built"
+                " from a store held in memory)."
+            )
     print()
-    print(
-        "| query | agentdesk query | matches | index p50 | index p95 | PostgreSQL ILIKE p50"
-        " | TinyDB regex p50 |"
-    )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    head = "| query | agentdesk query | matches | store p50 | store p95 |"
+    rule = "| --- | --- | ---: | ---: | ---: |"
+    if baseline is not None:
+        head += " baseline p50 | baseline p95 | p50 new / baseline |"
+        rule += " ---: | ---: | ---: |"
+    print(head + " PostgreSQL ILIKE p50 | TinyDB regex p50 |")
+    print(rule + " ---: | ---: |")
     for q in queries:
         row = table[q.label]
-        index_times = row["index"]
+        times = row["index"]
+        p50 = percentile(times, 0.5)
+        total = str(row["total"])
+        cells = [q.label, "`" + q.text.replace("|", "\\|") + "`", total]
+        cells += [fmt(p50), fmt(percentile(times, 0.95))]
+        if baseline is not None:
+            old = baseline.queries.get(q.label)
+            if old is None:
+                cells += ["—", "—", "—"]
+            else:
+                old_total, old_p50, old_p95 = old
+                if old_total != total:
+                    cells[2] = f"{total} (baseline {old_total})"
+                ratio = f"{p50 / old_p50:.2f}" if old_p50 else "—"
+                cells += [fmt(old_p50), fmt(old_p95), ratio]
         pg = fmt(percentile(row["pg"], 0.5)) if "pg" in row else "—"
         tiny = fmt(percentile(row["tiny"], 0.5)) if "tiny" in row else "—"
         if "tiny" in row and args.tinydb_max < stats.events:
             tiny += " (extrapolated)"
-        text = q.text.replace("|", "\\|")
-        print(
-            f"| {q.label} | `{text}` | {row['total']} | {fmt(percentile(index_times, 0.5))}"
-            f" | {fmt(percentile(index_times, 0.95))} | {pg} | {tiny} |"
-        )
+        print("| " + " | ".join([*cells, pg, tiny]) + " |")
     print()
-    print(
-        "Write path (`apply`, one batch per message, refreshes included): "
-        + ", ".join(
-            f"{k}: {v:,.0f} messages/s ({cpu:.2f} ms of CPU per message)"
-            for k, (v, cpu) in rates.items()
-        )
-        + "."
+    outside = [
+        f"{q.label} {fmt(percentile(table[q.label]['index'], 0.5))}"
+        for q in queries
+        if percentile(table[q.label]["index"], 0.5) > BUDGET_MS
+    ]
+    verdict = "within for every query" if not outside else "OUTSIDE for " + ", ".join(outside)
+    at = (
+        ""
+        if stats.events >= 1_000_000
+        else f" (measured at {stats.events:,} messages: run `--scale 1` for the budget's size)"
     )
-    print()
-    print(tiny_note)
-    print()
-    print(pg_note)
+    print(f"budget: search <= {BUDGET_MS:.0f} ms p50 at 1M messages: {verdict}{at}")
+
+
+def str_corpus(stats, n_tasks: int) -> str:
+    return f"{n_tasks:,} tasks, {stats.events:,} messages, {stats.customers:,} customers"
 
 
 if __name__ == "__main__":

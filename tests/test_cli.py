@@ -13,7 +13,9 @@ from agentdesk.cli import main
 from agentdesk.core.client import ChannelStatus
 from agentdesk.core.desk import Desk
 from agentdesk.core.runtime import open_store
+from agentdesk.domain import Task
 from agentdesk.plugin import Capabilities, HealthState, InboundCall, InboundMessage
+from agentdesk.store import Batch
 
 
 def run(*argv: str) -> int:
@@ -204,3 +206,40 @@ def test_import_of_an_unpaired_surrogate_keeps_the_record_and_search_working(
     assert "Parapluie \ufffd cassé" in text and "Zo\ufffd Martin" in text
     assert run("--config", str(config_file), "search", "--json", "emoji") == 0
     assert "Emoji 😀 kept" in json.dumps(json.loads(capsys.readouterr().out), ensure_ascii=False)
+
+
+def test_an_export_of_the_previous_release_moves_over_whole(tmp_path, config_file, capsys):
+    """tests/fixtures/export-v1.jsonl was written by the previous store's
+    `agentdesk export`: every event kind, replies in the outbox, plugin state."""
+    fixture = Path(__file__).parent / "fixtures" / "export-v1.jsonl"
+    assert run("--config", str(config_file), "import", str(fixture)) == 0
+    store = open_store(tmp_path / "store")
+    try:
+        tasks = {task.number: task for task in store.tasks()}
+        assert sorted(tasks) == [1001, 1002, 1003, 1004]
+        assert {task.status.value for task in tasks.values()} == {"open", "pending", "closed"}
+        kinds = {event.kind for event in store.iter_events()}
+        assert kinds == {
+            "message", "note", "assignment", "update", "handoff", "status", "survey",
+            "transfer", "call",
+        }  # fmt: skip
+        assert [entry.channel for entry in store.outbox()] == ["mail", "sms"]
+        assert store.get_state("mail", "cursor") == {"uid": 42, "validity": 7}
+        attached = [e for e in store.iter_events() if getattr(e, "attachments", None)]
+        assert attached[0].attachments[0].name == "photo.jpg"
+        # New tasks go on from the numbers the old store gave.
+        new = Task(id="T-new", customer_id=tasks[1001].customer_id)
+        store.commit(Batch(tasks=[new]))
+        assert new.number == 1005
+    finally:
+        store.close()
+    assert run("--config", str(config_file), "search", "--json", "colis") == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["task"] == 1001
+    again = tmp_path / "again.jsonl"
+    assert run("--config", str(config_file), "export", str(again)) == 0
+    old = [json.loads(line) for line in fixture.read_text(encoding="utf-8").splitlines()[1:]]
+    new_lines = [json.loads(line) for line in again.read_text(encoding="utf-8").splitlines()[1:]]
+    # Every record of the old export is in the new one, as it was (but for the
+    # counter version 1 kept, and the new task).
+    kept = [r for r in old if r["type"] != "meta"]
+    assert all(record in new_lines for record in kept)

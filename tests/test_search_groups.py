@@ -11,6 +11,7 @@ from itertools import groupby
 from pathlib import Path
 
 import pytest
+from store_helpers import ready
 
 from agentdesk.domain import Customer, Direction, Identity, Message, Status, Task
 from agentdesk.domain.evolve import evolve
@@ -71,15 +72,6 @@ def message(event_id: str, task_id: str, text: str, at: float, **changes: object
         text=text,
     )
     return evolve(base, **changes)
-
-
-def ready(store: Store, batch: Batch) -> Batch:
-    """A copy of ``batch`` for ``store``: each task at the version the store holds."""
-    tasks = []
-    for item in batch.tasks:
-        held = store.get_task(item.id)
-        tasks.append(evolve(item, version=held.version if held else 0))
-    return Batch(customers=list(batch.customers), tasks=tasks, events=list(batch.events))
 
 
 def grouped(path: Path, batches: list[Batch], sizes: Callable[[], int]) -> SqliteStore:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_helpers import ready
 
 from agentdesk.domain import (
     CallRecord,
@@ -33,7 +34,7 @@ from agentdesk.domain.evolve import evolve
 from agentdesk.search import QuerySyntaxError, parse_query
 from agentdesk.search.query import Query
 from agentdesk.search.scan import strong_parts, term_in
-from agentdesk.store import Batch, Store
+from agentdesk.store import Batch
 from agentdesk.store.memory import MemoryStore
 from agentdesk.store.sqlite_store import SqliteStore
 
@@ -177,15 +178,6 @@ item = st.one_of(
     st.integers(1, 8).map(lambda n: f"#{n}"),
 )
 queries = st.lists(item, max_size=4).map(" ".join)
-
-
-def ready(store: Store, batch: Batch) -> Batch:
-    """A copy of ``batch`` for ``store``: each task at the version the store holds."""
-    tasks = []
-    for item in batch.tasks:
-        held = store.get_task(item.id)
-        tasks.append(evolve(item, version=held.version if held else 0))
-    return Batch(customers=list(batch.customers), tasks=tasks, events=list(batch.events))
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -199,7 +199,6 @@ class Ingestor:
 
     def _new_task(
         self,
-        batch: Batch,
         customer: Customer,
         channel: str,
         caps: Capabilities,
@@ -238,7 +237,7 @@ class Ingestor:
         if task is None and not new_customer:
             task = self._recently_closed(customer, channel, now)
         if task is None:
-            return self._new_task(batch, customer, channel, caps, subject, now), customer, True
+            return self._new_task(customer, channel, caps, subject, now), customer, True
         if task.status != Status.OPEN:
             old = task.status
             task = evolve(task, status=Status.OPEN, closed_at=None, pending_until=None)

@@ -43,6 +43,24 @@ class SearchHit:
     # customer's name or identities, 1.0 elsewhere, 0.0 for a query without words.
     score: float
 
+    @classmethod
+    def of(cls, task: Task, customer_name: str, snippet: Segments, score: float) -> SearchHit:
+        """The hit for ``task`` (``customer_name`` stands in when the task has none)."""
+        return cls(
+            task_id=task.id,
+            number=task.number,
+            status=str(task.status),
+            channel=task.channel,
+            channel_kind=task.channel_kind,
+            customer_id=task.customer_id,
+            customer_name=task.customer_name or customer_name,
+            subject=task.subject,
+            assignee=task.assignee,
+            last_activity=last_activity(task),
+            snippet=snippet,
+            score=score,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
@@ -104,19 +122,5 @@ class Reader:
             [(rid, task.subject, task.preview) for (rid, task, _), _ in ordered], terms
         )
         return [
-            SearchHit(
-                task_id=task.id,
-                number=task.number,
-                status=str(task.status),
-                channel=task.channel,
-                channel_kind=task.channel_kind,
-                customer_id=task.customer_id,
-                customer_name=task.customer_name or name,
-                subject=task.subject,
-                assignee=task.assignee,
-                last_activity=last_activity(task),
-                snippet=snippets[rid],
-                score=score,
-            )
-            for (rid, task, name), score in ordered
+            SearchHit.of(task, name, snippets[rid], score) for (rid, task, name), score in ordered
         ]

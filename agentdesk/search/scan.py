@@ -162,25 +162,11 @@ def scan(
     limit, offset = max(0, min(limit, MAX_PAGE)), max(0, offset)
     page = found[offset : offset + limit]
     end = offset + len(page)
-    hits = [_hit(task, customer, score) for task, customer, score in page]
+    hits = [
+        SearchHit.of(task, customer.display_name, preview(task.preview), score)
+        for task, customer, score in page
+    ]
     total = min(len(found), COUNT_CAP)
     return SearchPage(
         hits, total, offset, end if end < len(found) else None, len(found) <= COUNT_CAP
-    )
-
-
-def _hit(task: Task, customer: Customer, score: float) -> SearchHit:
-    return SearchHit(
-        task_id=task.id,
-        number=task.number,
-        status=str(task.status),
-        channel=task.channel,
-        channel_kind=task.channel_kind,
-        customer_id=task.customer_id,
-        customer_name=task.customer_name or customer.display_name,
-        subject=task.subject,
-        assignee=task.assignee,
-        last_activity=last_activity(task),
-        snippet=preview(task.preview),
-        score=score,
     )

@@ -145,22 +145,28 @@ class SqliteStore(SqliteReads):
             self._db.execute("ROLLBACK")
 
     def commit(self, batch: Batch) -> int:
-        with self.group() as group:
-            return group.apply(batch)
+        # The batch alone in its transaction: no savepoint, a failure rolls back all.
+        with self.group():
+            return self._apply(batch, alone=True)
 
     def apply(self, batch: Batch) -> int:
         """Apply ``batch`` inside the open group; on error it alone is undone."""
         if not self._in_group:
             raise StoreError("apply() belongs inside group(); use commit() for one batch")
+        return self._apply(batch, alone=False)
+
+    def _apply(self, batch: Batch, *, alone: bool) -> int:
         if not batch:
             return self._seq
         given = [(task, task.number, task.version) for task in batch.tasks]
-        self._db.execute("SAVEPOINT batch")
+        if not alone:
+            self._db.execute("SAVEPOINT batch")
         try:
             seq = self._write(batch)
         except BaseException as exc:
-            self._db.execute("ROLLBACK TO batch")
-            self._db.execute("RELEASE batch")
+            if not alone:
+                self._db.execute("ROLLBACK TO batch")
+                self._db.execute("RELEASE batch")
             self._index.forget_cached()
             for task, number, version in given:  # as the caller planned them, to retry
                 task.number, task.version = number, version
@@ -171,7 +177,8 @@ class SqliteStore(SqliteReads):
             if isinstance(exc, sqlite3.Error):
                 raise _store_error(exc) from exc
             raise
-        self._db.execute("RELEASE batch")
+        if not alone:
+            self._db.execute("RELEASE batch")
         self._seq = seq
         return seq
 

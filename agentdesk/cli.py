@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agentdesk import __version__
-from agentdesk.commands import COMMANDS
+from agentdesk.commands import modules_for
 from agentdesk.commands.base import CommandError, Invocation
 from agentdesk.core.config import Config, ConfigError, load_config
 from agentdesk.store import StoreError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command's parser; with ``argv``, only the subcommand it names is registered."""
     parser = argparse.ArgumentParser(
         prog="agentdesk",
         description="A keyboard-driven terminal workstation for customer-support agents.",
@@ -34,13 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
+    for module in modules_for(sys.argv[1:] if argv is None else argv):
         module.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,

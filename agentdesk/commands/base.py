@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdesk.core.config import Config
-from agentdesk.core.runtime import open_store
+from agentdesk.store import open_store
 
 
 class CommandError(Exception):

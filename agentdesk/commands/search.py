@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from agentdesk.search import QuerySyntaxError, SearchHit, parse_query
 
 from .base import CommandError, Invocation, open_store
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+# rich is imported where a table is printed: `search --json` starts sooner.
 
 
 def add_parser(sub: Any) -> None:
@@ -51,6 +51,8 @@ def hit_json(hit: SearchHit) -> str:
 
 def snippet_text(hit: SearchHit) -> Text:
     """The snippet with matched words highlighted; customer text is never markup."""
+    from rich.text import Text
+
     text = Text()
     for part, marked in hit.snippet:
         text.append(part, style="bold reverse" if marked else "")
@@ -75,6 +77,10 @@ def run_search(inv: Invocation) -> int:
         for hit in page.hits:
             print(hit_json(hit))
         return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     console = Console()
     total = f"{page.total:,}{'' if page.total_exact else '+'}"
     table = Table(title=f"{total} tasks match {query!r}", title_justify="left")
@@ -98,6 +104,10 @@ def run_search(inv: Invocation) -> int:
 
 
 def run_reindex(inv: Invocation) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.text import Text
+
     console = Console(stderr=True)
     if inv.args.check:
         store = open_store(inv.store_path, read_only=True)

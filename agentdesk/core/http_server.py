@@ -9,14 +9,16 @@ otherwise, and runs only when some channel needs it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from typing import TYPE_CHECKING
 
 from agentdesk.plugin import HttpEndpoint, WebSocketEndpoint
 from agentdesk.plugin.serving import EmbeddedServer
 
 from .config import HttpConfig
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
 
 
 def channel_prefix(channel: str) -> str:
@@ -30,7 +32,7 @@ class DeskHttpServer:
         config = config or HttpConfig()
         self.config = config
         self._server = EmbeddedServer(config.host, config.port, public_url=config.public_url)
-        self._server.add_route("/healthz", _healthz)
+        self._health_route = False
 
     @property
     def running(self) -> bool:
@@ -87,6 +89,9 @@ class DeskHttpServer:
 
     async def start(self) -> str:
         """Listen and serve; returns the base URL. OSError when the port is taken."""
+        if not self._health_route:  # added here: routes bring in the web framework
+            self._server.add_route("/healthz", _healthz)
+            self._health_route = True
         return await self._server.start()
 
     async def stop(self) -> None:
@@ -100,4 +105,6 @@ def _checked(path: str) -> str:
 
 
 async def _healthz(request: Request) -> PlainTextResponse:
+    from starlette.responses import PlainTextResponse
+
     return PlainTextResponse("ok")

@@ -14,9 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentdesk.plugin import (
     ChannelConnectionError,
@@ -29,6 +27,9 @@ from agentdesk.plugin.http_defaults import make_http_client
 from agentdesk.plugin.types import INBOUND_TYPES
 
 from .http_server import DeskHttpServer
+
+if TYPE_CHECKING:
+    import httpx
 
 # Items handled before the pump lets other tasks run.
 _DRAIN_BATCH = 64

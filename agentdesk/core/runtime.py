@@ -12,19 +12,11 @@ from agentdesk.core.config import Config
 from agentdesk.core.desk import Desk
 from agentdesk.core.ingest import IngestRules
 from agentdesk.core.local_client import LocalDeskClient
-from agentdesk.store import Store
+from agentdesk.store import Store, open_store
 
 log = logging.getLogger("agentdesk.runtime")
 
 SNOOZE_CHECK_SECONDS = 5.0
-
-
-def open_store(path: Path, *, read_only: bool = False) -> Store:
-    """Open (or create) the persistent store at ``path``; ``read_only`` takes
-    no lock and reads what a running desk has committed."""
-    from agentdesk.store.sqlite_store import SqliteStore
-
-    return SqliteStore.open(path, read_only=read_only)
 
 
 class EmbeddedDesk:

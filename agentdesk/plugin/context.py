@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .types import Health, Inbound
+
+if TYPE_CHECKING:
+    import httpx
 
 #: An HTTP endpoint: a Starlette-style ``async def endpoint(request) -> response``.
 HttpEndpoint = Callable[[Any], Awaitable[Any]]

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import functools
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
+# httpx is imported when a client is first made: the commands and the console
+# that need none start that much sooner.
 
 
 def default_http_timeout() -> httpx.Timeout:
     """Connect within 5 s, and wait at most 30 s for each read."""
+    import httpx
+
     return httpx.Timeout(30.0, connect=5.0)
 
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """The TLS context every channel's client verifies servers with (built once)."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -30,4 +38,6 @@ def make_http_client(**kwargs: Any) -> httpx.AsyncClient:
     keyword arguments override either."""
     kwargs.setdefault("timeout", default_http_timeout())
     kwargs.setdefault("verify", shared_ssl_context())
+    import httpx
+
     return httpx.AsyncClient(**kwargs)

@@ -15,22 +15,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 from collections.abc import Iterator, Sequence
-
-import uvicorn
-from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from typing import TYPE_CHECKING, Any
 
 from .context import HttpEndpoint, WebSocketEndpoint
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
 
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that does not install signal handlers."""
+# Starlette and uvicorn are imported when the first route is added: a desk
+# whose channels serve nothing over HTTP starts without them.
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+
+@functools.cache
+def _quiet_server_class() -> type:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """A uvicorn server that does not install signal handlers."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer
 
 
 class EmbeddedServer:
@@ -48,10 +59,20 @@ class EmbeddedServer:
         self.host = host
         self.port = port
         self.public_url = public_url
-        self.app = Starlette(routes=list(routes), max_body_size=max_body_size)
-        self._server: _QuietServer | None = None
+        self._app_options = {"routes": list(routes), "max_body_size": max_body_size}
+        self._app: Starlette | None = None
+        self._server: Any = None
         self._task: asyncio.Task[None] | None = None
         self._bound_port: int | None = None
+
+    @property
+    def app(self) -> Starlette:
+        """The Starlette app the routes belong to (made on first use)."""
+        if self._app is None:
+            from starlette.applications import Starlette
+
+            self._app = Starlette(**self._app_options)  # type: ignore[arg-type]
+        return self._app
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -61,11 +82,15 @@ class EmbeddedServer:
         self, path: str, endpoint: HttpEndpoint, methods: Sequence[str] = ("GET",)
     ) -> None:
         """Serve an HTTP endpoint at ``path``; works while running too."""
+        from starlette.routing import Route
+
         self._check_free(path)
         self.routes.append(Route(path, endpoint=endpoint, methods=list(methods)))
 
     def add_websocket_route(self, path: str, endpoint: WebSocketEndpoint) -> None:
         """Serve a websocket endpoint at ``path``; works while running too."""
+        from starlette.routing import WebSocketRoute
+
         self._check_free(path, websocket=True)
         self.routes.append(WebSocketRoute(path, endpoint=endpoint))
 
@@ -76,6 +101,8 @@ class EmbeddedServer:
         ]
 
     def _check_free(self, path: str, *, websocket: bool = False) -> None:
+        from starlette.routing import WebSocketRoute
+
         if not path.startswith("/"):
             raise ValueError(f"route path must start with '/': {path!r}")
         for route in self.routes:
@@ -116,6 +143,8 @@ class EmbeddedServer:
         sock = socket.create_server((self.host, self.port), family=family)
         sock.setblocking(False)
         self._bound_port = sock.getsockname()[1]
+        import uvicorn
+
         config = uvicorn.Config(
             self.app,
             log_config=None,
@@ -123,7 +152,7 @@ class EmbeddedServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
         )
-        server = _QuietServer(config)
+        server = _quiet_server_class()(config)
         self._server = server
         self._task = asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
         while not server.started:

@@ -1,5 +1,7 @@
 """Persistence: the Store protocol, SQLite (embedded) and memory (tests) engines."""
 
+from pathlib import Path
+
 from .errors import (
     DuplicateKey,
     StoreConflict,
@@ -10,6 +12,15 @@ from .errors import (
     StoreVersionError,
 )
 from .protocol import Batch, Change, Store, StoreStats, WriteGroup
+
+
+def open_store(path: Path | str, *, read_only: bool = False) -> Store:
+    """Open (or create) the embedded store at ``path``; ``read_only`` takes no
+    lock and reads what a running desk has committed."""
+    from .sqlite_store import SqliteStore
+
+    return SqliteStore.open(Path(path), read_only=read_only)
+
 
 __all__ = [
     "Batch",
@@ -24,4 +35,5 @@ __all__ = [
     "StoreStats",
     "StoreVersionError",
     "WriteGroup",
+    "open_store",
 ]

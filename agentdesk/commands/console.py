@@ -67,11 +67,14 @@ def _log_to_file(path: Path) -> None:
 
 def _run_app(config: Config, store_path: Path, state_dir: Path) -> int:
     from agentdesk.core.runtime import EmbeddedDesk
-    from agentdesk.tui.app import AgentDeskApp
-    from agentdesk.tui.local_docs import FILE_NAME
 
     _log_to_file(store_path.parent / "agentdesk.log")
     connector = EmbeddedDesk(config, store_path)
+    # The store opens while the console's code loads.
+    connector.prefetch()
+    from agentdesk.tui.app import AgentDeskApp
+    from agentdesk.tui.local_docs import FILE_NAME
+
     app = AgentDeskApp(
         connector,
         keymap=config.keymap,

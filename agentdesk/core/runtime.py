@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import threading
 from pathlib import Path
 
 from agentdesk.core.collector import settle_after_load
@@ -12,6 +14,7 @@ from agentdesk.core.config import Config
 from agentdesk.core.desk import Desk
 from agentdesk.core.ingest import IngestRules
 from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.domain import Status
 from agentdesk.store import Store, open_store
 
 log = logging.getLogger("agentdesk.runtime")
@@ -22,8 +25,10 @@ SNOOZE_CHECK_SECONDS = 5.0
 class EmbeddedDesk:
     """A ``DeskConnector`` that runs the whole desk inside the caller's event loop.
 
-    ``open`` opens the store (on a thread), starts the configured channels and
-    returns a ``LocalDeskClient``; ``close`` stops them in reverse order.
+    ``open`` opens the store (on a thread) and returns a ``LocalDeskClient``
+    at once, so the console shows its inbox while the configured channels are
+    found and started behind it (each appears as it registers); ``close``
+    stops them in reverse order.
     """
 
     def __init__(self, config: Config, store_path: Path, *, store: Store | None = None) -> None:
@@ -34,25 +39,55 @@ class EmbeddedDesk:
         self.channels = None
         self.warnings: list[str] = []
         self._ticker: asyncio.Task[None] | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._opening: concurrent.futures.Future | None = None
 
     async def open(self) -> LocalDeskClient:
         from agentdesk.core.channel_runtime import ChannelRuntime
 
-        store = self._store or await asyncio.to_thread(open_store, self.store_path)
-        self._store = store
-        self.warnings.extend(getattr(store, "warnings", []))
-        rules = IngestRules(
-            reopen_window=self.config.reopen_window_days * 86400,
-            default_priority=self.config.default_priority,
-        )
-        self.desk = await asyncio.to_thread(Desk, store, rules=rules)
         settle_after_load()
+        # The store, the desk and the first snapshot in one trip to a thread
+        # (begun by ``prefetch`` if it was called): the console paints its
+        # inbox as soon as they are there.
+        opening = self._opening or self.prefetch()
+        self._opening = None
+        self.desk, first = await asyncio.wrap_future(opening)
+        self.warnings.extend(getattr(self._store, "warnings", []))
         self.channels = ChannelRuntime(
             self.desk, self.config, data_root=self.store_path / "channels"
         )
-        await self.channels.start()
+        self._starting = asyncio.create_task(self._start_channels(), name="agentdesk-channels")
         self._ticker = asyncio.create_task(self._tick(), name="agentdesk-snooze")
-        return LocalDeskClient(self.desk, self.config.agent)
+        return LocalDeskClient(self.desk, self.config.agent, first_snapshot=first)
+
+    def prefetch(self) -> concurrent.futures.Future:
+        """Begin opening the store, the desk and the first snapshot on a thread
+        of their own, before the event loop runs (while the console loads)."""
+        if self._opening is None:
+            opening: concurrent.futures.Future = concurrent.futures.Future()
+            self._opening = opening
+            threading.Thread(
+                target=self._open_desk, args=(opening,), name="agentdesk-open", daemon=True
+            ).start()
+        return self._opening
+
+    def _open_desk(self, opening: concurrent.futures.Future) -> None:
+        try:
+            store = self._store = self._store or open_store(self.store_path)
+            rules = IngestRules(
+                reopen_window=self.config.reopen_window_days * 86400,
+                default_priority=self.config.default_priority,
+            )
+            desk = Desk(store, rules=rules)
+            opening.set_result((desk, (store.seq, store.tasks([Status.OPEN, Status.PENDING]))))
+        except BaseException as exc:
+            opening.set_exception(exc)
+
+    async def _start_channels(self) -> None:
+        try:
+            await self.channels.start()  # type: ignore[union-attr]
+        except Exception:
+            log.exception("starting the channels failed")
 
     async def _tick(self) -> None:
         while True:
@@ -64,6 +99,11 @@ class EmbeddedDesk:
                     log.exception("waking snoozed tasks failed")
 
     async def close(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+            self._starting = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

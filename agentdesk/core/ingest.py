@@ -162,34 +162,35 @@ class Ingestor:
         new_customer: bool,
         thread_ref: str | None,
         task_number: int | None,
-    ) -> tuple[Task | None, Customer | None]:
-        """The task an inbound item belongs to, and the customer to use instead
-        when an explicit reference points at another customer's task."""
+    ) -> tuple[Task | None, Customer | None, list[Task]]:
+        """The task an inbound item belongs to, the customer to use instead
+        when an explicit reference points at another customer's task, and the
+        customer's tasks when they were read."""
         if thread_ref:
             earlier = self.store.message_by_external_id(channel, thread_ref)
             if earlier is not None:
                 task = self.store.get_task(earlier.task_id)
                 if task is not None:
                     if task.customer_id != customer.id:
-                        return task, self.store.get_customer(task.customer_id)
-                    return task, None
+                        return task, self.store.get_customer(task.customer_id), []
+                    return task, None, []
         if task_number is not None and not new_customer:
             task = self.store.task_by_number(task_number)
             if task is not None and task.customer_id == customer.id:
-                return task, None
+                return task, None, []
         if new_customer:
-            return None, None
+            return None, None, []
         tasks = self.store.tasks_of_customer(customer.id)
         live = [t for t in tasks if t.status != Status.CLOSED and t.channel == channel]
         if live:
-            return max(live, key=lambda t: t.updated_at), None
-        return None, None
+            return max(live, key=lambda t: t.updated_at), None, tasks
+        return None, None, tasks
 
-    def _recently_closed(self, customer: Customer, channel: str, now: float) -> Task | None:
+    def _recently_closed(self, tasks: list[Task], channel: str, now: float) -> Task | None:
         window = self.rules.reopen_window
         closed = [
             t
-            for t in self.store.tasks_of_customer(customer.id)
+            for t in tasks
             if t.status == Status.CLOSED
             and t.channel == channel
             and t.closed_at is not None
@@ -231,11 +232,11 @@ class Ingestor:
         task_number: int | None = None,
     ) -> tuple[Task, Customer, bool]:
         """Find or create the task, reopening it when the customer writes again."""
-        task, owner = self._thread(channel, customer, new_customer, thread_ref, task_number)
+        task, owner, tasks = self._thread(channel, customer, new_customer, thread_ref, task_number)
         if owner is not None:
             customer = owner
         if task is None and not new_customer:
-            task = self._recently_closed(customer, channel, now)
+            task = self._recently_closed(tasks, channel, now)
         if task is None:
             return self._new_task(customer, channel, caps, subject, now), customer, True
         if task.status != Status.OPEN:

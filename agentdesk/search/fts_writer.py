@@ -49,6 +49,11 @@ class IndexWriter:
         self._old_heads: dict[int, Head | None] = {}
         self._old_bodies: dict[int, list[str]] = {}
         self._fresh: set[int] = set()
+        # Tasks inserted since the last finish, with the texts written with them.
+        self._new_tasks: set[int] = set()
+        self._new_texts: dict[int, list[tuple[tuple[float, str], int, str]]] = {}
+        # False once part of the transaction rolled back: what was noted may be gone.
+        self._exact = True
         self._texts: list[str] = []
         # White-space separated pieces whose words the lexicon holds.
         self._seen: set[str] = set()
@@ -95,6 +100,8 @@ class IndexWriter:
         """Write a task's search row (``new``: the store has just inserted the
         task); its document is rewritten at ``finish``."""
         self._touched.add(rid)
+        if new:
+            self._new_tasks.add(rid)
         current = None if new else self._doc_ids.get(rid)
         if rid not in self._old_heads:
             head = None
@@ -136,11 +143,18 @@ class IndexWriter:
             texts = self._texts_of([task_rid]).get(task_rid, [])
             self._old_bodies[task_rid] = [text for event, text in texts if event not in self._fresh]
 
-    def event_written(self, task_rid: int, event_rid: int, text: str, *, inserted: bool) -> None:
-        """An event written to ``events`` (``inserted``: a new row)."""
+    def event_written(
+        self, task_rid: int, event_rid: int, text: str, order: tuple[float, str], *, inserted: bool
+    ) -> None:
+        """An event written to ``events`` (``inserted``: a new row); ``order`` is
+        its place in the task's body, (time, id)."""
         self._touched.add(task_rid)
         if inserted:
             self._fresh.add(event_rid)
+            if text and task_rid in self._new_tasks:
+                self._new_texts.setdefault(task_rid, []).append((order, event_rid, text))
+        else:
+            self._new_tasks.discard(task_rid)
         if text:
             self._texts.append(text)
 
@@ -157,7 +171,12 @@ class IndexWriter:
                 rids,
             )
         }
-        texts = self._texts_of(rids)
+        # A task new in this transaction has only the texts written with it
+        # (unless part of the transaction was rolled back: then all are read).
+        known = self._new_tasks if self._exact else set()
+        texts = self._texts_of([rid for rid in rids if rid not in known])
+        for rid in known:
+            texts[rid] = [(event, text) for _, event, text in sorted(self._new_texts.get(rid, []))]
         changes: list[Change] = []
         words = self._texts
         for rid in rids:
@@ -192,11 +211,14 @@ class IndexWriter:
                     )
         write_in_order(self.db, "docs", "subject, body, people, facets", changes)
         lexicon.feed(self.db, lexicon.unseen(words, self._seen))
-        self._clear()
         if len(self._doc_ids) > _CACHED or len(self._customer_rids) > _CACHED:
             self.forget_cached()
+        self._clear()
 
     def _clear(self) -> None:
+        self._new_tasks.clear()
+        self._new_texts.clear()
+        self._exact = True
         self._touched.clear()
         self._old_heads.clear()
         self._old_bodies.clear()
@@ -205,14 +227,15 @@ class IndexWriter:
 
     def reset(self) -> None:
         """Forget what the writer knew: the transaction it was part of rolled back."""
-        self._clear()
-        self._seen.clear()
         self.forget_cached()
+        self._seen.clear()
+        self._clear()
 
     def forget_cached(self) -> None:
         """Forget the rows remembered: part of the transaction rolled back."""
         self._customer_rids.clear()
         self._doc_ids.clear()
+        self._exact = False
 
     # --- rebuilding --------------------------------------------------------------
 

@@ -313,7 +313,13 @@ class SqliteStore(SqliteReads):
                 " inbound_key = ?, text = ?, doc = ? WHERE rid = ?",
                 (*values, event_rid),
             )
-        self._index.event_written(task_rid, event_rid, text, inserted=inserted)  # type: ignore[arg-type]
+        self._index.event_written(
+            task_rid,  # type: ignore[arg-type]
+            event_rid,  # type: ignore[arg-type]
+            text,
+            (event.at, event.id),
+            inserted=inserted,
+        )
 
     # --- maintenance -----------------------------------------------------------------
 

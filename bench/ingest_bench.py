@@ -130,7 +130,7 @@ def cpu_seconds() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result:
+async def desk_ingest(messages: int, store_kind: str, queue_size: int, rate: float = 0.0) -> Result:
     cpu_before = cpu_seconds()
     folder = Path(tempfile.mkdtemp(prefix="agentdesk-ingest-bench-"))
     desk, closers = open_desk(store_kind, folder)
@@ -142,7 +142,14 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int) -> Result
             ChannelConfig(
                 "simulator",
                 f"sim-{kind}",
-                {"kind": kind, "rate": 0, "count": per_channel, "seed": 11, "customers": 5000},
+                {
+                    "kind": kind,
+                    # Messages a minute for each channel; 0: as fast as the desk takes them.
+                    "rate": rate * 60 / len(KINDS),
+                    "count": per_channel,
+                    "seed": 11,
+                    "customers": 5000,
+                },
                 index,
             )
             for index, kind in enumerate(KINDS)
@@ -271,12 +278,17 @@ def main() -> None:
     )
     parser.add_argument("--queue-size", type=int, default=1000)
     parser.add_argument("--baseline", type=Path, help="another checkout to run beside")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="messages a second in all (default: full speed)"
+    )
     args = parser.parse_args()
     kinds = ("sqlite", "memory", "none") if args.store == "all" else (args.store,)
-    results = [asyncio.run(desk_ingest(args.messages, k, args.queue_size)) for k in kinds]
+    results = [
+        asyncio.run(desk_ingest(args.messages, k, args.queue_size, args.rate)) for k in kinds
+    ]
     desk = results[0]
     raw = asyncio.run(raw_websockets(args.messages))
-    baseline = run_baseline(args.baseline, args.messages) if args.baseline else []
+    baseline = run_baseline(args.baseline, args.messages, args.rate) if args.baseline else []
     print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
     print(f"{'path':38} {'messages':>9} {'msg/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'loop lag':>9}")
     for result in (*results, raw):
@@ -303,7 +315,7 @@ def main() -> None:
     )
 
 
-def run_baseline(tree: Path, messages: int) -> list[str]:
+def run_baseline(tree: Path, messages: int, rate: float) -> list[str]:
     """This benchmark as another checkout has it, on its store: its result lines."""
     import subprocess
 
@@ -311,7 +323,7 @@ def run_baseline(tree: Path, messages: int) -> list[str]:
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'plugins'}"}
     done = subprocess.run(
         [sys.executable, str(tree / "bench" / "ingest_bench.py"), "--messages", str(messages),
-         "--store", "tiny"],
+         "--store", "tiny", *(["--rate", str(rate)] if rate else [])],
         capture_output=True, text=True, env=env, cwd=tree, check=True,
     )  # fmt: skip
     return [line for line in done.stdout.splitlines() if line.startswith("desk (")]

@@ -73,7 +73,7 @@ class Identity(NamedTuple):
         return f"{self.kind}:{self.value}"
 
 
-class Customer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Customer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """A person, known under one or more identities."""
 
     id: str

@@ -37,7 +37,7 @@ class Attachment(NamedTuple):
     path: str | None = None
 
 
-class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
+class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind", gc=False):
     """The fields every event has. Encoded, an event carries its ``kind``
     (``"message"``, ``"note"``...), which tells the decoder its class."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 
-class OutboxEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class OutboxEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """One outbound message to deliver. The key makes sending idempotent."""
 
     key: str

@@ -51,7 +51,7 @@ def check_transition(number: int, current: Status, new: Status) -> None:
     raise IllegalTransition(f"task #{number} cannot go from {current} to {new}")
 
 
-class Task(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Task(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """One customer request (a conversation or ticket), whatever its channels."""
 
     id: str

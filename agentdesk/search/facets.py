@@ -8,6 +8,7 @@ one-letter prefix says which field a token belongs to.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from agentdesk.domain import Task
@@ -22,7 +23,9 @@ WAITING = "waiting"
 _LONG = 40  # bytes; longer values are hashed to keep tokens short
 
 
+@functools.lru_cache(maxsize=4096)
 def token(prefix: str, value: str) -> str:
+    # Remembered: the same channels, agents and tags come back with every task.
     data = fold(value).encode()
     if len(data) > _LONG:
         return prefix + "z" + hashlib.sha1(data).hexdigest()

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentdesk.core.collector import settle_after_load
 from agentdesk.core.config import Config
@@ -16,6 +17,9 @@ from agentdesk.core.ingest import IngestRules
 from agentdesk.core.local_client import LocalDeskClient
 from agentdesk.domain import Status
 from agentdesk.store import Store, open_store
+
+if TYPE_CHECKING:
+    from agentdesk.core.channel_runtime import ChannelRuntime
 
 log = logging.getLogger("agentdesk.runtime")
 
@@ -36,7 +40,7 @@ class EmbeddedDesk:
         self.store_path = store_path
         self._store = store
         self.desk: Desk | None = None
-        self.channels = None
+        self.channels: ChannelRuntime | None = None
         self.warnings: list[str] = []
         self._ticker: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[None] | None = None
@@ -85,7 +89,8 @@ class EmbeddedDesk:
 
     async def _start_channels(self) -> None:
         try:
-            await self.channels.start()  # type: ignore[union-attr]
+            assert self.channels is not None
+            await self.channels.start()
         except Exception:
             log.exception("starting the channels failed")
 

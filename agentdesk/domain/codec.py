@@ -42,7 +42,7 @@ def encode(obj: Customer | Task | Event | OutboxEntry) -> bytes:
     except (UnicodeEncodeError, TypeError, OverflowError) as exc:
         raise CodecError(f"{type(obj).__name__} {_id(obj)} cannot be saved: {exc}") from None
     try:
-        back = decode(_family(type(obj)), data)
+        back: Any = decode(_family(type(obj)), data)
     except CodecError as exc:
         raise CodecError(f"{type(obj).__name__} {_id(obj)} cannot be saved: {exc}") from None
     if back != obj:
@@ -93,4 +93,4 @@ def _family(cls: type) -> type:
 
 
 def _id(obj: Any) -> str:
-    return getattr(obj, "id", None) or getattr(obj, "key", "")
+    return str(getattr(obj, "id", None) or getattr(obj, "key", ""))

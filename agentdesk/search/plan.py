@@ -128,7 +128,8 @@ def build_plan(
 def _time_bounds(plan: Plan, key: str, filters: list[Filter], now: float) -> None:
     # before:X keeps last activity < X, after:X keeps >= X; several of one key
     # widen (any may match), a negated one is the opposite bound.
-    lows, highs = [], []
+    lows: list[int] = []
+    highs: list[int] = []
     positive = [time_rowid(f.threshold(now)) for f in filters if not f.negated]
     if positive:
         (highs if key == "before" else lows).append(

@@ -1,6 +1,7 @@
 """Persistence: the Store protocol, SQLite (embedded) and memory (tests) engines."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import (
     DuplicateKey,
@@ -13,8 +14,11 @@ from .errors import (
 )
 from .protocol import Batch, Change, Store, StoreStats, WriteGroup
 
+if TYPE_CHECKING:
+    from .sqlite_store import SqliteStore
 
-def open_store(path: Path | str, *, read_only: bool = False) -> Store:
+
+def open_store(path: Path | str, *, read_only: bool = False) -> SqliteStore:
     """Open (or create) the embedded store at ``path``; ``read_only`` takes no
     lock and reads what a running desk has committed."""
     from .sqlite_store import SqliteStore

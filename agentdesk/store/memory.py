@@ -180,7 +180,7 @@ class MemoryStore:
         old = self._events.get(event.id)
         if old is not None and old[0] != event.task_id:
             raise StoreError(f"event {event.id} already belongs to another task")
-        channel = getattr(event, "channel", None)
+        channel: str = getattr(event, "channel", "")
         key = inbound_key(event)
         if key is not None:
             holder = self._inbound.get((channel, key))

@@ -18,6 +18,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from agentdesk.domain import Customer, Event, Task
 from agentdesk.domain.codec import CodecError, decode, encode, encode_value
@@ -353,7 +354,7 @@ class SqliteStore(SqliteReads):
             db.close()
         return problems
 
-    def _meta(self, key: str, default: object) -> object:
+    def _meta(self, key: str, default: Any) -> Any:
         try:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.OperationalError:

@@ -1,5 +1,7 @@
 """Persistence: the Store protocol, SQLite (embedded) and memory (tests) engines."""
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -47,11 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
-from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
-from agentdesk.core.collector import settle_after_load
 from agentdesk.core.config import ChannelConfig, Config
-from agentdesk.core.desk import Desk
-from agentdesk.core.discovery import discover
+from agentdesk.core.desk import Desk, LocalDeskClient
+from agentdesk.core.host.channel_runtime import ChannelRuntime, RuntimeSettings
+from agentdesk.core.host.collector import settle_after_load
+from agentdesk.core.host.discovery import discover
 from agentdesk.plugin import TypingSignal
 
 KINDS = ("email", "chat", "sms", "social", "phone")
@@ -167,7 +167,7 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int, rate: flo
 
     async def console() -> None:
         nonlocal on_stream
-        async for update in desk.subscribe(desk.store.seq):
+        async for update in LocalDeskClient(desk, "ana").subscribe(desk.store.seq):
             on_stream += len(update.events)
             if on_stream >= total:
                 finished.set()

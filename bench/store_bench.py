@@ -264,7 +264,7 @@ class FsyncProbe:
 # --- the desk on the store: the event loop and close ----------------------------------------
 
 # Run as ``python -c`` with either checkout on the path: the desk API it uses
-# (Desk(store), commands.note, close) is the same in both.
+# (Desk(store), an agent's note, close) is in both, a note spelt two ways.
 SESSION = """
 import asyncio, json, sys, time
 from pathlib import Path
@@ -278,6 +278,11 @@ except ImportError:
 async def main(path, notes):
     store = Engine.open(Path(path))
     desk = Desk(store)
+    try:
+        from agentdesk.core.desk import LocalDeskClient
+        note = LocalDeskClient(desk, "ana").note
+    except ImportError:  # before the desk took requests
+        note = lambda task_id, text: desk.commands.note(task_id, text, actor="ana")
     tasks = [t for t in store.tasks([Status.OPEN])][:200]
     worst = 0.0
     async def watch():
@@ -289,7 +294,7 @@ async def main(path, notes):
     watcher = asyncio.create_task(watch())
     began = time.perf_counter()
     for n in range(notes):
-        await desk.commands.note(tasks[n % len(tasks)].id, f"note {n} for the team", actor="ana")
+        await note(tasks[n % len(tasks)].id, f"note {n} for the team")
     elapsed = time.perf_counter() - began
     watcher.cancel()
     desk.close()

@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from agentdesk.core.client import ChannelStatus
-from agentdesk.core.desk import Desk
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.api import ChannelStatus
+from agentdesk.core.desk import Desk, LocalDeskClient
 from agentdesk.plugin import Capabilities, HealthState
 from agentdesk.store.memory import MemoryStore
 

@@ -14,8 +14,8 @@ from typing import ClassVar
 import pytest
 from test_plugin_runtime import Harness, until
 
-from agentdesk.core.discovery import PluginCatalog
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.local_client import LocalDeskClient
+from agentdesk.core.host.discovery import PluginCatalog
 from agentdesk.plugin import Capabilities, Channel, HealthState, InboundMessage
 
 

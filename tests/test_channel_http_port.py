@@ -6,9 +6,9 @@ import socket
 
 from test_plugin_runtime import FAST, until
 
-from agentdesk.core.channel_runtime import ChannelRuntime
 from agentdesk.core.config import ChannelConfig, Config, HttpConfig
 from agentdesk.core.desk import Desk
+from agentdesk.core.host.channel_runtime import ChannelRuntime
 from agentdesk.plugin import HealthState
 from agentdesk.store.memory import MemoryStore
 

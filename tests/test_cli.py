@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from agentdesk.api import ChannelStatus
 from agentdesk.cli import main
-from agentdesk.core.client import ChannelStatus
-from agentdesk.core.desk import Desk
+from agentdesk.core.desk import Desk, LocalDeskClient
 from agentdesk.core.runtime import open_store
 from agentdesk.domain import Task
 from agentdesk.plugin import Capabilities, HealthState, InboundCall, InboundMessage
@@ -40,8 +40,8 @@ async def _fill(store_path: Path) -> None:
             "mail", InboundMessage("elodie@example.fr", "Mon canapé bleu", customer_name="Élodie")
         )
         await desk.ingest("tel", InboundCall("+33 6 12 34 56 78", outcome="missed"))
-        await desk.commands.reply(first.task.id, "Nous regardons", actor="ana")
-        await desk.commands.set_tags(first.task.id, ["sofa"], actor="ana")
+        await LocalDeskClient(desk, "ana").reply(first.task.id, "Nous regardons")
+        await LocalDeskClient(desk, "ana").set_tags(first.task.id, ["sofa"])
         await desk.state_set("mail", "uid", 17)
     finally:
         store.close()

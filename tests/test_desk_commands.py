@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from agentdesk.core.client import DeskError
+from agentdesk.api import DeskError
+from agentdesk.core.desk import LocalDeskClient
 from agentdesk.domain import DeliveryState, Message, Priority, Status
 from agentdesk.plugin import Delivery, DeliveryReceipt, InboundMessage
 
@@ -59,7 +60,7 @@ async def test_a_late_receipt_moves_a_reply_forward_only(desk, client, clock):
     message = await client.reply(task.id, "Your parcel left today")
     [entry] = desk.outbox_due(clock.now)
     await desk.delivery_succeeded(entry, Delivery(external_id="<out-2@x>"))
-    updates = desk.subscribe(desk.store.seq)
+    updates = client.subscribe(desk.store.seq)
 
     def state() -> DeliveryState:
         return desk.store.get_event(message.id).delivery
@@ -207,22 +208,25 @@ async def test_update_stream_live_and_resumable(desk, client):
 
 
 async def test_notices_reach_only_their_agent(desk):
-    from agentdesk.core.local_client import LocalDeskClient
-
     ana, bob = LocalDeskClient(desk, "ana"), LocalDeskClient(desk, "bob")
     task = await _task(desk)
     seq = desk.store.seq
     await ana.assign(task.id, "bob")
 
-    async def first(client):
+    await ana.note(task.id, "marker: every update before it was seen")
+
+    async def notices(client):
+        seen = []
         async for update in client.subscribe(seq):
-            return update
+            seen.extend(update.notices)
+            if any(getattr(e, "text", "").startswith("marker") for e in update.events):
+                return seen
 
-    assert any("assigned to you" in n for n in (await first(bob)).notices)
-    assert not any("assigned to you" in n for n in (await first(ana)).notices)
+    assert any("assigned to you" in n for n in await notices(bob))
+    assert not any("assigned to you" in n for n in await notices(ana))
 
 
-async def test_typing_signal_is_published_not_stored(desk):
+async def test_typing_signal_is_published_not_stored(desk, client):
     from agentdesk.plugin import TypingSignal
 
     task = await _task(desk, "sess-3", "chat")
@@ -231,7 +235,7 @@ async def test_typing_signal_is_published_not_stored(desk):
     got = []
 
     async def follow():
-        async for update in desk.subscribe(seq):
+        async for update in client.subscribe(seq):
             if update.typing:
                 got.append(update.typing)
                 return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdesk.core.ingest import InboundRejected
+from agentdesk.core.desk import InboundRejected, LocalDeskClient
 from agentdesk.domain import Message, Status, StatusChange
 from agentdesk.plugin import InboundCall, InboundMessage, InboundSurvey
 
@@ -68,14 +68,14 @@ async def test_thread_ref_wins_over_customer_lookup(desk, client):
 
 async def test_task_number_hint_only_for_the_same_customer(desk):
     first = await desk.ingest("mail", InboundMessage("a@b.co", "q"))
-    await desk.commands.set_status(first.task.id, Status.CLOSED, pending_until=None, actor="ana")
+    await LocalDeskClient(desk, "ana").set_status(first.task.id, Status.CLOSED)
     stranger = await desk.ingest("mail", InboundMessage("x@y.co", "hijack", task_number=1001))
     assert stranger.task.id != first.task.id
 
 
 async def test_reopens_recently_closed_task(desk, clock):
     first = await desk.ingest("mail", InboundMessage("a@b.co", "q"))
-    await desk.commands.set_status(first.task.id, Status.CLOSED, pending_until=None, actor="ana")
+    await LocalDeskClient(desk, "ana").set_status(first.task.id, Status.CLOSED)
     clock.advance(3600)
     again = await desk.ingest("mail", InboundMessage("a@b.co", "still broken"))
     assert again.task.id == first.task.id
@@ -86,7 +86,7 @@ async def test_reopens_recently_closed_task(desk, clock):
 
 async def test_old_closed_task_not_reopened(desk, clock):
     first = await desk.ingest("mail", InboundMessage("a@b.co", "q"))
-    await desk.commands.set_status(first.task.id, Status.CLOSED, pending_until=None, actor="ana")
+    await LocalDeskClient(desk, "ana").set_status(first.task.id, Status.CLOSED)
     clock.advance(8 * 86400)
     again = await desk.ingest("mail", InboundMessage("a@b.co", "new matter"))
     assert again.created_task and again.task.id != first.task.id
@@ -94,7 +94,7 @@ async def test_old_closed_task_not_reopened(desk, clock):
 
 async def test_pending_task_reopens_when_customer_answers(desk):
     first = await desk.ingest("mail", InboundMessage("a@b.co", "q"))
-    await desk.commands.set_status(first.task.id, Status.PENDING, pending_until=None, actor="ana")
+    await LocalDeskClient(desk, "ana").set_status(first.task.id, Status.PENDING)
     again = await desk.ingest("mail", InboundMessage("a@b.co", "answer"))
     assert again.task.status == Status.OPEN
     change = [e for e in desk.store.events_of_task(first.task.id) if isinstance(e, StatusChange)]
@@ -144,7 +144,7 @@ async def test_call_record_and_survey(desk):
     )
     assert call.task.waiting_since is not None
     assert call.event.kind == "call"
-    await desk.commands.set_status(call.task.id, Status.CLOSED, pending_until=None, actor="ana")
+    await LocalDeskClient(desk, "ana").set_status(call.task.id, Status.CLOSED)
     survey = await desk.ingest("phone", InboundSurvey("+33612345678", "ces", 2, comment="easy"))
     assert survey.task.id == call.task.id
     with pytest.raises(InboundRejected, match="outside"):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agentdesk.core.client import ChannelStatus
+from agentdesk.api import ChannelStatus, DeskError, ErrorCode
 from agentdesk.core.desk import Desk
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.local_client import LocalDeskClient
 from agentdesk.plugin import Capabilities, HealthState, InboundMessage
-from agentdesk.search import QuerySyntaxError
 from agentdesk.store.sqlite_store import SqliteStore
 
 
@@ -48,5 +47,7 @@ async def test_every_kind_of_change_keeps_search_level(indexed):
 
 async def test_a_bad_query_says_where(indexed):
     _, client = indexed
-    with pytest.raises(QuerySyntaxError):
+    with pytest.raises(DeskError) as refused:
         await client.search('"unbalanced')
+    assert refused.value.code == ErrorCode.INVALID
+    assert "at 0" in refused.value.message

@@ -13,8 +13,8 @@ from servers.imap_server import ImapAccount
 from servers.smtp_server import ReceivedMail, SmtpSink
 
 from agentdesk.core.desk import Desk
-from agentdesk.core.ingest import IngestResult
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.ingest import IngestResult
+from agentdesk.core.desk.local_client import LocalDeskClient
 from agentdesk.domain import Status
 from agentdesk.plugin import InboundMessage
 from agentdesk.plugin.testing import RecordingContext

@@ -18,16 +18,20 @@ PACKAGE = ROOT / "agentdesk"
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     "plugin": set(),
+    # The query language is pure: the desk, the index and the console read it alike.
+    "query": set(),
+    # The desk's messages: what a client speaks, in process or on the wire.
+    "api": {"domain", "plugin", "query"},
     # The search index lives in the store's file and transactions: the store
     # writes it through search's writer, and search knows only the domain.
-    "search": {"domain"},
-    "store": {"domain", "search"},
-    "core": {"domain", "store", "search", "plugin"},
-    "hub": {"domain", "store", "search", "plugin", "core"},
+    "search": {"domain", "query", "api"},
+    "store": {"domain", "query", "api", "search"},
+    "core": {"domain", "query", "api", "store", "search", "plugin"},
+    "hub": {"domain", "query", "api", "store", "search", "plugin", "core"},
     # The console sees the desk only through its client interface.
-    "tui": {"domain", "plugin", "search.query", "core.client", "core.config"},
+    "tui": {"domain", "plugin", "query", "api", "core.config"},
 }
-BELOW_TUI = ("domain", "plugin", "store", "search", "core", "hub")
+BELOW_TUI = ("domain", "plugin", "query", "api", "store", "search", "core", "hub")
 
 
 def _imports(path: Path, module: str) -> list[str]:
@@ -80,6 +84,16 @@ def test_floor_imports_go_down(floor: str, path: Path, module: str) -> None:
         assert any(rest == a or rest.startswith(a + ".") for a in allowed), (
             f"{module} imports {name}; the {floor} floor may only use {sorted(allowed)}"
         )
+
+
+@pytest.mark.parametrize(
+    "path, module", _modules(PACKAGE / "core" / "desk", "agentdesk.core.desk"), ids=lambda v: str(v)
+)
+def test_the_desk_does_not_reach_the_channel_host(path: Path, module: str) -> None:
+    # The host drives the desk (registers channels, drains the outbox); the
+    # desk never calls up into it, so a hub can run it with another host.
+    for name in _imports(path, module):
+        assert not name.startswith("agentdesk.core.host"), f"{module} imports {name}"
 
 
 @pytest.mark.parametrize(

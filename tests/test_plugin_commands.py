@@ -12,7 +12,7 @@ from rich.console import Console
 from agentdesk.commands import plugins
 from agentdesk.commands.base import CommandError
 from agentdesk.core.config import ChannelConfig, Config
-from agentdesk.core.discovery import PluginCatalog, discover
+from agentdesk.core.host.discovery import PluginCatalog, discover
 
 EXAMPLES = Path(__file__).parent / "plugin_examples"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentdesk.core.discovery import discover
+from agentdesk.core.host.discovery import discover
 from agentdesk.plugin import Channel, Outbound
 from agentdesk.plugin.contract import CHECKS, ContractSubject, run_contract
 from agentdesk.plugin.testing import ChannelContract, RecordingContext

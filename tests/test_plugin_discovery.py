@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.core.discovery import (
+from agentdesk.core.host.discovery import (
     PluginCatalog,
     default_plugin_paths,
     discover,

@@ -17,11 +17,11 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
 from agentdesk.core.config import ChannelConfig, Config, HttpConfig
 from agentdesk.core.desk import Desk
-from agentdesk.core.discovery import discover
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.local_client import LocalDeskClient
+from agentdesk.core.host.channel_runtime import ChannelRuntime, RuntimeSettings
+from agentdesk.core.host.discovery import discover
 from agentdesk.domain import DeliveryState, Message
 from agentdesk.plugin import Channel, HealthState, Outbound
 from agentdesk.plugin.contract import ContractSubject, run_contract

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from agentdesk.core.channel_runtime import ChannelRuntime, RuntimeSettings
 from agentdesk.core.config import ChannelConfig, Config, HttpConfig
 from agentdesk.core.desk import Desk
-from agentdesk.core.discovery import PluginCatalog, discover
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.local_client import LocalDeskClient
+from agentdesk.core.host.channel_runtime import ChannelRuntime, RuntimeSettings
+from agentdesk.core.host.discovery import PluginCatalog, discover
 from agentdesk.domain import DeliveryState, Message
 from agentdesk.plugin import Capabilities, Channel, HandoffContext, HealthState, InboundMessage
 from agentdesk.store.memory import MemoryStore

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.core.discovery import discover
+from agentdesk.core.host.discovery import discover
 from agentdesk.plugin import (
     ChannelConnectionError,
     InboundCall,

@@ -31,8 +31,8 @@ from agentdesk.domain import (
     Task,
 )
 from agentdesk.domain.evolve import evolve
+from agentdesk.query.parser import Query
 from agentdesk.search import QuerySyntaxError, parse_query
-from agentdesk.search.query import Query
 from agentdesk.search.scan import strong_parts, term_in
 from agentdesk.store import Batch
 from agentdesk.store.memory import MemoryStore

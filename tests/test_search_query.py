@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from agentdesk.search.query import (
+from agentdesk.query.parser import (
     MAX_QUERY_CHARS,
     MAX_QUERY_ITEMS,
     Filter,

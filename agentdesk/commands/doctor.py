@@ -89,7 +89,7 @@ def index_checks(inv: Invocation, store: Any) -> list[Check]:
 def plugin_checks(config: Config) -> list[Check]:
     """Every plugin that failed to load (a warning unless a channel uses it), and
     each configured channel: its plugin found and its options valid."""
-    from agentdesk.core.discovery import discover, resolve_channel
+    from agentdesk.core.host.discovery import discover, resolve_channel
     from agentdesk.plugin import PluginConfigError
 
     catalog = discover(config.plugin_paths)

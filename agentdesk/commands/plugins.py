@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentdesk.core.config import Config
-from agentdesk.core.discovery import PluginCatalog, discover
+from agentdesk.core.host.discovery import PluginCatalog, discover
 from agentdesk.plugin import Channel, PluginConfigError
 from agentdesk.plugin.contract import ContractReport, ContractSubject, run_contract
 

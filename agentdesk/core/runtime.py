@@ -10,16 +10,16 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentdesk.core.collector import settle_after_load
 from agentdesk.core.config import Config
 from agentdesk.core.desk import Desk
-from agentdesk.core.ingest import IngestRules
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.ingest import IngestRules
+from agentdesk.core.desk.local_client import LocalDeskClient
+from agentdesk.core.host.collector import settle_after_load
 from agentdesk.domain import Status
 from agentdesk.store import Store, open_store
 
 if TYPE_CHECKING:
-    from agentdesk.core.channel_runtime import ChannelRuntime
+    from agentdesk.core.host.channel_runtime import ChannelRuntime
 
 log = logging.getLogger("agentdesk.runtime")
 
@@ -47,7 +47,7 @@ class EmbeddedDesk:
         self._opening: concurrent.futures.Future | None = None
 
     async def open(self) -> LocalDeskClient:
-        from agentdesk.core.channel_runtime import ChannelRuntime
+        from agentdesk.core.host.channel_runtime import ChannelRuntime
 
         settle_after_load()
         # The store, the desk and the first snapshot in one trip to a thread

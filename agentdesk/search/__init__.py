@@ -7,8 +7,8 @@ them by reading every task, for stores without an index. Imports only
 ``agentdesk.domain``.
 """
 
-from .query import Filter, Query, QuerySyntaxError, Sort, Term, parse_query
-from .reader import SearchHit, SearchPage
+from agentdesk.api import SearchHit, SearchPage
+from agentdesk.query import Filter, Query, QuerySyntaxError, Sort, Term, parse_query
 
 __all__ = [
     "Filter",

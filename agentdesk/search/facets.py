@@ -12,8 +12,7 @@ import functools
 import hashlib
 
 from agentdesk.domain import Task
-
-from .fold import fold
+from agentdesk.query.fold import fold
 
 ALL = "all"  # in every document: the left side of a query made only of exclusions
 NOTHING = "nothing"  # in no document: a filter that can match no task

@@ -21,9 +21,10 @@ import dataclasses
 import sqlite3
 from collections.abc import Callable
 
+from agentdesk.query.terms import Sort
+
 from . import facets
 from .plan import Plan
-from .terms import Sort
 
 COUNT_CAP = 1000
 RANK_WINDOW = 250

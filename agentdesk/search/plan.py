@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentdesk.query.fold import digits, fold, looks_like_phone
+from agentdesk.query.terms import Filter, Query, QuerySyntaxError, Sort, Term
+
 from . import facets
-from .fold import digits, fold, looks_like_phone
 from .records import time_rowid
-from .terms import Filter, Query, QuerySyntaxError, Sort, Term
 
 _TEXT = "{subject body people}"
 _STRONG = "{subject people}"

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
+from agentdesk.api import SearchHit, SearchPage, Segments
 from agentdesk.domain import Task
 from agentdesk.domain.codec import decode
+from agentdesk.query.terms import Query, Term
 
 from . import lexicon
 from .pager import Pager
 from .plan import build_plan
 from .records import last_activity
-from .snippet import Segments, Snippets
-from .terms import Query, Term
+from .snippet import Snippets
 
 MAX_PAGE = 1000
 # A from: fragment matching more customers than this is tested on task rows.
@@ -25,52 +25,22 @@ _HITS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    task_id: str
-    number: int
-    status: str
-    channel: str
-    channel_kind: str
-    customer_id: str
-    customer_name: str
-    subject: str
-    assignee: str | None
-    last_activity: float
-    # The best matching text around the matched words; True marks a matched word.
-    snippet: Segments
-    # Higher ranks first: 2.0 when words were found in the subject or the
-    # customer's name or identities, 1.0 elsewhere, 0.0 for a query without words.
-    score: float
-
-    @classmethod
-    def of(cls, task: Task, customer_name: str, snippet: Segments, score: float) -> SearchHit:
-        """The hit for ``task`` (``customer_name`` stands in when the task has none)."""
-        return cls(
-            task_id=task.id,
-            number=task.number,
-            status=str(task.status),
-            channel=task.channel,
-            channel_kind=task.channel_kind,
-            customer_id=task.customer_id,
-            customer_name=task.customer_name or customer_name,
-            subject=task.subject,
-            assignee=task.assignee,
-            last_activity=last_activity(task),
-            snippet=snippet,
-            score=score,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    hits: list[SearchHit]
-    # Matching tasks; past pager.COUNT_CAP only a lower bound ("1,000+").
-    total: int
-    offset: int
-    # Where the next page starts; None on the last page.
-    next_offset: int | None
-    total_exact: bool = True
+def hit_of(task: Task, customer_name: str, snippet: Segments, score: float) -> SearchHit:
+    """The hit for ``task`` (``customer_name`` stands in when the task has none)."""
+    return SearchHit(
+        task_id=task.id,
+        number=task.number,
+        status=str(task.status),
+        channel=task.channel,
+        channel_kind=task.channel_kind,
+        customer_id=task.customer_id,
+        customer_name=task.customer_name or customer_name,
+        subject=task.subject,
+        assignee=task.assignee,
+        last_activity=last_activity(task),
+        snippet=snippet,
+        score=score,
+    )
 
 
 class Reader:
@@ -121,6 +91,4 @@ class Reader:
         snippets = self.snippets.for_tasks(
             [(rid, task.subject, task.preview) for (rid, task, _), _ in ordered], terms
         )
-        return [
-            SearchHit.of(task, name, snippets[rid], score) for (rid, task, name), score in ordered
-        ]
+        return [hit_of(task, name, snippets[rid], score) for (rid, task, name), score in ordered]

@@ -6,8 +6,7 @@ import math
 import unicodedata
 
 from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
-
-from .fold import PART_SEPARATOR, fold, phone_forms
+from agentdesk.query.fold import PART_SEPARATOR, fold, phone_forms
 
 # Between the texts of a document: a phrase never runs from one into the next.
 JOIN = f" {PART_SEPARATOR} "

@@ -12,13 +12,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from agentdesk.api import SearchPage
 from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
+from agentdesk.query.terms import Filter, Query, Sort, Term
 
 from .pager import COUNT_CAP, STRONG, WEAK
-from .reader import MAX_PAGE, SearchHit, SearchPage
+from .reader import MAX_PAGE, hit_of
 from .records import last_activity
 from .snippet import preview
-from .terms import Filter, Query, Sort, Term
 
 # What a scan needs of a store: a task's customer and events.
 CustomerOf = Callable[[Task], Customer]
@@ -163,7 +164,7 @@ def scan(
     page = found[offset : offset + limit]
     end = offset + len(page)
     hits = [
-        SearchHit.of(task, customer.display_name, preview(task.preview), score)
+        hit_of(task, customer.display_name, preview(task.preview), score)
         for task, customer, score in page
     ]
     total = min(len(found), COUNT_CAP)

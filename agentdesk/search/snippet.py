@@ -15,10 +15,9 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from .fold import fold, like_pattern, starts_a_word, words_pattern
-from .terms import Term
-
-Segments = list[tuple[str, bool]]
+from agentdesk.api import Segments
+from agentdesk.query.fold import fold, like_pattern, starts_a_word, words_pattern
+from agentdesk.query.terms import Term
 
 SNIPPET_CHARS = 160
 _LEAD = 40  # characters shown before the first matched word

@@ -14,11 +14,11 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from agentdesk.api import SearchPage
 from agentdesk.domain import Customer, Event, Identity, OutboxEntry, Status, Task
 from agentdesk.domain.codec import CodecError, decode, decode_value, encode, encode_value
-from agentdesk.search.reader import SearchPage
+from agentdesk.query.terms import Query
 from agentdesk.search.scan import scan
-from agentdesk.search.terms import Query
 
 from .errors import DuplicateKey, StoreConflict, StoreError
 from .protocol import FIRST_TASK_NUMBER, Batch, Change, StoreStats, inbound_key

@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from agentdesk.api import SearchPage
 from agentdesk.domain import (
     CallRecord,
     Customer,
@@ -30,8 +31,7 @@ from agentdesk.domain import (
     Status,
     Task,
 )
-from agentdesk.search.reader import SearchPage
-from agentdesk.search.terms import Query
+from agentdesk.query.terms import Query
 
 #: The number the store gives the first task.
 FIRST_TASK_NUMBER = 1001

@@ -12,11 +12,12 @@ from typing import Any
 
 import msgspec
 
+from agentdesk.api import SearchPage
 from agentdesk.domain import Customer, Event, Identity, OutboxEntry, Status, Task
 from agentdesk.domain.codec import decode, decode_value
 from agentdesk.domain.events import AnyEvent
-from agentdesk.search.reader import Reader, SearchPage
-from agentdesk.search.terms import Query
+from agentdesk.query.terms import Query
+from agentdesk.search.reader import Reader
 
 from .protocol import Change, StoreStats
 

@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
 
-from agentdesk.core.client import ChannelStatus, DeskClient, DeskConnector, Snapshot, Update
+from agentdesk.api import ChannelStatus, DeskClient, DeskConnector, Snapshot, Update
 from agentdesk.plugin import HealthState
 
 from .canned import normalize_canned

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentdesk.core.client import ChannelStatus
+from agentdesk.api import ChannelStatus
 from agentdesk.domain import Customer, Task
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.core.client import ChannelStatus
+from agentdesk.api import ChannelStatus
 from agentdesk.core.desk import Desk
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.local_client import LocalDeskClient
 from agentdesk.domain import Task
 from agentdesk.plugin import Capabilities, HealthState, InboundMessage
 from agentdesk.store.sqlite_store import SqliteStore

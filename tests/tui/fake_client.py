@@ -12,7 +12,7 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from agentdesk.core.client import ChannelStatus, DeskError, Snapshot, TimelineEntry, Update
+from agentdesk.api import ChannelStatus, DeskError, Snapshot, TimelineEntry, Update
 from agentdesk.domain import (
     Assignment,
     Customer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentdesk.core.desk import LocalDeskClient
 from agentdesk.domain import (
     Assignment,
     DeliveryState,
@@ -281,7 +282,6 @@ async def test_live_updates_keep_the_selection(make_app, console_desk, clock):
 
 
 async def test_notices_become_toasts(make_app, console_desk, clock):
-    from agentdesk.core.local_client import LocalDeskClient
 
     tasks = await seed(console_desk, clock)
     app = make_app()
@@ -297,7 +297,7 @@ async def test_the_customer_pane_shows_every_task_and_opens_one(make_app, consol
 
     tasks = await seed(console_desk, clock)
     older = tasks[0]
-    await console_desk.commands.set_status(older.id, Status.CLOSED, pending_until=None, actor="ben")
+    await LocalDeskClient(console_desk, "ben").set_status(older.id, Status.CLOSED)
     clock.advance(8 * 86400)  # past the reopen window: a new task
     again = await console_desk.ingest("chat", InboundMessage("sess-ana", "Me again"))
     assert again.task.id != older.id
@@ -353,7 +353,7 @@ async def test_keys_typed_ahead_reach_the_widget_the_previous_key_chose(
 
 
 async def test_a_short_terminal_shows_one_toast_at_a_time(make_app, console_desk, clock):
-    from agentdesk.core.client import Update
+    from agentdesk.api import Update
 
     await seed(console_desk, clock)
     app = make_app()

@@ -67,7 +67,7 @@ async def test_hostile_text_in_a_narrow_terminal():
 async def test_hostile_notices_are_toasted_literally():
     from textual.widgets._toast import Toast
 
-    from agentdesk.core.client import Update
+    from agentdesk.api import Update
 
     desk = sample_desk()
     app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)

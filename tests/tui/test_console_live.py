@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentdesk.core.client import Update
+from agentdesk.api import Update
 from agentdesk.plugin import HealthState
 from agentdesk.tui import AgentDeskApp
 

@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from agentdesk.core.local_client import LocalDeskClient
+from agentdesk.core.desk.local_client import LocalDeskClient
 from agentdesk.domain import Message
 from agentdesk.tui.screens.help import HelpScreen
 from agentdesk.tui.screens.prompts import TransferPrompt

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from agentdesk.core.client import ChannelStatus
+from agentdesk.api import ChannelStatus
 from agentdesk.domain import Customer, Task, identity_problem, normalize_identity
 
 from ..handoff_targets import HandoffTarget, handoff_targets

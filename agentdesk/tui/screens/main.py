@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from agentdesk.core.client import ChannelStatus, Update
+from agentdesk.api import ChannelStatus, Update
 from agentdesk.domain import Customer, Status, Task
 
 from ..inbox_index import InboxIndex

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from agentdesk.core.client import DeskError
+from agentdesk.api import DeskError
 from agentdesk.domain import Task
 
 from ..canned import canned_fields

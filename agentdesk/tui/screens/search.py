@@ -21,8 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from agentdesk.core.client import DeskClient, DeskError
-from agentdesk.search.query import QuerySyntaxError, parse_query
+from agentdesk.api import DeskClient, DeskError
+from agentdesk.query import QuerySyntaxError, parse_query
 
 from ..labels import channel_badge, format_time
 from ..safe_text import safe_fragment, safe_line

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from agentdesk.core.client import DeskError
+from agentdesk.api import DeskError
 from agentdesk.domain import Priority, Status, Task
 from agentdesk.domain.snooze import SnoozeError, parse_snooze
 

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from agentdesk.core.client import TimelineEntry
+from agentdesk.api import TimelineEntry
 from agentdesk.domain import Customer, Handoff, Transfer
 
 from ..event_text import summarize_event

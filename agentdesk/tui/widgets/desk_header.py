@@ -7,7 +7,7 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.widgets import Static
 
-from agentdesk.core.client import ChannelStatus
+from agentdesk.api import ChannelStatus
 
 from ..labels import CHANNEL_BADGES, HEALTH_SYMBOLS
 from ..safe_text import safe_line

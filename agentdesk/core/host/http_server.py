@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from agentdesk.core.config import HttpConfig
 from agentdesk.plugin import HttpEndpoint, WebSocketEndpoint
 from agentdesk.plugin.serving import EmbeddedServer
-
-from .config import HttpConfig
 
 if TYPE_CHECKING:
     from starlette.requests import Request

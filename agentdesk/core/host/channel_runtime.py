@@ -15,6 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from agentdesk.api import ChannelStatus
+from agentdesk.core.config import ChannelConfig, Config
 from agentdesk.plugin import (
     Capabilities,
     ChannelConnectionError,
@@ -28,8 +30,6 @@ from agentdesk.plugin.http_defaults import shared_ssl_context
 
 from .backoff import Backoff
 from .channel_supervisor import ChannelSupervisor, RuntimeSettings
-from .client import ChannelStatus
-from .config import ChannelConfig, Config
 from .discovery import PluginCatalog, discover, resolve_channel
 from .http_server import DeskHttpServer
 from .outbox_dispatch import OutboxDispatcher

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentdesk.core.config import Config
 from agentdesk.plugin import (
     Channel,
     ChannelConnectionError,
@@ -35,7 +36,6 @@ from agentdesk.plugin import (
 )
 
 from .backoff import Backoff
-from .config import Config
 from .plugin_context import DeskPluginContext, InboundPump
 
 if TYPE_CHECKING:

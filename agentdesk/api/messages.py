@@ -1,0 +1,102 @@
+"""What the desk answers and streams: channels, updates, snapshots, search pages.
+
+msgspec Structs, so the same objects serve in process and on the wire
+(``agentdesk.api.codec``). Tasks, customers and events are the domain's own.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from agentdesk.domain import Customer, Task
+from agentdesk.domain.events import AnyEvent
+from agentdesk.plugin import Capabilities, HealthState
+
+
+class ChannelStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One channel instance as the console shows it."""
+
+    name: str
+    plugin: str
+    capabilities: Capabilities
+    state: HealthState = HealthState.STARTING
+    detail: str = ""
+    last_error: str | None = None
+    next_retry_at: float | None = None
+    restarts: int = 0
+
+    @property
+    def kind(self) -> str:
+        return self.capabilities.kind
+
+
+class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
+    """What changed in one committed batch (or a health change, seq unchanged).
+
+    ``reset`` means the subscriber fell too far behind: reload a snapshot.
+    ``notices`` are sentences worth a toast ("task #1042 assigned to you").
+    """
+
+    seq: int
+    tasks: list[Task] = msgspec.field(default_factory=list)
+    events: list[AnyEvent] = msgspec.field(default_factory=list)
+    customers: list[Customer] = msgspec.field(default_factory=list)
+    channels: list[ChannelStatus] = msgspec.field(default_factory=list)
+    notices: list[str] = msgspec.field(default_factory=list)
+    #: Customers typing in real-time channels: task id -> typing or stopped.
+    typing: dict[str, bool] = msgspec.field(default_factory=dict)
+    reset: bool = False
+    #: The one agent this update is for (a notice for them alone); None: everyone.
+    to: str | None = None
+
+    @property
+    def changes_data(self) -> bool:
+        """Whether it carries committed changes (not only health, typing, notices)."""
+        return bool(self.tasks or self.events or self.customers)
+
+
+class Snapshot(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """The state a console starts from: open and pending tasks, and channels."""
+
+    seq: int
+    tasks: list[Task]
+    channels: list[ChannelStatus]
+
+
+class TimelineEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One task of a customer with its events, for the cross-channel timeline."""
+
+    task: Task
+    events: list[AnyEvent]
+
+
+#: Text around matched words; True marks a matched word.
+Segments = list[tuple[str, bool]]
+
+
+class SearchHit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    task_id: str
+    number: int
+    status: str
+    channel: str
+    channel_kind: str
+    customer_id: str
+    customer_name: str
+    subject: str
+    assignee: str | None
+    last_activity: float
+    #: The best matching text around the matched words.
+    snippet: Segments
+    #: Higher ranks first: 2.0 when words were found in the subject or the
+    #: customer's name or identities, 1.0 elsewhere, 0.0 for a query without words.
+    score: float
+
+
+class SearchPage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    hits: list[SearchHit]
+    #: Matching tasks; past the count cap only a lower bound ("1,000+").
+    total: int
+    offset: int
+    #: Where the next page starts; None on the last page.
+    next_offset: int | None
+    total_exact: bool = True

@@ -1,0 +1,195 @@
+"""Every read and command of the desk as a message.
+
+A request names what it asks (``op`` on the wire) and what answers it
+(``result``, the type its answer decodes to). Commands change the desk and
+pass the whole pipeline; reads only read. The same objects travel in process
+(``LocalDeskClient``) and over a websocket.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Union
+
+import msgspec
+
+from agentdesk.domain import Customer, Priority, Status, Task
+from agentdesk.domain.events import AnyEvent
+
+from .messages import ChannelStatus, SearchPage, Snapshot, TimelineEntry
+
+
+class Request(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="op"
+):
+    """A read or a command."""
+
+    #: What the answer decodes to.
+    result: ClassVar[Any] = None
+    #: Whether it changes the desk (a command) or only reads it.
+    command: ClassVar[bool] = False
+
+
+# --- reads -------------------------------------------------------------------
+
+
+class GetSnapshot(Request, tag="snapshot"):
+    """Open and pending tasks and the channels, with the seq to stream from."""
+
+    result = Snapshot
+
+
+class GetTask(Request, tag="get_task"):
+    task_id: str
+    result = Task | None
+
+
+class TaskByNumber(Request, tag="task_by_number"):
+    number: int
+    result = Task | None
+
+
+class GetThread(Request, tag="thread"):
+    """A task's events in time order."""
+
+    task_id: str
+    result = list[AnyEvent]
+
+
+class GetCustomer(Request, tag="get_customer"):
+    customer_id: str
+    result = Customer | None
+
+
+class GetTimeline(Request, tag="timeline"):
+    """Every task of a customer with its events, newest task first."""
+
+    customer_id: str
+    result = list[TimelineEntry]
+
+
+class Search(Request, tag="search"):
+    """One page of tasks matching a query of the search language."""
+
+    query: str
+    limit: int = 50
+    offset: int = 0
+    result = SearchPage
+
+
+class ListChannels(Request, tag="channels"):
+    result = list[ChannelStatus]
+
+
+# --- commands ------------------------------------------------------------------
+
+
+class Command(Request, frozen=True, kw_only=True):
+    command = True
+
+
+class Reply(Command, tag="reply"):
+    """A public answer to the customer, queued in the outbox at once."""
+
+    task_id: str
+    text: str
+    result = AnyEvent
+
+
+class AddNote(Command, tag="note"):
+    """An internal note on the task, never sent to the customer."""
+
+    task_id: str
+    text: str
+    result = AnyEvent
+
+
+class SetStatus(Command, tag="set_status"):
+    task_id: str
+    status: Status
+    #: For ``pending``: when the task wakes up by itself (a snooze).
+    pending_until: float | None = None
+    result = Task
+
+
+class Assign(Command, tag="assign"):
+    task_id: str
+    #: None takes it off whoever has it.
+    assignee: str | None
+    result = Task
+
+
+class Transfer(Command, tag="transfer"):
+    """Give the task to another agent and/or team, with a note for them."""
+
+    task_id: str
+    assignee: str | None = None
+    team: str | None = None
+    note: str = ""
+    result = Task
+
+
+class Handoff(Command, tag="handoff"):
+    """Move the conversation to another channel, with a first message there."""
+
+    task_id: str
+    to_channel: str
+    to_identity: str
+    message: str | None = None
+    result = Task
+
+
+class SetPriority(Command, tag="set_priority"):
+    task_id: str
+    priority: Priority
+    result = Task
+
+
+class SetTags(Command, tag="set_tags"):
+    task_id: str
+    tags: list[str]
+    result = Task
+
+
+class MarkRead(Command, tag="mark_read"):
+    task_id: str
+
+
+class Typing(Command, tag="typing"):
+    """The agent writes a reply (or stopped): shown to the customer where the
+    channel can, best effort. Changes nothing stored."""
+
+    task_id: str
+    typing: bool
+
+
+class MergeCustomers(Command, tag="merge_customers"):
+    """Fold one customer into another: identities, tasks and history."""
+
+    keep_id: str
+    merge_id: str
+    result = Customer
+
+
+AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
+    GetSnapshot,
+    GetTask,
+    TaskByNumber,
+    GetThread,
+    GetCustomer,
+    GetTimeline,
+    Search,
+    ListChannels,
+    Reply,
+    AddNote,
+    SetStatus,
+    Assign,
+    Transfer,
+    Handoff,
+    SetPriority,
+    SetTags,
+    MarkRead,
+    Typing,
+    MergeCustomers,
+]
+
+REQUEST_TYPES: tuple[type[Request], ...] = AnyRequest.__args__  # type: ignore[attr-defined]

@@ -1,0 +1,369 @@
+"""The desk: the one owner of state changes, and the pipeline every change takes.
+
+A request comes in with its ``Actor``. A read runs on the store's thread and
+answers. A command takes the pipeline: **authorize** (may this actor do it,
+on this task as it is now) → **plan** (a pure planner turns the request and a
+``PlanContext`` into a batch, notices and an answer) → **route** (the router
+may add assignments) → **commit** (one transaction, seq assigned by the store)
+→ **publish** (one ``Update`` on the bus, filtered per subscriber). The first
+four steps run on the store's thread in one go, so neither a disk sync nor a
+slow query holds the event loop; a plan overtaken by another change to its
+task is planned again. Ingest and the outbox's outcomes are planned and
+committed the same way, as the desk itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from agentdesk.api import Actor, ChannelStatus, DeskError, ErrorCode, Role, Update
+from agentdesk.api import requests as rq
+from agentdesk.api.actor import SYSTEM
+from agentdesk.domain import IdFactory, OutboxEntry, Status
+from agentdesk.domain.codec import decode_value, encode_value
+from agentdesk.domain.evolve import evolve
+from agentdesk.domain.text import clean_text
+from agentdesk.plugin import Capabilities, Delivery, HandoffContext, HealthState, Outbound
+from agentdesk.store import Batch, Store, StoreConflict
+
+from . import actions, outbox_book
+from .authorize import authorize
+from .context import Plan, PlanContext
+from .inflow import Inflow
+from .ingest import InboundRejected, Ingestor, IngestRules
+from .reads import READERS
+from .routing import NoRouting, Router
+from .store_thread import StoreThread
+from .stream import Notice, Published, UpdateBus
+
+log = logging.getLogger("agentdesk.desk")
+
+HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
+# (channel, to, typing): relays an agent's typing to a running channel.
+TypingGateway = Callable[[str, str, bool], Awaitable[None]]
+T = TypeVar("T")
+
+# A change planned on a task that changed meanwhile is planned again, this often.
+CONFLICT_RETRIES = 3
+#: The desk itself, for what no agent asked (wake-ups, delivery outcomes).
+DESK_ACTOR = Actor(agent=SYSTEM, role=Role.ADMIN)
+
+
+class Desk:
+    """Requests, ingest, outbox bookkeeping and the update stream of one desk.
+
+    Build it off the event loop (``asyncio.to_thread(Desk, store)``) for a
+    large store: it reads the outbox and the plugin state, which it keeps in
+    memory for the dispatcher and the plugins' synchronous ``state.get``.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        rules: IngestRules | None = None,
+        clock: Callable[[], float] = time.time,
+        ids: IdFactory | None = None,
+        router: Router | None = None,
+    ) -> None:
+        self.store = store
+        self.thread = StoreThread()
+        self.clock = clock
+        self.ids = ids or IdFactory(clock)
+        self.router: Router = router or NoRouting()
+        self.bus = UpdateBus()
+        self.outbox_wakeup = asyncio.Event()
+        self.inflow = Inflow(
+            store,
+            self.thread,
+            Ingestor(store, self.ids, rules or IngestRules()),
+            clock=clock,
+            capabilities=self.capabilities,
+            published=self.published,
+            publish=self.bus.publish,
+            context=lambda: self._context(DESK_ACTOR),
+        )
+        self._outbox = {entry.key: entry for entry in store.outbox()}
+        self._state = {(ns, key): encode_value(value) for ns, key, value in store.state_items()}
+        # Replaced whole on every change, so the store's thread may read them.
+        self._channels: dict[str, ChannelStatus] = {}
+        self._handoff_gateway: HandoffGateway | None = None
+        self._typing_gateway: TypingGateway | None = None
+
+    # --- requests: the one entry of reads and commands ----------------------
+
+    async def handle(self, actor: Actor, request: rq.Request) -> Any:
+        """Answer ``request`` made by ``actor``; ``DeskError`` (with its code) if refused."""
+        if isinstance(request, rq.Search):
+            return await self._search(actor, request)
+        if isinstance(request, rq.Handoff):
+            return await self._handoff(actor, request)
+        if isinstance(request, rq.Typing):
+            return await self._typing(actor, request)
+        planner = actions.PLANNERS.get(type(request))  # type: ignore[call-overload]
+        if planner is not None:
+            return await self.execute(actor, planner, request, request=request)
+        reader = READERS.get(type(request))
+        if reader is None:
+            raise DeskError(f"unknown request {type(request).__name__}")
+        authorize(actor, request, None)
+        return await self.read(lambda: reader(self._context(actor), request))
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the store's thread: a read, consistent in itself."""
+        return await self.thread.run(fn, *args)
+
+    async def execute(
+        self,
+        actor: Actor,
+        planner: Callable[..., Plan],
+        *args: Any,
+        request: rq.Request | None = None,
+    ) -> Any:
+        """The pipeline: authorize ``request`` (when an agent made one), plan
+        with ``planner(ctx, *args)``, route, commit, publish; the plan's result.
+        """
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                seq, plan = await self.thread.run(self._through, actor, request, planner, args)
+            except StoreConflict:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise DeskError(
+                        "the task kept changing while this was being saved; try again",
+                        ErrorCode.CONFLICT,
+                    ) from None
+                continue
+            self.published(seq, plan.batch, plan.notices)
+            return plan.result
+        raise AssertionError("unreachable")
+
+    def _through(
+        self,
+        actor: Actor,
+        request: rq.Request | None,
+        planner: Callable[..., Plan],
+        args: tuple[Any, ...],
+    ) -> tuple[int, Plan]:
+        """Authorize, plan, route and commit, on the store's thread."""
+        ctx = self._context(actor)
+        if request is not None:
+            task_id = getattr(request, "task_id", None)
+            authorize(actor, request, self.store.get_task(task_id) if task_id else None)
+        plan = self.router.route(ctx, planner(ctx, *args))
+        seq = self.store.commit(plan.batch) if plan.batch else self.store.seq
+        return seq, plan
+
+    def _context(self, actor: Actor) -> PlanContext:
+        return PlanContext(self.store, self.clock(), self.ids, self._channels, actor)
+
+    def published(self, seq: int, batch: Batch, notices: list[Notice] | None) -> None:
+        """After a commit: the outbox and state kept here follow, then the updates go out."""
+        for entry in batch.outbox_put:
+            self._outbox[entry.key] = entry
+        for key in batch.outbox_done:
+            self._outbox.pop(key, None)
+        for namespace, key, value in batch.state:
+            if value is None:
+                self._state.pop((namespace, key), None)
+            else:
+                self._state[(namespace, key)] = encode_value(value)
+        notices = notices or []
+        public = [n.text for n in notices if n.agent is None]
+        if batch.tasks or batch.events or batch.customers or public:
+            self.bus.publish(
+                Update(
+                    seq=seq,
+                    tasks=list(batch.tasks),
+                    events=list(batch.events),
+                    customers=list(batch.customers),
+                    notices=public,
+                )
+            )
+        for notice in notices:
+            if notice.agent is not None:
+                self.bus.publish(Update(seq=seq, notices=[notice.text], to=notice.agent))
+        if batch.outbox_put:
+            self.outbox_wakeup.set()
+
+    # --- the commands that are more than one plan ----------------------------
+
+    async def _search(self, actor: Actor, request: rq.Search) -> Any:
+        from agentdesk.query import QuerySyntaxError, parse_query
+
+        try:
+            parsed = parse_query(request.query)
+        except QuerySyntaxError as exc:
+            raise DeskError(exc.message) from None
+        authorize(actor, request, None)
+        limit, offset = request.limit, request.offset
+        return await self.read(
+            lambda: self.store.search(
+                parsed, me=actor.agent, now=self.clock(), limit=limit, offset=offset
+            )
+        )
+
+    async def _handoff(self, actor: Actor, request: rq.Handoff) -> Any:
+        def check() -> tuple[Any, HandoffContext]:
+            authorize(actor, request, self.store.get_task(request.task_id))
+            return actions.handoff_context(self._context(actor), request)
+
+        identity, handoff = await self.read(check)
+        context = handoff.context
+        gateway = self._handoff_gateway
+        if gateway is not None:
+            outbound = await gateway(request.to_channel, handoff)
+            if outbound is not None and context:
+                context = clean_text(outbound.text, actions.MAX_REPLY).strip() or context
+        # The gateway awaited: the task is read, authorized and planned again as it is now.
+        return await self.execute(
+            actor, actions.plan_handoff, request, identity, context, request=request
+        )
+
+    async def _typing(self, actor: Actor, request: rq.Typing) -> None:
+        """Show the customer that an agent is writing a reply (or stopped), on
+        a running channel that can show it; otherwise nothing happens."""
+        gateway = self._typing_gateway
+        if gateway is None:
+            return
+
+        def target() -> tuple[str, str] | None:
+            authorize(actor, request, self.store.get_task(request.task_id))
+            return actions.typing_target(self._context(actor), request.task_id)
+
+        found = await self.read(target)
+        if found is not None:
+            await gateway(found[0], found[1], request.typing)
+
+    # --- the stream -------------------------------------------------------------
+
+    def subscribe(self, actor: Actor, since: int) -> AsyncIterator[Published]:
+        """What ``actor`` may see of the updates after ``since``, then live."""
+        agent = actor.agent
+        return self.bus.subscribe(since, lambda u: u.to is None or u.to == agent)
+
+    def close(self) -> None:
+        """End the update stream and the store's thread (the store stays open:
+        whoever opened it closes it, through ``read`` before this)."""
+        self.bus.close()
+        self.thread.close()
+
+    # --- channels ---------------------------------------------------------------
+
+    def register_channel(self, status: ChannelStatus) -> None:
+        self._channels = {**self._channels, status.name: status}
+        self.bus.publish(Update(seq=self.store.seq, channels=[status]))
+
+    def update_channel(self, name: str, **changes: Any) -> None:
+        old = self._channels.get(name)
+        if old is None:
+            return
+        new = evolve(old, **changes)
+        self._channels = {**self._channels, name: new}
+        notices = []
+        if new.state != old.state and new.state in (HealthState.DOWN, HealthState.DEGRADED):
+            reason = f": {new.last_error}" if new.last_error else ""
+            notices.append(f"channel {name} is {new.state}{reason}")
+        elif new.state == HealthState.UP and old.state in (HealthState.DOWN, HealthState.DEGRADED):
+            notices.append(f"channel {name} is up again")
+        self.bus.publish(Update(seq=self.store.seq, channels=[new], notices=notices))
+
+    def channels(self) -> list[ChannelStatus]:
+        return list(self._channels.values())
+
+    def channel(self, name: str) -> ChannelStatus | None:
+        return self._channels.get(name)
+
+    def capabilities(self, name: str) -> Capabilities:
+        status = self._channels.get(name)
+        if status is None:
+            raise InboundRejected(f"unknown channel {name!r}")
+        return status.capabilities
+
+    def set_handoff_gateway(self, gateway: HandoffGateway | None) -> None:
+        self._handoff_gateway = gateway
+
+    def set_typing_gateway(self, gateway: TypingGateway | None) -> None:
+        self._typing_gateway = gateway
+
+    @property
+    def handoff_gateway(self) -> HandoffGateway | None:
+        return self._handoff_gateway
+
+    @property
+    def typing_gateway(self) -> TypingGateway | None:
+        return self._typing_gateway
+
+    # --- ingest -------------------------------------------------------------------
+
+    async def ingest(self, channel: str, item: Any) -> Any:
+        """Store one inbound item durably. Raises ``InboundRejected`` for a
+        malformed item; returns None for signals (typing) and receipts."""
+        return await self.inflow.ingest(channel, item)
+
+    async def ingest_many(self, channel: str, items: list[Any]) -> list[Any]:
+        """Store several inbound items of one channel in one durable transaction
+        (see ``Inflow.ingest_many``); per item, its result or its exception."""
+        return await self.inflow.ingest_many(channel, items)
+
+    # --- outbox ---------------------------------------------------------------------
+
+    def outbox_due(self, now: float) -> list[OutboxEntry]:
+        due = [e for e in self._outbox.values() if e.next_attempt_at <= now]
+        return sorted(due, key=lambda e: e.event_id)
+
+    def next_outbox_time(self) -> float | None:
+        times = [e.next_attempt_at for e in self._outbox.values()]
+        return min(times) if times else None
+
+    async def outbound_for(self, entry: OutboxEntry) -> Outbound:
+        return await self.read(lambda: outbox_book.outbound_for(self._context(DESK_ACTOR), entry))
+
+    async def delivery_succeeded(self, entry: OutboxEntry, delivery: Delivery) -> None:
+        await self.execute(DESK_ACTOR, outbox_book.plan_delivered, entry, delivery)
+
+    async def delivery_failed(
+        self, entry: OutboxEntry, error: str, *, permanent: bool, retry_at: float | None
+    ) -> None:
+        await self.execute(DESK_ACTOR, outbox_book.plan_failed, entry, error, permanent, retry_at)
+
+    # --- plugin state -------------------------------------------------------------
+
+    def state_get(self, namespace: str, key: str, default: Any = None) -> Any:
+        """A channel's saved value (a copy: changing it changes nothing saved)."""
+        data = self._state.get((namespace, key))
+        return default if data is None else decode_value(data)
+
+    async def state_set(self, namespace: str, key: str, value: Any) -> None:
+        """Save a channel's state durably (``None`` deletes it)."""
+        if value is not None:
+            encode_value(value)  # refused here, before anything is written
+
+        def plan(ctx: PlanContext) -> Plan:
+            return Plan(Batch(state=[(namespace, key, value)]), [], None)
+
+        await self.execute(DESK_ACTOR, plan)
+
+    # --- time -----------------------------------------------------------------------
+
+    async def wake_snoozed(self) -> int:
+        """Reopen pending tasks whose snooze time has passed; returns how many."""
+        now = self.clock()
+        due = await self.read(
+            lambda: [
+                t.id
+                for t in self.store.tasks([Status.PENDING])
+                if t.pending_until is not None and t.pending_until <= now
+            ]
+        )
+        woken = 0
+        for task_id in due:
+            try:
+                await self.execute(DESK_ACTOR, actions.plan_wake, task_id)
+                woken += 1
+            except DeskError:
+                pass  # an agent moved it meanwhile
+        return woken

@@ -69,13 +69,14 @@ class Desk:
         clock: Callable[[], float] = time.time,
         ids: IdFactory | None = None,
         router: Router | None = None,
+        bus: UpdateBus | None = None,
     ) -> None:
         self.store = store
         self.thread = StoreThread()
         self.clock = clock
         self.ids = ids or IdFactory(clock)
         self.router: Router = router or NoRouting()
-        self.bus = UpdateBus()
+        self.bus = bus or UpdateBus()
         self.outbox_wakeup = asyncio.Event()
         self.inflow = Inflow(
             store,

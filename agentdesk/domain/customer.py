@@ -22,38 +22,84 @@ _PHONE = re.compile(r"^\+?[\d\s().-]+$")
 _SOCIAL = re.compile(r"^@?[\w.]{1,64}$")
 
 
-def normalize_identity(kind: str, value: str) -> str:
-    """The canonical form of an identity value, used to match a returning customer.
+class _Email:
+    name = "email"
 
-    Email addresses compare case-insensitively; phone numbers compare on their
-    digits with a leading ``+`` kept; social handles drop a leading ``@``.
-    """
-    value = value.strip()
-    if kind == IdentityKind.EMAIL:
-        return value.lower()
-    if kind == IdentityKind.PHONE:
+    def normalize(self, value: str) -> str:
+        return value.strip().lower()
+
+    def problem(self, value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            return "Type the address to use."
+        return None if _EMAIL.match(value) else f"{value!r} is not an email address."
+
+
+class _Phone:
+    """Compared on the digits, a leading ``+`` kept."""
+
+    name = "phone"
+
+    def normalize(self, value: str) -> str:
+        value = value.strip()
         digits = _NON_DIGITS.sub("", value)
         return ("+" + digits) if value.startswith("+") else digits
-    if kind == IdentityKind.SOCIAL:
-        return value.lstrip("@").lower()
-    return value
+
+    def problem(self, value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            return "Type the address to use."
+        digits = self.normalize(value).lstrip("+")
+        if _PHONE.match(value) and 6 <= len(digits) <= 15:
+            return None
+        return f"{value!r} is not a phone number (digits, optionally starting with +)."
+
+
+class _Social:
+    """Handles drop a leading ``@`` and compare case-insensitively."""
+
+    name = "social"
+
+    def normalize(self, value: str) -> str:
+        return value.strip().lstrip("@").lower()
+
+    def problem(self, value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            return "Type the address to use."
+        return None if _SOCIAL.match(value) else f"{value!r} is not a handle."
+
+
+class _Opaque:
+    """An id the channel made (a chat session): compared as given."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def normalize(self, value: str) -> str:
+        return value.strip()
+
+    def problem(self, value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            return "Type the address to use."
+        return None if len(value) <= 200 else "That identity is too long."
+
+
+#: The identity kinds every desk knows, by name.
+BUILTIN_RULES = {rules.name: rules for rules in (_Email(), _Phone(), _Opaque("chat"), _Social())}
+
+
+def normalize_identity(kind: str, value: str) -> str:
+    """The canonical form of an identity value of a built-in kind, used to match
+    a returning customer (other kinds: ``IdentityKinds`` of the desk)."""
+    rules = BUILTIN_RULES.get(kind)
+    return rules.normalize(value) if rules is not None else value.strip()
 
 
 def identity_problem(kind: str, value: str) -> str | None:
     """An error sentence for an identity that cannot be right, else None."""
-    value = value.strip()
-    if not value:
-        return "Type the address to use."
-    if kind == IdentityKind.EMAIL:
-        return None if _EMAIL.match(value) else f"{value!r} is not an email address."
-    if kind == IdentityKind.PHONE:
-        digits = normalize_identity(kind, value).lstrip("+")
-        if _PHONE.match(value) and 6 <= len(digits) <= 15:
-            return None
-        return f"{value!r} is not a phone number (digits, optionally starting with +)."
-    if kind == IdentityKind.SOCIAL:
-        return None if _SOCIAL.match(value) else f"{value!r} is not a handle."
-    return None if len(value) <= 200 else "That identity is too long."
+    return (BUILTIN_RULES.get(kind) or _Opaque(kind)).problem(value)
 
 
 class Identity(NamedTuple):

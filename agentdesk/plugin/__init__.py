@@ -18,6 +18,7 @@ from .errors import (
     PluginError,
     TemporaryDeliveryError,
 )
+from .identity import BUILTIN_IDENTITY_KINDS, IdentityKind
 from .options import Option, OptionKind, parse_options
 from .types import (
     Capabilities,
@@ -36,6 +37,7 @@ from .types import (
 )
 
 __all__ = [
+    "BUILTIN_IDENTITY_KINDS",
     "Capabilities",
     "Channel",
     "ChannelConnectionError",
@@ -47,6 +49,7 @@ __all__ = [
     "Health",
     "HealthState",
     "HttpEndpoint",
+    "IdentityKind",
     "Inbound",
     "InboundAttachment",
     "InboundCall",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .context import PluginContext
+from .identity import IdentityKind
 from .options import Option
 from .types import Capabilities, Delivery, HandoffContext, Health, HealthState, Outbound
 
@@ -30,6 +31,9 @@ class Channel:
     #: its own in ``__init__``. The desk reads the instance's.
     capabilities: Capabilities
     options: ClassVar[tuple[Option, ...]] = ()
+    #: Kinds of customer address this channel brings, beyond email, phone,
+    #: chat and social (see ``IdentityKind``).
+    identity_kinds: ClassVar[tuple[IdentityKind, ...]] = ()
     #: Whether the channel serves HTTP routes (the desk starts its server only if one does).
     needs_http: ClassVar[bool] = False
 

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from .channel import Channel
+from .identity import BUILTIN_IDENTITY_KINDS, IdentityKind
 from .options import Option
 from .types import (
     Capabilities,
@@ -46,6 +47,17 @@ def declaration_problems(cls: Any) -> list[str]:
                     option.convert(option.default)
                 except ValueError as exc:
                     problems.append(f"option {option.name!r}: default is invalid: {exc}")
+    kinds = getattr(cls, "identity_kinds", ())
+    if not isinstance(kinds, (tuple, list)) or not all(isinstance(k, IdentityKind) for k in kinds):
+        problems.append("`identity_kinds` must be a tuple of IdentityKind(...)")
+        kinds = ()
+    caps = getattr(cls, "capabilities", None)
+    known = {*BUILTIN_IDENTITY_KINDS, *(k.name for k in kinds)}
+    if isinstance(caps, Capabilities) and caps.identity_kind not in known:
+        problems.append(
+            f"capabilities.identity_kind {caps.identity_kind!r} is neither built in"
+            f" ({', '.join(BUILTIN_IDENTITY_KINDS)}) nor declared in `identity_kinds`"
+        )
     for method in ("start", "stop", "send", "handoff_in"):
         if not asyncio.iscoroutinefunction(getattr(cls, method, None)):
             problems.append(f"`{method}` must be an async method")

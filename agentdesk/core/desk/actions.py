@@ -32,7 +32,6 @@ from agentdesk.domain import (
     TaskUpdate,
     Transfer,
     check_transition,
-    identity_problem,
 )
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
@@ -45,23 +44,28 @@ from .stream import Notice
 MAX_REPLY = 100_000
 
 
-def parse_identity(kind: str, text: str) -> Identity:
+def parse_identity(ctx: PlanContext, kind: str, text: str) -> Identity:
     """Check an identity typed by an agent; DeskError says what is wrong."""
     text = one_line(clean_text(text), 320).strip()
-    problem = identity_problem(kind, text)
+    problem = ctx.kinds.problem(kind, text)
     if problem is not None:
         raise DeskError(problem.rstrip("."))
-    return Identity.of(kind, text)
+    return ctx.kinds.identity(kind, text)
 
 
 # --- messages -------------------------------------------------------------
 
 
-def recipient(ctx: PlanContext, task: Task, channel: str, kind: str) -> str:
-    """The identity to write to on ``channel``: the last one the customer used there."""
+def recipient(ctx: PlanContext, task: Task, channel: str) -> str:
+    """The identity to write to on ``channel``: the last one the customer used
+    there, else their identity of the kind the channel reaches."""
     for event in reversed(ctx.store.events_of_task(task.id)):
         if isinstance(event, Message) and event.channel == channel and event.identity:
             return event.identity
+    status = ctx.channel(channel)
+    if status is None:
+        raise channel_unavailable(f"{task.label}: channel {channel} is not configured")
+    kind = status.capabilities.identity_kind
     customer = ctx.store.get_customer(task.customer_id)
     identity = customer.identity(kind) if customer else None
     if identity is None:
@@ -69,15 +73,6 @@ def recipient(ctx: PlanContext, task: Task, channel: str, kind: str) -> str:
             f"{task.label}: the customer has no {kind} identity to write to on {channel}"
         )
     return str(identity)
-
-
-def identity_kind(ctx: PlanContext, channel: str, task: Task) -> str:
-    status = ctx.channel(channel)
-    if status is not None:
-        return status.capabilities.identity_kind
-    return {"sms": "phone", "phone": "phone", "chat": "chat", "social": "social"}.get(
-        task.channel_kind, "email"
-    )
 
 
 def queue_message(
@@ -115,9 +110,8 @@ def plan_reply(ctx: PlanContext, request: rq.Reply) -> Plan:
         raise DeskError("the reply is empty")
     if not task.channel:
         raise channel_unavailable(f"{task.label} has no channel to reply on")
-    kind = identity_kind(ctx, task.channel, task)
     batch = Batch()
-    to = recipient(ctx, task, task.channel, kind)
+    to = recipient(ctx, task, task.channel)
     message = queue_message(ctx, batch, task, text, task.channel, to)
     batch.tasks.append(
         evolve(
@@ -139,7 +133,7 @@ def typing_target(ctx: PlanContext, task_id: str) -> tuple[str, str] | None:
     if status is None or not status.capabilities.typing_indicators:
         return None
     try:
-        to = recipient(ctx, task, task.channel, identity_kind(ctx, task.channel, task))
+        to = recipient(ctx, task, task.channel)
     except DeskError:
         return None  # nobody to show it to
     return task.channel, to.split(":", 1)[-1]
@@ -280,7 +274,7 @@ def handoff_context(ctx: PlanContext, request: rq.Handoff) -> tuple[Identity, Ha
     """The checked target identity and what the target channel is asked to write."""
     task = ctx.task(request.task_id)
     caps = _handoff_target(ctx, task, request.to_channel)
-    identity = parse_identity(caps.identity_kind, request.to_identity)
+    identity = parse_identity(ctx, caps.identity_kind, request.to_identity)
     customer = _handoff_customer(ctx, task, identity)
     return identity, HandoffContext(
         task_id=task.id,

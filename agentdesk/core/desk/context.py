@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from agentdesk.api import Actor, ChannelStatus
 from agentdesk.api.errors import not_found
 from agentdesk.domain import IdFactory, Task
+from agentdesk.domain.identity_kinds import IdentityKinds
 from agentdesk.store import Batch, Store
 
 from .stream import Notice
@@ -37,6 +38,8 @@ class PlanContext:
     ids: IdFactory
     channels: Mapping[str, ChannelStatus]
     actor: Actor
+    #: How addresses of each kind are read and compared.
+    kinds: IdentityKinds
 
     def task(self, task_id: str) -> Task:
         """The task, or ``not_found`` for the agent."""

@@ -26,6 +26,7 @@ from agentdesk.api.actor import SYSTEM
 from agentdesk.domain import IdFactory, OutboxEntry, Status
 from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.evolve import evolve
+from agentdesk.domain.identity_kinds import IdentityKinds, IdentityRules
 from agentdesk.domain.text import clean_text
 from agentdesk.plugin import Capabilities, Delivery, HandoffContext, HealthState, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
@@ -81,7 +82,7 @@ class Desk:
         self.inflow = Inflow(
             store,
             self.thread,
-            Ingestor(store, self.ids, rules or IngestRules()),
+            Ingestor(store, self.ids, rules or IngestRules(), kinds=lambda: self.kinds),
             clock=clock,
             capabilities=self.capabilities,
             published=self.published,
@@ -92,6 +93,7 @@ class Desk:
         self._state = {(ns, key): encode_value(value) for ns, key, value in store.state_items()}
         # Replaced whole on every change, so the store's thread may read them.
         self._channels: dict[str, ChannelStatus] = {}
+        self.kinds = IdentityKinds()
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
 
@@ -159,7 +161,7 @@ class Desk:
         return seq, plan
 
     def _context(self, actor: Actor) -> PlanContext:
-        return PlanContext(self.store, self.clock(), self.ids, self._channels, actor)
+        return PlanContext(self.store, self.clock(), self.ids, self._channels, actor, self.kinds)
 
     def published(self, seq: int, batch: Batch, notices: list[Notice] | None) -> None:
         """After a commit: the outbox and state kept here follow, then the updates go out."""
@@ -271,6 +273,11 @@ class Desk:
         elif new.state == HealthState.UP and old.state in (HealthState.DOWN, HealthState.DEGRADED):
             notices.append(f"channel {name} is up again")
         self.bus.publish(Update(seq=self.store.seq, channels=[new], notices=notices))
+
+    def declare_identity_kinds(self, kinds: tuple[IdentityRules, ...]) -> None:
+        """Kinds of address a channel's plugin brings (a kind known already keeps
+        its rules: the first plugin to declare it decides)."""
+        self.kinds = self.kinds.with_kinds(kinds)
 
     def channels(self) -> list[ChannelStatus]:
         return list(self._channels.values())

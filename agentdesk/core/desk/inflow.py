@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentdesk.api import Update
-from agentdesk.domain import Identity, Status
+from agentdesk.domain import Status
 from agentdesk.plugin import Capabilities, DeliveryReceipt, TypingSignal
 from agentdesk.store import Batch, DuplicateKey, Store, WriteGroup
 
@@ -143,7 +143,8 @@ class Inflow:
 
     def _typing(self, channel: str, signal: TypingSignal) -> list[Update]:
         caps = self.capabilities(channel)
-        customer = self.store.customer_by_identity(Identity.of(caps.identity_kind, signal.identity))
+        identity = self.ingestor.kinds().identity(caps.identity_kind, signal.identity)
+        customer = self.store.customer_by_identity(identity)
         if customer is None:
             return []
         return [

@@ -6,6 +6,7 @@ Pure decisions over the store's current state; the desk commits the result.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from agentdesk.domain import (
     Task,
 )
 from agentdesk.domain.evolve import evolve
+from agentdesk.domain.identity_kinds import IdentityKinds
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Capabilities, InboundCall, InboundMessage, InboundSurvey
 from agentdesk.store import Batch, Store
@@ -60,10 +62,19 @@ class IngestRules:
 class Ingestor:
     """Builds the batch for one inbound item. Holds no state of its own."""
 
-    def __init__(self, store: Store, ids: IdFactory, rules: IngestRules) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ids: IdFactory,
+        rules: IngestRules,
+        *,
+        kinds: Callable[[], IdentityKinds] = IdentityKinds,
+    ) -> None:
         self.store = store
         self.ids = ids
         self.rules = rules
+        # The desk's kinds as they are now: channels declare theirs as they load.
+        self.kinds = kinds
 
     # --- the entry point ------------------------------------------------------
 
@@ -84,7 +95,7 @@ class Ingestor:
         cleaned = clean_text(raw) if isinstance(raw, str) else ""
         if not cleaned.strip():
             raise InboundRejected("the item has no sender identity")
-        return Identity.of(caps.identity_kind, one_line(cleaned, MAX_IDENTITY))
+        return self.kinds().identity(caps.identity_kind, one_line(cleaned, MAX_IDENTITY))
 
     def _duplicate(self, channel: str, external_id: str | None) -> Event | None:
         if not external_id:
@@ -124,7 +135,8 @@ class Ingestor:
         found: list[Identity] = []
         for kind, value in others[:10]:
             if isinstance(kind, str) and isinstance(value, str) and value.strip():
-                found.append(Identity.of(kind, one_line(clean_text(value), MAX_IDENTITY)))
+                value = one_line(clean_text(value), MAX_IDENTITY)
+                found.append(self.kinds().identity(kind, value))
         return found
 
     def _known_by_other(self, others: list[Identity]) -> Customer | None:

@@ -102,6 +102,7 @@ class ChannelRuntime:
                 )
             )
             return
+        self.desk.declare_identity_kinds(cls.identity_kinds)
         self.desk.register_channel(ChannelStatus(channel.name, channel.plugin, cls.capabilities))
         pump = InboundPump(self.desk, channel.name, maxsize=self.settings.queue_size)
         self.pumps[channel.name] = pump

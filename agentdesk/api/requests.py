@@ -32,42 +32,42 @@ class Request(
 # --- reads -------------------------------------------------------------------
 
 
-class GetSnapshot(Request, tag="snapshot"):
+class GetSnapshot(Request, frozen=True, tag="snapshot"):
     """Open and pending tasks and the channels, with the seq to stream from."""
 
     result = Snapshot
 
 
-class GetTask(Request, tag="get_task"):
+class GetTask(Request, frozen=True, tag="get_task"):
     task_id: str
     result = Task | None
 
 
-class TaskByNumber(Request, tag="task_by_number"):
+class TaskByNumber(Request, frozen=True, tag="task_by_number"):
     number: int
     result = Task | None
 
 
-class GetThread(Request, tag="thread"):
+class GetThread(Request, frozen=True, tag="thread"):
     """A task's events in time order."""
 
     task_id: str
     result = list[AnyEvent]
 
 
-class GetCustomer(Request, tag="get_customer"):
+class GetCustomer(Request, frozen=True, tag="get_customer"):
     customer_id: str
     result = Customer | None
 
 
-class GetTimeline(Request, tag="timeline"):
+class GetTimeline(Request, frozen=True, tag="timeline"):
     """Every task of a customer with its events, newest task first."""
 
     customer_id: str
     result = list[TimelineEntry]
 
 
-class Search(Request, tag="search"):
+class Search(Request, frozen=True, tag="search"):
     """One page of tasks matching a query of the search language."""
 
     query: str
@@ -76,7 +76,7 @@ class Search(Request, tag="search"):
     result = SearchPage
 
 
-class ListChannels(Request, tag="channels"):
+class ListChannels(Request, frozen=True, tag="channels"):
     result = list[ChannelStatus]
 
 
@@ -87,7 +87,7 @@ class Command(Request, frozen=True, kw_only=True):
     command = True
 
 
-class Reply(Command, tag="reply"):
+class Reply(Command, frozen=True, tag="reply"):
     """A public answer to the customer, queued in the outbox at once."""
 
     task_id: str
@@ -95,7 +95,7 @@ class Reply(Command, tag="reply"):
     result = AnyEvent
 
 
-class AddNote(Command, tag="note"):
+class AddNote(Command, frozen=True, tag="note"):
     """An internal note on the task, never sent to the customer."""
 
     task_id: str
@@ -103,7 +103,7 @@ class AddNote(Command, tag="note"):
     result = AnyEvent
 
 
-class SetStatus(Command, tag="set_status"):
+class SetStatus(Command, frozen=True, tag="set_status"):
     task_id: str
     status: Status
     #: For ``pending``: when the task wakes up by itself (a snooze).
@@ -111,14 +111,14 @@ class SetStatus(Command, tag="set_status"):
     result = Task
 
 
-class Assign(Command, tag="assign"):
+class Assign(Command, frozen=True, tag="assign"):
     task_id: str
     #: None takes it off whoever has it.
     assignee: str | None
     result = Task
 
 
-class Transfer(Command, tag="transfer"):
+class Transfer(Command, frozen=True, tag="transfer"):
     """Give the task to another agent and/or team, with a note for them."""
 
     task_id: str
@@ -128,7 +128,7 @@ class Transfer(Command, tag="transfer"):
     result = Task
 
 
-class Handoff(Command, tag="handoff"):
+class Handoff(Command, frozen=True, tag="handoff"):
     """Move the conversation to another channel, with a first message there."""
 
     task_id: str
@@ -138,23 +138,23 @@ class Handoff(Command, tag="handoff"):
     result = Task
 
 
-class SetPriority(Command, tag="set_priority"):
+class SetPriority(Command, frozen=True, tag="set_priority"):
     task_id: str
     priority: Priority
     result = Task
 
 
-class SetTags(Command, tag="set_tags"):
+class SetTags(Command, frozen=True, tag="set_tags"):
     task_id: str
     tags: list[str]
     result = Task
 
 
-class MarkRead(Command, tag="mark_read"):
+class MarkRead(Command, frozen=True, tag="mark_read"):
     task_id: str
 
 
-class Typing(Command, tag="typing"):
+class Typing(Command, frozen=True, tag="typing"):
     """The agent writes a reply (or stopped): shown to the customer where the
     channel can, best effort. Changes nothing stored."""
 
@@ -162,7 +162,7 @@ class Typing(Command, tag="typing"):
     typing: bool
 
 
-class MergeCustomers(Command, tag="merge_customers"):
+class MergeCustomers(Command, frozen=True, tag="merge_customers"):
     """Fold one customer into another: identities, tasks and history."""
 
     keep_id: str

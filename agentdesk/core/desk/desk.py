@@ -107,7 +107,7 @@ class Desk:
             return await self._handoff(actor, request)
         if isinstance(request, rq.Typing):
             return await self._typing(actor, request)
-        planner = actions.PLANNERS.get(type(request))  # type: ignore[call-overload]
+        planner = actions.PLANNERS.get(type(request))  # type: ignore[arg-type]
         if planner is not None:
             return await self.execute(actor, planner, request, request=request)
         reader = READERS.get(type(request))

@@ -67,7 +67,8 @@ class PluginCatalog:
         """The report of the plugin that serves ``name`` (or the last failed attempt)."""
         found = [r for r in self.reports if r.name == name and r.kind == kind]
         good = [r for r in found if r.ok]
-        return (good or found or [None])[0]
+        candidates = good or found
+        return candidates[0] if candidates else None
 
     def channel_class(self, name: str, *, where: str = "channels") -> type[Channel]:
         """The channel class named ``name``; PluginConfigError saying what is installed."""
@@ -227,7 +228,7 @@ def _declared(module: ModuleType, listed: str, base: type) -> list[Any]:
         if isinstance(obj, type)
         and issubclass(obj, base)
         and obj is not base
-        and getattr(obj, "plugin", "")
+        and bool(getattr(obj, "plugin", ""))
         and (obj.__module__ == prefix or obj.__module__.startswith(prefix + "."))
     ]
 

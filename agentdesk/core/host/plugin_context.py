@@ -21,6 +21,7 @@ from agentdesk.plugin import (
     Health,
     HttpEndpoint,
     Inbound,
+    PluginState,
     WebSocketEndpoint,
 )
 from agentdesk.plugin.http_defaults import make_http_client
@@ -207,7 +208,7 @@ class DeskPluginContext:
         self.channel_name = name
         self.options = options
         self.logger = logger or logging.getLogger(f"agentdesk.channel.{name}")
-        self.state = DeskState(desk, name, pump)
+        self.state: PluginState = DeskState(desk, name, pump)
         self.data_dir = data_dir
         self._pump = pump
         self._http = http

@@ -129,3 +129,18 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from agentdesk.core.desk import Desk\nfrom ..store import x\n")
     assert _imports(bad, "agentdesk.domain.bad") == ["agentdesk.core.desk", "agentdesk.store"]
+
+
+def test_the_import_contracts_hold() -> None:
+    # The contracts in pyproject.toml ([tool.importlinter]), read by import-linter
+    # from the installed package: the floors, and what the desk and the console
+    # may not reach.
+    import shutil
+    import subprocess
+    import sys
+
+    linter = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert linter, "import-linter is a test dependency: pip install -e '.[test]'"
+    run = subprocess.run([linter], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "0 broken" in run.stdout

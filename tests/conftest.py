@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from fixed_clock import Clock
 
 from agentdesk.api import ChannelStatus
 from agentdesk.core.desk import Desk, LocalDeskClient
@@ -17,19 +18,6 @@ CHANNELS = {
     "sms": Capabilities(kind="sms", identity_kind="phone", max_text_length=480, segment_length=160),
     "phone": Capabilities(kind="phone", identity_kind="phone", outbound=False),
 }
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_790_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from agentdesk.domain import Task
 from agentdesk.plugin import Capabilities, HealthState, InboundMessage
 from agentdesk.store.sqlite_store import SqliteStore
 from agentdesk.tui import AgentDeskApp
+
+from .sample_desk import empty_desk, fill
 
 CONSOLE_CHANNELS = {
     "mail": Capabilities(kind="email", identity_kind="email", threading=True),
@@ -37,20 +39,39 @@ def utc(monkeypatch: pytest.MonkeyPatch):
 
 
 class LocalConnector:
-    """The smallest DeskConnector over a desk the test built."""
+    """The smallest DeskConnector over a desk the test built. ``prepare`` runs
+    once, in the console's event loop, before the first client is handed out
+    (the sample desk fills itself there)."""
 
-    def __init__(self, desk: Desk, me: str) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        me: str = "ana",
+        *,
+        prepare: Callable[[Desk], Awaitable[None]] | None = None,
+        client: Callable[[Desk, str], LocalDeskClient] = LocalDeskClient,
+    ) -> None:
         self.desk = desk
         self.me = me
         self.opened = 0
         self.closed = 0
+        self._prepare = prepare
+        self._client = client
 
     async def open(self) -> LocalDeskClient:
+        if self._prepare is not None:
+            prepare, self._prepare = self._prepare, None
+            await prepare(self.desk)
         self.opened += 1
-        return LocalDeskClient(self.desk, self.me)
+        return self._client(self.desk, self.me)
 
     async def close(self) -> None:
         self.closed += 1
+
+
+def sample_connector(me: str = "ana") -> LocalConnector:
+    """A connector to the sample desk (``sample_desk.py``), filled when the console opens it."""
+    return LocalConnector(empty_desk(), me, prepare=fill)
 
 
 @pytest.fixture

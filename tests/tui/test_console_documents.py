@@ -266,8 +266,8 @@ async def test_recent_searches_come_back_with_up_and_down(make_app, console_desk
 def test_tests_keep_their_documents_in_their_own_state_directory(state_home):
     from agentdesk.tui import AgentDeskApp
 
-    from .fake_client import FakeConnector, sample_desk
+    from .conftest import sample_connector
 
-    app = AgentDeskApp(FakeConnector(sample_desk()))
+    app = AgentDeskApp(sample_connector())
     assert default_documents_path().is_relative_to(state_home)
     assert app.keeper._source == default_documents_path()

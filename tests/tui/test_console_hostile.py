@@ -1,15 +1,20 @@
 """Hostile customer text reaches the screen as data: literal, bounded, layout intact.
 
-The fake client hands the console raw strings (the desk would have cleaned
-them already): the console must be safe on its own.
+The desk cleans what it ingests, so these tests write the raw strings into
+its store behind its back (as a store written before the cleaning, or a hub
+of another version, would hold them): the console must be safe on its own.
 """
 
 from __future__ import annotations
 
+from agentdesk.core.desk import Desk
+from agentdesk.domain.evolve import evolve
+from agentdesk.plugin import InboundMessage
+from agentdesk.store import Batch
 from agentdesk.tui import AgentDeskApp
 
-from .conftest import screen_text, until
-from .fake_client import NOW, FakeConnector, sample_desk
+from .conftest import LocalConnector, sample_connector, screen_text, until
+from .sample_desk import NOW, empty_desk, fill
 
 HOSTILE_NAME = (
     "\x1b[31mEvil\x1b[0m [bold]Boss[/bold] [link=http://evil.example]click[/link]"
@@ -21,17 +26,34 @@ HOSTILE_TEXT = (
 )
 
 
-def hostile_desk():
-    desk = sample_desk()
-    villain = desk.add_customer(HOSTILE_NAME, ("email", "evil@example.com"))
-    big = "".join(f"line {n} of a very long message\n" for n in range(40_000))  # ~1.2 MB
-    desk.add_task(villain, "email", HOSTILE_TEXT + big, subject="[b]Subject[/b]\x1b[5m", age=99999)
-    return desk
+async def fill_hostile(desk: Desk) -> None:
+    """The sample desk, and a villain who has waited longest (raw text, ~1.2 MB)."""
+    await fill(desk)
+    desk.clock.now = NOW - 99999
+    placeholder = InboundMessage("evil@example.com", "placeholder", subject="placeholder")
+    task = (await desk.ingest("email", placeholder)).task
+    desk.clock.now = NOW
+    store = desk.store
+    [message] = store.events_of_task(task.id)
+    big = "".join(f"line {n} of a very long message\n" for n in range(40_000))
+    subject = "[b]Subject[/b]\x1b[5m"
+    customer = store.get_customer(task.customer_id)
+    store.commit(
+        Batch(
+            customers=[evolve(customer, name=HOSTILE_NAME)],
+            tasks=[evolve(task, customer_name=HOSTILE_NAME, subject=subject, preview=HOSTILE_TEXT)],
+            events=[evolve(message, text=HOSTILE_TEXT + big, subject=subject)],
+        )
+    )
+
+
+def hostile_console(**kwargs) -> AgentDeskApp:
+    connector = LocalConnector(empty_desk(), prepare=fill_hostile)
+    return AgentDeskApp(connector, clock=lambda: NOW, search_delay=0, **kwargs)
 
 
 async def test_hostile_names_and_messages_are_shown_literally():
-    desk = hostile_desk()
-    app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)
+    app = hostile_console()
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: app.main.index.known() == 6)
         await pilot.pause()
@@ -52,8 +74,7 @@ async def test_hostile_names_and_messages_are_shown_literally():
 
 
 async def test_hostile_text_in_a_narrow_terminal():
-    desk = hostile_desk()
-    app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)
+    app = hostile_console()
     async with app.run_test(size=(40, 12)) as pilot:
         await until(pilot, lambda: app.main.index.known() == 6)
         await pilot.press("enter")
@@ -69,19 +90,21 @@ async def test_hostile_notices_are_toasted_literally():
 
     from agentdesk.api import Update
 
-    desk = sample_desk()
-    app = AgentDeskApp(FakeConnector(desk), clock=lambda: NOW, search_delay=0)
+    connector = sample_connector()
+    desk = connector.desk
+    app = AgentDeskApp(connector, clock=lambda: NOW, search_delay=0)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await until(pilot, lambda: app.main.index.known() == 5)
-        desk.publish(Update(seq=0, notices=["[bold]Boss[/] wrote \x1b[31m[link=x]y[/link]"]))
+        desk.bus.publish(
+            Update(seq=desk.store.seq, notices=["[bold]Boss[/] wrote \x1b[31m[link=x]y[/link]"])
+        )
         await until(pilot, lambda: app.screen.query(Toast))
         await pilot.pause()
         assert "[bold]Boss[/] wrote [link=x]y[/link]" in screen_text(app)
 
 
 def test_q_quits_the_console_and_closes_the_desk():
-    desk = sample_desk()
-    connector = FakeConnector(desk)
+    connector = sample_connector()
     app = AgentDeskApp(connector, clock=lambda: NOW, search_delay=0)
 
     async def press_q(pilot) -> None:
@@ -89,4 +112,4 @@ def test_q_quits_the_console_and_closes_the_desk():
         await pilot.press("q")
 
     app.run(headless=True, size=(80, 24), auto_pilot=press_q)  # returns: the app ended
-    assert connector.closed and connector.client.closed
+    assert connector.closed == 1

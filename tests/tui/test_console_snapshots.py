@@ -10,8 +10,8 @@ from textual.widgets import Input, TextArea
 
 from agentdesk.tui import AgentDeskApp
 
-from .conftest import until
-from .fake_client import NOW, FakeConnector, sample_desk
+from .conftest import sample_connector, until
+from .sample_desk import NOW
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 CANNED = {"refund": "Hi {customer.first_name}, the refund for #{task.number} is on its way."}
@@ -19,7 +19,7 @@ CANNED = {"refund": "Hi {customer.first_name}, the refund for #{task.number} is 
 
 def console(theme: str = "agentdesk-dark") -> AgentDeskApp:
     return AgentDeskApp(
-        FakeConnector(sample_desk()), clock=lambda: NOW, theme=theme, canned=CANNED, search_delay=0
+        sample_connector(), clock=lambda: NOW, theme=theme, canned=CANNED, search_delay=0
     )
 
 
@@ -36,7 +36,7 @@ async def loaded(pilot) -> None:
     await pilot.pause()
 
 
-async def opened(pilot, number: int = 1001) -> None:
+async def opened(pilot, number: int = 1002) -> None:
     app = pilot.app
     await loaded(pilot)
     task = next(t for t in app.main.index.all_tasks() if t.number == number)
@@ -58,7 +58,7 @@ def test_conversation(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_composer_sms_counter(snap_compare, size):
     async def run_before(pilot):
-        await opened(pilot, 1003)
+        await opened(pilot, 1006)
         await pilot.press("r", *"Yes. ", *";refund", "tab")
         steady(pilot)
 
@@ -119,7 +119,7 @@ def test_help(snap_compare, size):
 def test_split_view(snap_compare, size):
     async def run_before(pilot):
         await opened(pilot)
-        await pilot.press("escape", "j", "s")
+        await pilot.press("escape", "k", "s")  # the row above: the pending chat
         await until(pilot, lambda: pilot.app.main.pane("conv-b").events)
 
     assert snap_compare(console(), terminal_size=size, run_before=run_before)

@@ -186,10 +186,10 @@ def test_canned_agent_field():
 def test_the_user_guide_lists_every_binding_id():
     from agentdesk.tui import AgentDeskApp
 
-    from .fake_client import FakeConnector, sample_desk
+    from .conftest import sample_connector
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "console.md").read_text("utf-8")
-    app = AgentDeskApp(FakeConnector(sample_desk()))
+    app = AgentDeskApp(sample_connector())
     missing = [
         binding_id
         for binding_id in known_ids(app.key_groups())

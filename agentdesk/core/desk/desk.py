@@ -28,7 +28,7 @@ from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.identity_kinds import IdentityKinds, IdentityRules
 from agentdesk.domain.text import clean_text
-from agentdesk.plugin import Capabilities, Delivery, HandoffContext, HealthState, Outbound
+from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
 
 from . import actions, outbox_book
@@ -261,18 +261,14 @@ class Desk:
         self.bus.publish(Update(seq=self.store.seq, channels=[status]))
 
     def update_channel(self, name: str, **changes: Any) -> None:
+        # No notice: the status travels in the update, and each client says
+        # it its own way (the console toasts a channel going down and back).
         old = self._channels.get(name)
         if old is None:
             return
         new = evolve(old, **changes)
         self._channels = {**self._channels, name: new}
-        notices = []
-        if new.state != old.state and new.state in (HealthState.DOWN, HealthState.DEGRADED):
-            reason = f": {new.last_error}" if new.last_error else ""
-            notices.append(f"channel {name} is {new.state}{reason}")
-        elif new.state == HealthState.UP and old.state in (HealthState.DOWN, HealthState.DEGRADED):
-            notices.append(f"channel {name} is up again")
-        self.bus.publish(Update(seq=self.store.seq, channels=[new], notices=notices))
+        self.bus.publish(Update(seq=self.store.seq, channels=[new]))
 
     def declare_identity_kinds(self, kinds: tuple[IdentityRules, ...]) -> None:
         """Kinds of address a channel's plugin brings (a kind known already keeps

@@ -13,6 +13,7 @@ from agentdesk.tui.screens.help import HelpScreen
 from agentdesk.tui.screens.prompts import TransferPrompt
 from agentdesk.tui.screens.search import SearchScreen
 from agentdesk.tui.widgets.composer import ComposerArea
+from agentdesk.tui.widgets.key_bar import KeyBar
 
 from .conftest import LocalConnector, ready, screen_text, seed, until
 
@@ -260,3 +261,23 @@ async def test_search_fetches_the_next_page_at_the_end_of_the_results(
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is app.main)
         assert app.main.pane().task_id == screen._task_ids[49]  # the one highlighted
+
+
+async def test_the_key_bar_follows_the_focus_and_takes_clicks(make_app, console_desk, clock):
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        bar = app.main.query_one(KeyBar)
+        shown = lambda: [hint.description for hint in bar.hints]  # noqa: E731
+        assert shown()[:4] == ["Open", "Reply", "Note", "Pending"]
+        await pilot.press("enter", "r")
+        await until(pilot, lambda: "Send" in shown() and "Reply" not in shown())
+        assert "^s Send" in screen_text(app).splitlines()[-1]
+        await pilot.press("escape", "escape")
+        await until(pilot, lambda: "Reply" in shown())
+        await pilot.pause()
+        line = screen_text(app).splitlines()[-1]
+        assert line.rstrip().endswith("^p Commands")  # the palette's key at the right
+        await pilot.click(KeyBar, offset=(line.index("? Help") + 2, 0))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from agentdesk.api import ChannelStatus, Update
 from agentdesk.domain import Customer, Status, Task
@@ -33,6 +33,7 @@ from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
 from ..widgets.desk_header import DeskHeader
 from ..widgets.inbox import InboxList
+from ..widgets.key_bar import KeyBar
 from . import task_actions
 from .navigation import Navigation
 from .opening import TaskOpening
@@ -136,7 +137,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
                         id=pane_id,
                     )
             yield CustomerPane(clock=self.clock, id="customer")
-        yield Footer()
+        yield KeyBar()
 
     # Focus moves with set_focus, at once: keys typed ahead (r then text, ctrl+s
     # then x) must reach the widget the previous key chose, not the old one.

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agentdesk.api import DeskClient, DeskError
@@ -26,6 +26,7 @@ from agentdesk.query import QuerySyntaxError, parse_query
 
 from ..labels import channel_badge, format_time
 from ..safe_text import safe_fragment, safe_line
+from ..widgets.key_bar import KeyBar
 
 SYNTAX = """\
 Search syntax
@@ -97,7 +98,7 @@ class SearchScreen(Screen[str | None]):
             yield Static("Type to search.", id="search-status", markup=False)
             yield SearchResults(id="results")
             yield Static(SYNTAX, id="syntax", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()

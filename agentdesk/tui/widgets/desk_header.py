@@ -57,9 +57,14 @@ class DeskHeader(Horizontal):
     def set_channels(self, channels: list[ChannelStatus]) -> None:
         self._channels = list(channels)
         box = self.query_one("#channels", Horizontal)
-        box.remove_children()
-        widgets = []
-        for channel in channels:
+        shown = list(box.query_children(Static))
+        if len(shown) != len(channels):
+            # Channels came or went: build the row again (a layout, rarely).
+            box.remove_children()
+            shown = [Static("", markup=False) for _ in channels]
+            box.mount_all(shown)
+        # Otherwise each badge changes in place: a health change redraws one word.
+        for widget, channel in zip(shown, channels, strict=True):
             icon = CHANNEL_BADGES.get(channel.kind, ("•", ""))[0]
             symbol = HEALTH_SYMBOLS.get(channel.state, "?")
             label = (
@@ -67,10 +72,11 @@ class DeskHeader(Horizontal):
                 if self._compact
                 else f"{icon}{safe_line(channel.name, 16)} {symbol}"
             )
-            widget = Static(label, classes=f"channel -{channel.state}", markup=False)
+            if widget.content != label:
+                # A badge as wide as before redraws in place; another width lays out.
+                widget.update(label, layout=len(str(widget.content)) != len(label))
+            widget.set_classes(f"channel -{channel.state}")
             widget.tooltip = safe_line(
                 f"{channel.name}: {channel.state} {channel.detail or channel.last_error or ''}",
                 200,
             )
-            widgets.append(widget)
-        box.mount_all(widgets)

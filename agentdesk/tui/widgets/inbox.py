@@ -116,7 +116,20 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         return 1 if self.size.width >= ONE_LINE_WIDTH else 2
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.index) * self.row_height)
+        size = Size(self.size.width, len(self.index) * self.row_height)
+        old = self.virtual_size
+        if size == old:
+            return
+        height = self.size.height
+        if size.width != old.width or (size.height > height) != (old.height > height):
+            self.virtual_size = size  # the scrollbar comes or goes: the screen lays out again
+            return
+        # Only the scroll range changed (a task came or went): the scrollbar and
+        # the rows redraw, nothing else moves. Setting the reactive would lay out
+        # the whole screen, on every update of a busy desk.
+        self.set_reactive(InboxList.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def on_resize(self, event: Resize) -> None:
         self._cache.clear()

@@ -114,11 +114,12 @@ class Desk:
         if reader is None:
             raise DeskError(f"unknown request {type(request).__name__}")
         authorize(actor, request, None)
-        return await self.read(lambda: reader(self._context(actor), request))
+        return await self.read(lambda: reader(self._context(actor), request), urgent=True)
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` on the store's thread: a read, consistent in itself."""
-        return await self.thread.run(fn, *args)
+    async def read(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        """``fn(*args)`` on the store's thread: a read, consistent in itself.
+        ``urgent``: an agent waits for it (ahead of the desk's background work)."""
+        return await self.thread.run(fn, *args, urgent=urgent)
 
     async def execute(
         self,
@@ -132,7 +133,9 @@ class Desk:
         """
         for attempt in range(CONFLICT_RETRIES):
             try:
-                seq, plan = await self.thread.run(self._through, actor, request, planner, args)
+                seq, plan = await self.thread.run(
+                    self._through, actor, request, planner, args, urgent=actor is not DESK_ACTOR
+                )
             except StoreConflict:
                 if attempt == CONFLICT_RETRIES - 1:
                     raise DeskError(
@@ -206,7 +209,8 @@ class Desk:
         return await self.read(
             lambda: self.store.search(
                 parsed, me=actor.agent, now=self.clock(), limit=limit, offset=offset
-            )
+            ),
+            urgent=True,
         )
 
     async def _handoff(self, actor: Actor, request: rq.Handoff) -> Any:
@@ -214,7 +218,7 @@ class Desk:
             authorize(actor, request, self.store.get_task(request.task_id))
             return actions.handoff_context(self._context(actor), request)
 
-        identity, handoff = await self.read(check)
+        identity, handoff = await self.read(check, urgent=True)
         context = handoff.context
         gateway = self._handoff_gateway
         if gateway is not None:
@@ -237,7 +241,7 @@ class Desk:
             authorize(actor, request, self.store.get_task(request.task_id))
             return actions.typing_target(self._context(actor), request.task_id)
 
-        found = await self.read(target)
+        found = await self.read(target, urgent=True)
         if found is not None:
             await gateway(found[0], found[1], request.typing)
 

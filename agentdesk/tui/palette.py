@@ -44,7 +44,7 @@ class DeskCommands(Provider):
                     PaletteCommand(
                         binding.description,
                         f"key: {keys}",
-                        partial(owner.run_action, binding.action),
+                        partial(app.run_action, binding.action, owner),
                     )
                 )
         for name in sorted(app.available_themes):

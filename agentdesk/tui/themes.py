@@ -18,6 +18,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
@@ -77,14 +78,14 @@ def theme_from_data(data: dict[str, object], origin: str) -> Theme:
     dark = data.get("dark", True)
     if not isinstance(dark, bool):
         raise ValueError(f"{origin}: 'dark' must be true or false")
-    extra: dict[str, float] = {}
+    extra: dict[str, Any] = dict(colours)
     for key in ("luminosity_spread", "text_alpha"):
         if key in data:
             value = data[key]
             if not isinstance(value, int | float):
                 raise ValueError(f"{origin}: {key} must be a number")
             extra[key] = float(value)
-    return Theme(name=name.strip(), dark=dark, variables=dict(variables), **colours, **extra)
+    return Theme(name=name.strip(), dark=dark, variables=dict(variables), **extra)
 
 
 def load_themes(directory: Path | None) -> LoadedThemes:

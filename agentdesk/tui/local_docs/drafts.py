@@ -72,7 +72,9 @@ class DraftTable:
 
     def prune(self, before: float) -> int:
         """Remove every agent's drafts saved before ``before``; how many went."""
-        old = where("saved_at").test(_older_than, before) | ~Query().saved_at.exists()
+        # (TinyDB's annotation says the test gets the document; it gets the field.)
+        test = where("saved_at").test(_older_than, before)  # type: ignore[arg-type]
+        old = test | ~Query().saved_at.exists()
         with self._lock:
             # Only write when there is something to remove: opening the console
             # must not rewrite the file each time.

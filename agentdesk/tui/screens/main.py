@@ -9,9 +9,8 @@ between panes and views in ``navigation``.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -19,13 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
 from agentdesk.api import ChannelStatus, Update
-from agentdesk.domain import Customer, Status, Task
+from agentdesk.domain import Status, Task
 
+from ..desk_controller import DeskController
 from ..inbox_index import InboxIndex
 from ..local_docs import DraftBook
 from ..widgets.composer import ComposeMode, Composer
@@ -35,17 +34,18 @@ from ..widgets.desk_header import DeskHeader
 from ..widgets.inbox import InboxList
 from ..widgets.key_bar import KeyBar
 from . import task_actions
+from .desk_screen import CONVERSATIONS, FIRST, SECOND
 from .navigation import Navigation
 from .opening import TaskOpening
 
 if TYPE_CHECKING:
-    from ..app import AgentDeskApp
+    pass
 
 #: Below this many columns one pane at a time gets the whole width.
 NARROW_WIDTH = 120
 
 
-class MainScreen(TaskOpening, Navigation, Screen[None]):
+class MainScreen(TaskOpening, Navigation):
     BINDINGS = [
         Binding("r", "reply", "Reply", id="reply"),
         Binding("n", "note", "Note", id="note"),
@@ -96,20 +96,15 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         #: Every task's drafts, for both conversation panes.
         self.drafts = drafts if drafts is not None else DraftBook(clock=clock)
         self._waiting = (waiting_warn, waiting_error)
-        self.channels: dict[str, ChannelStatus] = {}
-        self.customers: dict[str, Customer] = {}
+        #: The desk as this screen's actions reach it (client, command queue, caches).
+        self.controller = DeskController(lambda: self.desk_app.client, self.notify)
+        self.controller.target = self.target_task
+        self.controller.on_task_changed(self._task_changed)
         self.split = False
-        self.active_conv = "conv-a"
+        self.active_conv = FIRST
         self.active_pane = "inbox-pane"
         self._selected_none = True
-        #: Where in the inbox each conversation's task was opened: "close and next"
-        #: opens the task that now sits there.
         self._anchor: dict[str, int] = {}
-        self._commands: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
-
-    @property
-    def desk_app(self) -> AgentDeskApp:
-        return self.app  # type: ignore[return-value]
 
     # --- layout ---------------------------------------------------------------
 
@@ -126,7 +121,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
                     id="inbox",
                 )
             with Horizontal(id="centre", classes="pane"):
-                for pane_id in ("conv-a", "conv-b"):
+                for pane_id in CONVERSATIONS:
                     yield ConversationPane(
                         me=self.me,
                         canned=self.canned,
@@ -143,37 +138,24 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
     # then x) must reach the widget the previous key chose, not the old one.
 
     def on_mount(self) -> None:
-        self.query_one("#conv-b").display = False
+        self.pane(SECOND).display = False
         self.inbox.focus()
         self._title()
         self.set_interval(5, self.inbox.refresh_clock)
         self._run_commands()
 
-    # --- desk commands, one at a time in the order the agent gave them -------------
-
-    def command(self, make: Callable[[], Awaitable[object]]) -> None:
-        """Queue a desk command; commands run one after the other, in order."""
-        self._commands.put_nowait(make)
-
     @work(group="commands")
     async def _run_commands(self) -> None:
-        while True:
-            make = await self._commands.get()
-            await make()
+        await self.controller.run_commands()
+
+    def _task_changed(self, task: Task) -> None:
+        """A command of this console changed ``task``: shown at once, before its update."""
+        self.inbox.apply([task])
+        for pane in self.conversation_panes():
+            pane.update_task(task)
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
-
-    @property
-    def inbox(self) -> InboxList:
-        return self.query_one(InboxList)
-
-    def pane(self, pane_id: str | None = None) -> ConversationPane:
-        return self.query_one(f"#{pane_id or self.active_conv}", ConversationPane)
-
-    @property
-    def customer_pane(self) -> CustomerPane:
-        return self.query_one(CustomerPane)
 
     def _title(self) -> None:
         view = self.index.view
@@ -200,7 +182,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
     def _focus_moved(self, event: DescendantFocus) -> None:
         node: Widget | None = event.widget
         while node is not None and node is not self:
-            if node.id in ("conv-a", "conv-b") and node.id != self.active_conv:
+            if node.id in CONVERSATIONS and node.id != self.active_conv:
                 self.active_conv = node.id
                 self._show_customer_of(self.pane())
             if node.id in ("inbox-pane", "centre", "customer"):
@@ -222,10 +204,10 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
 
     def set_channels(self, channels: list[ChannelStatus]) -> None:
         for channel in channels:
-            self.channels[channel.name] = channel
-        self.query_one(DeskHeader).set_channels(list(self.channels.values()))
-        for pane_id in ("conv-a", "conv-b"):
-            self._bind_composer(self.pane(pane_id))
+            self.controller.channels[channel.name] = channel
+        self.query_one(DeskHeader).set_channels(list(self.controller.channels.values()))
+        for pane in self.conversation_panes():
+            self._bind_composer(pane)
 
     def set_me(self, me: str) -> None:
         """The agent this console acts for, known once the desk is open."""
@@ -244,8 +226,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         if update.tasks:
             self.inbox.apply(update.tasks)
             for task in update.tasks:
-                for pane_id in ("conv-a", "conv-b"):
-                    pane = self.pane(pane_id)
+                for pane in self.conversation_panes():
                     if pane.task_id == task.id:
                         pane.update_task(task)
                         self._bind_composer(pane)
@@ -253,10 +234,10 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         touched: set[str] = set()
         for event in update.events:
             touched.add(event.customer_id)
-            for pane_id in ("conv-a", "conv-b"):
-                self.pane(pane_id).add_event(event)
+            for pane in self.conversation_panes():
+                pane.add_event(event)
         for customer in update.customers:
-            self.customers[customer.id] = customer
+            self.controller.customers[customer.id] = customer
             touched.add(customer.id)
         shown = self.customer_pane.customer
         if shown is not None and shown.id in touched:
@@ -264,9 +245,9 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         if update.channels:
             self.set_channels(update.channels)
         for task_id, typing in update.typing.items():
-            for pane_id in ("conv-a", "conv-b"):
-                if self.pane(pane_id).task_id == task_id:
-                    self.pane(pane_id).set_typing(typing)
+            for pane in self.conversation_panes():
+                if pane.task_id == task_id:
+                    pane.set_typing(typing)
 
     # --- which task an action is for -------------------------------------------------
 
@@ -304,7 +285,7 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         self._ensure_open(task).composer.start(mode)
 
     def _submit(self, pane: ConversationPane, task_id: str, mode: ComposeMode, text: str) -> None:
-        self.command(lambda: task_actions.send(self, pane, task_id, mode, text))
+        self.controller.command(lambda: task_actions.send(self, pane, task_id, mode, text))
 
     @on(Composer.PickCanned)
     def _pick_canned(self, event: Composer.PickCanned) -> None:
@@ -328,12 +309,12 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
         if task is None:
             return
         pane_id = self.active_conv if self.pane().task_id == task.id else None
-        self.command(lambda: task_actions.close_and_next(self, task, pane_id))
+        self.controller.command(lambda: task_actions.close_and_next(self, task, pane_id))
 
     def action_reopen(self) -> None:
         task = self.target_task()
         if task is not None:
-            self.command(lambda: task_actions.set_status(self, task, Status.OPEN))
+            self.controller.command(lambda: self.controller.set_status(task, Status.OPEN))
 
     def action_assign(self) -> None:
         task_actions.assign(self)
@@ -367,8 +348,8 @@ class MainScreen(TaskOpening, Navigation, Screen[None]):
 
     def keep_drafts(self) -> None:
         """Hand both composers' text to the draft book now (quitting)."""
-        for pane_id in ("conv-a", "conv-b"):
-            self.pane(pane_id).composer.keep_draft()
+        for pane in self.conversation_panes():
+            pane.composer.keep_draft()
 
     def show_nothing(self, pane: ConversationPane) -> None:
         pane.show(None, [], "")

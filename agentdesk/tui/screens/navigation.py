@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.message import Message
 from textual.widget import Widget
 
 from ..inbox_index import InboxView, Scope, SortOrder, StatusFilter
-
-if TYPE_CHECKING:
-    from .main import MainScreen
-
-    _Base = MainScreen
-else:
-    _Base = object
+from .desk_screen import FIRST, SECOND, DeskScreen
 
 
 def _cycle(values: list, current: object) -> object:
@@ -31,17 +23,17 @@ class LayoutChosen(Message):
         self.split = split
 
 
-class Navigation(_Base):
+class Navigation(DeskScreen):
     """Pane focus (tab, escape), the split view (s, w) and views (v, f, O, 0-9)."""
 
     def _pane_order(self) -> list[tuple[str, Widget]]:
         """(pane container id, the widget that takes the focus there), in tab order."""
         order: list[tuple[str, Widget]] = [
             ("inbox-pane", self.inbox),
-            ("conv-a", self.pane("conv-a").thread),
+            (FIRST, self.pane(FIRST).thread),
         ]
         if self.split:
-            order.append(("conv-b", self.pane("conv-b").thread))
+            order.append((SECOND, self.pane(SECOND).thread))
         order.append(("customer", self.query_one("#customer .timeline")))
         return order
 
@@ -63,31 +55,31 @@ class Navigation(_Base):
 
     def action_split(self) -> None:
         self.show_split(not self.split)
-        second = self.pane("conv-b")
+        second = self.pane(SECOND)
         if self.split:
-            first_task = self.pane("conv-a").task_id
+            first_task = self.pane(FIRST).task_id
             cursor = self.inbox.cursor_id
             if second.current is None and cursor and cursor != first_task:
-                self.open_task(cursor, pane_id="conv-b", focus=False)
+                self.open_task(cursor, pane_id=SECOND, focus=False)
             self.set_focus(second.thread)
         else:
-            self.set_focus(self.pane("conv-a").thread)
+            self.set_focus(self.pane(FIRST).thread)
         self._chosen()
 
     def show_split(self, split: bool) -> None:
         """Show one conversation or two, without opening a task or moving the focus."""
         self.split = split
-        self.pane("conv-b").display = split
+        self.pane(SECOND).display = split
         self.set_class(split, "-split")
         if not split:
-            self.active_conv = "conv-a"
+            self.active_conv = FIRST
         self.refresh_bindings()
 
     def _chosen(self) -> None:
         self.post_message(LayoutChosen(self.index.view, self.split))
 
     def action_swap(self) -> None:
-        other = "conv-b" if self.active_conv == "conv-a" else "conv-a"
+        other = SECOND if self.active_conv == FIRST else FIRST
         self.set_focus(self.pane(other).thread)
 
     def set_view(self, view: InboxView, *, chosen: bool = True) -> None:
@@ -110,6 +102,6 @@ class Navigation(_Base):
         self.set_view(self.index.view.with_(sort=_cycle(orders, self.index.view.sort)))
 
     def action_channel_view(self, number: int) -> None:
-        names = list(self.channels)
+        names = list(self.controller.channels)
         channel = names[number - 1] if 0 < number <= len(names) else None
         self.set_view(self.index.view.with_(channel=channel))

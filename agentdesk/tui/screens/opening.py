@@ -7,28 +7,20 @@ task); the thread, the customer and the timeline load in workers.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 
 from textual import work
 
 from agentdesk.api import DeskError
-from agentdesk.domain import Task
 
 from ..canned import canned_fields
 from ..labels import channel_badge
 from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
 from ..widgets.inbox import InboxList
-
-if TYPE_CHECKING:
-    from .main import MainScreen
-
-    _Base = MainScreen
-else:
-    _Base = object
+from .desk_screen import DeskScreen
 
 
-class TaskOpening(_Base):
+class TaskOpening(DeskScreen):
     """Showing tasks and customers; loading what the screen does not hold."""
 
     # Named handlers, not @on: Textual collects @on only from Textual classes.
@@ -48,15 +40,11 @@ class TaskOpening(_Base):
         task = self.index.get(task_id)
         if task is not None:
             # Show what we know at once, so keys typed right after enter act on it.
-            pane.begin(task, self._customer_name(task))
+            pane.begin(task, self.controller.customer_name(task))
             self._bind_composer(pane)
         if focus:
             self.set_focus(pane.thread)
         self._load(pane, task_id)
-
-    def _customer_name(self, task: Task) -> str:
-        customer = self.customers.get(task.customer_id)
-        return customer.display_name if customer else task.customer_name or "customer"
 
     def _load(self, pane: ConversationPane, task_id: str) -> None:
         self.run_worker(self._load_task(pane, task_id), group=f"load-{pane.id}", exclusive=True)
@@ -72,8 +60,8 @@ class TaskOpening(_Base):
         events = await client.thread(task_id)
         customer = await client.customer(task.customer_id)
         if customer is not None:
-            self.customers[customer.id] = customer
-        pane.show(task, events, self._customer_name(task))
+            self.controller.customers[customer.id] = customer
+        pane.show(task, events, self.controller.customer_name(task))
         self._bind_composer(pane)
         if pane.id == self.active_conv:
             self._show_customer_of(pane)
@@ -83,7 +71,7 @@ class TaskOpening(_Base):
 
     def _bind_composer(self, pane: ConversationPane) -> None:
         task = pane.current
-        channel = self.channels.get(task.channel) if task else None
+        channel = self.controller.channels.get(task.channel) if task else None
         label = (
             f"{channel_badge(task.channel_kind).strip()} {task.channel}" if task is not None else ""
         )
@@ -108,10 +96,10 @@ class TaskOpening(_Base):
         customer = await client.customer(customer_id)
         entries = await client.timeline(customer_id)
         if customer is not None:
-            self.customers[customer.id] = customer
+            self.controller.customers[customer.id] = customer
         self.customer_pane.show(customer, entries, task_id)
 
     def _fields(self, pane: ConversationPane) -> dict[str, str]:
         task = pane.current
-        customer = self.customers.get(task.customer_id) if task else None
+        customer = self.controller.customers.get(task.customer_id) if task else None
         return canned_fields(customer, task, self.me)

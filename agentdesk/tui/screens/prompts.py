@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -95,7 +95,7 @@ class ChoicePrompt(ModalScreen[str | None]):
     ]
 
     def __init__(
-        self, title: str, choices: list[tuple[str, str | Text]], *, current: str | None = None
+        self, title: str, choices: Sequence[tuple[str, str | Text]], *, current: str | None = None
     ) -> None:
         super().__init__(classes="prompt")
         self._title = title

@@ -8,12 +8,10 @@ while the desk works. A refused command becomes an error toast, never a crash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from agentdesk.api import DeskError
 from agentdesk.domain import Priority, Status, Task
 from agentdesk.domain.snooze import SnoozeError, parse_snooze
 
@@ -47,35 +45,13 @@ NEEDS_TASK = frozenset(
 log = logging.getLogger("agentdesk.console")
 
 
-async def _command(screen: MainScreen, call: Callable[[], Awaitable[Any]], done: str = "") -> Any:
-    """Run a desk command; toast its refusal. Returns the result or None."""
-    try:
-        result = await call()
-    except DeskError as exc:
-        screen.notify(safe_line(str(exc), 300), markup=False, title="Refused", severity="error")
-        return None
-    if isinstance(result, Task):
-        screen.inbox.apply([result])
-        for pane in screen.query("ConversationPane"):
-            pane.update_task(result)  # type: ignore[attr-defined]
-    if done:
-        screen.notify(done, timeout=3, markup=False)
-    return result
-
-
-def _client(screen: MainScreen):
-    client = screen.desk_app.client
-    if client is None:
-        raise DeskError("not connected to the desk yet")
-    return client
-
-
 async def send(
     screen: MainScreen, pane: ConversationPane, task_id: str, mode: ComposeMode, text: str
 ) -> None:
-    client = _client(screen)
-    call = client.reply if mode == ComposeMode.REPLY else client.note
-    event = await _command(screen, lambda: call(task_id, text))
+    if mode == ComposeMode.REPLY:
+        event = await screen.controller.call(lambda c: c.reply(task_id, text))
+    else:
+        event = await screen.controller.call(lambda c: c.note(task_id, text))
     if event is None:
         return  # refused: the draft stays, in the editor and on disk
     screen.drafts.discard(task_id, mode, text=text)
@@ -88,22 +64,13 @@ async def show_typing(screen: MainScreen, task_id: str, typing: bool) -> None:
     """Tell the customer the agent is writing a reply (best effort: a failure
     is logged, never shown; it is only a courtesy)."""
     try:
-        await _client(screen).typing(task_id, typing)
+        await screen.controller.client.typing(task_id, typing)
     except Exception:
         log.debug("could not relay typing on %s", task_id, exc_info=True)
 
 
-async def set_status(
-    screen: MainScreen, task: Task, status: Status, pending_until: float | None = None
-) -> Task | None:
-    client = _client(screen)
-    return await _command(
-        screen, lambda: client.set_status(task.id, status, pending_until=pending_until)
-    )
-
-
 async def close_and_next(screen: MainScreen, task: Task, pane_id: str | None) -> None:
-    closed = await set_status(screen, task, Status.CLOSED)
+    closed = await screen.controller.set_status(task, Status.CLOSED)
     if closed is None or pane_id is None:
         return
     pane = screen.pane(pane_id)
@@ -142,7 +109,7 @@ def pending(screen: MainScreen) -> None:
         if text is None:
             return
         until = parse_snooze(text, screen.clock()) if text.strip() else None
-        screen.command(lambda: set_status(screen, task, Status.PENDING, until))
+        screen.controller.command(lambda: screen.controller.set_status(task, Status.PENDING, until))
 
     screen.app.push_screen(
         TextPrompt(
@@ -167,14 +134,13 @@ def assign(screen: MainScreen) -> None:
     task = screen.target_task()
     if task is None:
         return
-    client = _client(screen)
 
     def done(text: str | None) -> None:
         if text is None:
             return
         name = text.strip()
         assignee = None if name in ("", "-", "none") else (screen.me if name == "me" else name)
-        screen.command(lambda: _command(screen, lambda: client.assign(task.id, assignee)))
+        screen.controller.assign(task, assignee)
 
     screen.app.push_screen(
         TextPrompt(
@@ -191,20 +157,13 @@ def transfer(screen: MainScreen) -> None:
     task = screen.target_task()
     if task is None:
         return
-    client = _client(screen)
     teams = sorted({*screen.desk_app.teams, *(t.team for t in screen.index.all_tasks() if t.team)})
 
     def done(request: TransferRequest | None) -> None:
         if request is None:
             return
-        screen.command(
-            lambda: _command(
-                screen,
-                lambda: client.transfer(
-                    task.id, assignee=request.assignee, team=request.team, note=request.note
-                ),
-                done=f"#{task.number} transferred",
-            )
+        screen.controller.transfer(
+            task, assignee=request.assignee, team=request.team, note=request.note
         )
 
     screen.app.push_screen(
@@ -217,7 +176,6 @@ def tags(screen: MainScreen) -> None:
     task = screen.target_task()
     if task is None:
         return
-    client = _client(screen)
 
     def done(text: str | None) -> None:
         if text is None:
@@ -227,7 +185,7 @@ def tags(screen: MainScreen) -> None:
             word = word.lstrip("#")
             if word and word not in new:
                 new.append(word)
-        screen.command(lambda: _command(screen, lambda: client.set_tags(task.id, new)))
+        screen.controller.set_tags(task, new)
 
     screen.app.push_screen(
         TextPrompt(
@@ -243,14 +201,11 @@ def priority(screen: MainScreen) -> None:
     task = screen.target_task()
     if task is None:
         return
-    client = _client(screen)
 
     def done(choice: str | None) -> None:
         if choice is None:
             return
-        screen.command(
-            lambda: _command(screen, lambda: client.set_priority(task.id, Priority(choice)))
-        )
+        screen.controller.set_priority(task, Priority(choice))
 
     choices = [(p.value, p.value) for p in reversed(list(Priority))]
     screen.app.push_screen(
@@ -259,34 +214,27 @@ def priority(screen: MainScreen) -> None:
 
 
 async def handoff(screen: MainScreen, task: Task) -> None:
-    client = _client(screen)
-    customer = screen.customers.get(task.customer_id) or await client.customer(task.customer_id)
-    channels = list(screen.channels.values())
+    desk = screen.controller
+    customer = desk.customers.get(task.customer_id)
+    if customer is None:
+        customer = await desk.call(lambda c: c.customer(task.customer_id))
+    channels = list(desk.channels.values())
 
     def done(request: HandoffRequest | None) -> None:
         if request is None:
             return
-        screen.command(
-            lambda: _command(
-                screen,
-                lambda: client.handoff(
-                    task.id,
-                    to_channel=request.channel,
-                    to_identity=request.identity,
-                    message=request.message,
-                ),
-                done=f"#{task.number} handed off to {request.channel}",
-            )
+        desk.handoff(
+            task, channel=request.channel, identity=request.identity, message=request.message
         )
 
     screen.app.push_screen(HandoffScreen(task, customer, channels), done)
 
 
 def search(screen: MainScreen) -> None:
-    client = screen.desk_app.client
-    if client is None:
+    if not screen.controller.connected:
         screen.notify("Not connected to the desk yet.", severity="warning", markup=False)
         return
+    client = screen.controller.client
 
     def done(task_id: str | None) -> None:
         if task_id:

@@ -26,7 +26,7 @@ class CodecError(ValueError):
 
 
 _encoder = msgspec.json.Encoder()
-_DECODERS: dict[Any, msgspec.json.Decoder] = {
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {
     Customer: msgspec.json.Decoder(Customer),
     Task: msgspec.json.Decoder(Task),
     Event: msgspec.json.Decoder(AnyEvent),
@@ -68,14 +68,16 @@ def decode_value(data: bytes | str) -> Any:
 def decode(cls: type[T], data: bytes | str) -> T:
     """The object of class ``cls`` (``Event`` for any event) that ``data`` holds."""
     try:
-        return _DECODERS[cls].decode(data)
+        decoded: T = _DECODERS[cls].decode(data)
+        return decoded
     except msgspec.DecodeError as exc:
         raise CodecError(f"{cls.__name__}: {exc}") from None
 
 
 def to_builtins(obj: Customer | Task | Event | OutboxEntry) -> dict[str, Any]:
     """``obj`` as JSON-ready dicts and lists (enums as their values)."""
-    return msgspec.to_builtins(obj)
+    data: dict[str, Any] = msgspec.to_builtins(obj)
+    return data
 
 
 def from_builtins(cls: type[T], data: Any) -> T:

@@ -8,7 +8,7 @@ state moves from ``queued`` to ``sent``/``delivered`` or ``failed``.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple, get_args
 
 import msgspec
 
@@ -128,20 +128,20 @@ class SurveyAnswer(Event, tag="survey"):
     channel: str = ""
 
 
-EVENT_CLASSES: tuple[type[Event], ...] = (
-    Message,
-    Note,
-    StatusChange,
-    Assignment,
-    Transfer,
-    Handoff,
-    TaskUpdate,
-    CallRecord,
-    SurveyAnswer,
+#: Any event, for decoding: the ``kind`` tells the class.
+AnyEvent = (
+    Message
+    | Note
+    | StatusChange
+    | Assignment
+    | Transfer
+    | Handoff
+    | TaskUpdate
+    | CallRecord
+    | SurveyAnswer
 )
+EVENT_CLASSES: tuple[type[Event], ...] = get_args(AnyEvent)
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in EVENT_CLASSES
 }
-#: Any event, for decoding: the ``kind`` tells the class.
-AnyEvent = Union[EVENT_CLASSES]  # type: ignore[valid-type]  # noqa: UP007

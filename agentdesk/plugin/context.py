@@ -40,9 +40,13 @@ class PluginContext(Protocol):
     #: Typed option values, validated against the channel's declaration.
     options: dict[str, Any]
     logger: logging.Logger
-    state: PluginState
     #: A directory this instance may write to (attachments, caches).
     data_dir: Path
+
+    @property
+    def state(self) -> PluginState:
+        """Values kept across restarts (``get``/``set``; see ``PluginState``)."""
+        ...
 
     async def emit(self, item: Inbound) -> None:
         """Hand an inbound item to the desk. Waits when the desk's queue is full

@@ -258,7 +258,9 @@ async def check_clean_shutdown(subject: ContractSubject) -> None:
 
 
 def _names(tasks: Sequence[asyncio.Task[Any]]) -> str:
-    return ", ".join(sorted(f"{t.get_name()} ({t.get_coro().__qualname__})" for t in tasks))
+    return ", ".join(
+        sorted(f"{t.get_name()} ({getattr(t.get_coro(), '__qualname__', '?')})" for t in tasks)
+    )
 
 
 CHECKS: tuple[Check, ...] = (

@@ -122,7 +122,7 @@ class Session:
         if self.subject.send_address is not None:
             address = await self.subject.send_address(self.channel, self.ctx)
             if address:
-                return address
+                return str(address)
         kind = self.channel.capabilities.identity_kind
         return DEFAULT_ADDRESSES.get(kind, "contract-check")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 _PRECEDENCE_SKIPPED = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
 _REPORT_TYPES = frozenset({"delivery-status", "disposition-notification"})
@@ -35,8 +36,10 @@ def automated_reason(
             return f"{name} header present"
     content_type = message.get_content_type()
     if content_type == "multipart/report":
-        report_type = (message.get_param("report-type") or "").lower()
-        if isinstance(report_type, str) and report_type in _REPORT_TYPES:
+        # An RFC 2231 parameter (report-type*=...) comes as (charset, language, value).
+        param = message.get_param("report-type")
+        report_type = collapse_rfc2231_value(param).lower() if param else ""
+        if report_type in _REPORT_TYPES:
             return f"multipart/report ({report_type})"
         return "multipart/report"
     precedence = _header(message, "Precedence").lower()

@@ -44,7 +44,7 @@ class WebChatChannel(Channel):
     version: ClassVar[str] = "0.1.0"
     description: ClassVar[str] = "A chat widget for your web site, served by the desk"
     needs_http: ClassVar[bool] = True
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities = Capabilities(
         kind="chat",
         identity_kind="chat",
         realtime=True,

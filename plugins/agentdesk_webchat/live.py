@@ -122,7 +122,7 @@ class LiveSessions:
     def connected(self, session_id: str) -> bool:
         """Whether the session has a tab that is open and not being closed."""
         live = self._sessions.get(session_id)
-        return bool(live) and any(not c.closing for c in live.connections)
+        return live is not None and any(not c.closing for c in live.connections)
 
     def count(self) -> int:
         return sum(len(live.connections) for live in self._sessions.values())

@@ -18,13 +18,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from agentdesk.api import Actor, ChannelStatus, DeskError, ErrorCode, Role, Update
 from agentdesk.api import requests as rq
 from agentdesk.api.actor import SYSTEM
 from agentdesk.domain import IdFactory, OutboxEntry, Status
 from agentdesk.domain.codec import decode_value, encode_value
+from agentdesk.domain.events import AnyEvent
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.identity_kinds import IdentityKinds, IdentityRules
 from agentdesk.domain.text import clean_text
@@ -184,7 +185,7 @@ class Desk:
                 Update(
                     seq=seq,
                     tasks=list(batch.tasks),
-                    events=list(batch.events),
+                    events=cast("list[AnyEvent]", list(batch.events)),
                     customers=list(batch.customers),
                     notices=public,
                 )

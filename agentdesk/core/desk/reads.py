@@ -4,11 +4,12 @@ on the store's thread, so one answer is consistent in itself."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from agentdesk.api import Snapshot, TimelineEntry
 from agentdesk.api import requests as rq
 from agentdesk.domain import Status
+from agentdesk.domain.events import AnyEvent
 
 from .context import PlanContext
 
@@ -20,7 +21,11 @@ def snapshot(ctx: PlanContext, request: rq.GetSnapshot) -> Snapshot:
 
 def timeline(ctx: PlanContext, request: rq.GetTimeline) -> list[TimelineEntry]:
     tasks = sorted(ctx.store.tasks_of_customer(request.customer_id), key=lambda t: t.updated_at)
-    return [TimelineEntry(t, ctx.store.events_of_task(t.id)) for t in reversed(tasks)]
+    # Every stored event is of one of the event classes (AnyEvent).
+    return [
+        TimelineEntry(t, cast("list[AnyEvent]", ctx.store.events_of_task(t.id)))
+        for t in reversed(tasks)
+    ]
 
 
 READERS: dict[type[rq.Request], Callable[[PlanContext, Any], Any]] = {

@@ -15,18 +15,10 @@ from agentdesk_webchat.sessions import (
     load_signer,
     new_session_id,
 )
+from fixed_clock import Clock
 
 from agentdesk.plugin import PluginConfigError
 from agentdesk.plugin.testing import MemoryState
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 # -- protocol ---------------------------------------------------------------
 
@@ -179,7 +171,7 @@ def test_allowed_origins_option_is_checked() -> None:
 
 
 def test_token_bucket_bursts_then_refills() -> None:
-    clock = FakeClock()
+    clock = Clock(1000.0)
     bucket = TokenBucket(per_minute=6, burst=2, clock=clock)
     assert bucket.take() and bucket.take()
     assert not bucket.take()
@@ -192,7 +184,7 @@ def test_token_bucket_bursts_then_refills() -> None:
 
 
 def test_keyed_buckets_limit_each_key_and_stay_bounded() -> None:
-    clock = FakeClock()
+    clock = Clock(1000.0)
     buckets = KeyedBuckets(per_minute=1, burst=1, max_keys=3, clock=clock)
     assert buckets.take("a") and not buckets.take("a")
     assert buckets.take("b")
@@ -206,7 +198,7 @@ def test_keyed_buckets_limit_each_key_and_stay_bounded() -> None:
 
 async def test_log_numbers_entries_and_keeps_the_newest() -> None:
     state = MemoryState()
-    history = History(state, limit=10, clock=FakeClock())
+    history = History(state, limit=10, clock=Clock(1000.0))
     session = new_session_id()
     async with history.locked(session) as missing:
         assert missing is None

@@ -57,7 +57,7 @@ async def test_note_is_internal_and_looks_different(make_app, console_desk, cloc
         await pilot.press("enter", "n", *"vip", "ctrl+s")
         await until(pilot, lambda: events_of(console_desk, tasks[0].id, Note))
         assert events_of(console_desk, tasks[0].id, Note)[0].text == "vip"
-        await until(pilot, lambda: app.main.pane().query(".-note"))
+        await until(pilot, lambda: app.main.pane().thread.texts("note"))
         assert console_desk.store.outbox() == []  # a note never leaves the desk
 
 
@@ -207,8 +207,8 @@ async def test_reply_to_a_channel_that_is_down_is_queued_not_lost(make_app, cons
         assert reply.delivery == DeliveryState.QUEUED
         assert [e.event_id for e in console_desk.store.outbox()] == [reply.id]
         pane = app.main.pane()
-        await until(pilot, lambda: pane.query(".-queued"))
-        assert "pending delivery" in pane.query(".-queued").last().render().plain
+        await until(pilot, lambda: pane.thread.texts("queued"))
+        assert "pending delivery" in pane.thread.texts("queued")[-1]
 
 
 async def test_split_view_and_swap(make_app, console_desk, clock):

@@ -7,49 +7,23 @@ from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
 from agentdesk.domain import Event, Task
 
-from ..event_text import describe_event
+from ..event_text import EventText, describe_event
 from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_time
 from ..local_docs import DraftBook
 from ..safe_text import safe_line
 from .composer import ComposeMode, Composer
-from .typeahead import OrderedKeys
+from .thread_view import Thread
 
 #: A thread shows its latest events; older ones are summed up in one line.
 MAX_EVENTS = 200
 #: Seconds a "typing" signal shows without news from the channel.
 TYPING_SHOWN_FOR = 10.0
-
-
-class EventBox(Static):
-    """One event of the thread."""
-
-    def __init__(self, event: Event, *, now: float, customer_name: str) -> None:
-        described = describe_event(event, now=now, customer_name=customer_name)
-        content = Text()
-        content.append_text(described.header)
-        if described.body is not None and described.body.plain:
-            content.append("\n")
-            content.append_text(described.body)
-        super().__init__(content, classes=described.classes, markup=False)
-        self.event_id = event.id
-
-
-class Thread(OrderedKeys, VerticalScroll, can_focus=True):
-    """The scrollable list of a task's events, oldest first."""
-
-    BINDINGS = [
-        Binding("j,down", "scroll_down", "Scroll down", show=False, id="thread.down"),
-        Binding("k,up", "scroll_up", "Scroll up", show=False, id="thread.up"),
-        Binding("g,home", "scroll_home", "Top", show=False, id="thread.top"),
-        Binding("G,end", "scroll_end", "Bottom", show=False, id="thread.bottom"),
-    ]
 
 
 class ConversationPane(Vertical):
@@ -111,21 +85,20 @@ class ConversationPane(Vertical):
         self.events = list(events)
         self.customer_name = customer_name
         self._render_title()
-        thread = self.thread
-        thread.remove_children()
         now = self.clock()
         shown = self.events[-MAX_EVENTS:]
-        widgets: list[Static] = []
+        blocks: list[tuple[str, EventText]] = []
         if len(self.events) > len(shown):
             hidden = len(self.events) - len(shown)
-            widgets.append(
-                Static(f"… {hidden} earlier events (search finds them)", classes="event -system")
-            )
+            line = Text(f"… {hidden} earlier events (search finds them)")
+            blocks.append(("earlier", EventText("event -system", line)))
         if task is None:
-            widgets.append(Static("Nothing open.", classes="event -system"))
-        widgets.extend(EventBox(e, now=now, customer_name=customer_name) for e in shown)
-        thread.mount_all(widgets)
-        thread.scroll_end(animate=False, immediate=False)
+            blocks.append(("nothing", EventText("event -system", Text("Nothing open."))))
+        blocks.extend(
+            (e.id, describe_event(e, now=now, customer_name=customer_name)) for e in shown
+        )
+        self.thread.replace(blocks)
+        self.thread.scroll_end(animate=False, immediate=False)
 
     def begin(self, task: Task, customer_name: str) -> None:
         """Show a task's title at once and empty the thread until its events load."""
@@ -134,7 +107,7 @@ class ConversationPane(Vertical):
         self.customer_name = customer_name
         self._render_title()
         self.set_typing(False)
-        self.thread.remove_children()
+        self.thread.replace([])
 
     def set_typing(self, typing: bool) -> None:
         """Show (or hide) that the customer is typing; it hides by itself after a while
@@ -156,19 +129,16 @@ class ConversationPane(Vertical):
         """Add a live event, or replace it (a delivery state that changed)."""
         if self.current is None or event.task_id != self.current.id:
             return
-        box = EventBox(event, now=self.clock(), customer_name=self.customer_name)
+        drawn = describe_event(event, now=self.clock(), customer_name=self.customer_name)
         for index, known in enumerate(self.events):
             if known.id == event.id:
                 self.events[index] = event
-                for old in self.thread.query(EventBox):
-                    if old.event_id == event.id:
-                        self.thread.mount(box, after=old)
-                        old.remove()
-                        return
+                if event.id in self.thread.keys:
+                    self.thread.put(event.id, drawn)
                 return
         self.events.append(event)
-        at_end = self.thread.scroll_y >= self.thread.max_scroll_y - 1
-        self.thread.mount(box)
+        at_end = self.thread.at_end
+        self.thread.put(event.id, drawn)
         if at_end:
             self.thread.scroll_end(animate=False, immediate=False)
 

@@ -27,6 +27,7 @@ from agentdesk.domain import Task
 from ..inbox_index import BuiltIndex, InboxIndex, InboxView, build_index
 from ..labels import format_wait
 from .inbox_row import ONE_LINE_WIDTH, paint_row
+from .scroll_extent import set_scroll_extent
 from .typeahead import OrderedKeys
 
 #: Snapshots up to this size are sorted before the first paint; bigger ones show
@@ -116,20 +117,7 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         return 1 if self.size.width >= ONE_LINE_WIDTH else 2
 
     def _update_virtual_size(self) -> None:
-        size = Size(self.size.width, len(self.index) * self.row_height)
-        old = self.virtual_size
-        if size == old:
-            return
-        height = self.size.height
-        if size.width != old.width or (size.height > height) != (old.height > height):
-            self.virtual_size = size  # the scrollbar comes or goes: the screen lays out again
-            return
-        # Only the scroll range changed (a task came or went): the scrollbar and
-        # the rows redraw, nothing else moves. Setting the reactive would lay out
-        # the whole screen, on every update of a busy desk.
-        self.set_reactive(InboxList.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
+        set_scroll_extent(self, Size(self.size.width, len(self.index) * self.row_height))
 
     def on_resize(self, event: Resize) -> None:
         self._cache.clear()

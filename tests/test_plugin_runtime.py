@@ -413,3 +413,31 @@ async def test_the_http_server_starts_once_a_channel_adds_a_route(
         assert (await client.get("/healthz")).text == "ok"
     await runtime.stop()
     assert not runtime.http.running
+
+
+async def test_a_reply_on_a_channel_whose_plugin_cannot_load_waits_in_the_outbox(
+    harness: Harness,
+) -> None:
+    first = await harness.start(("crash-on-start", "sms", {"fail_times": 0}))
+    await harness.wait_up("sms")
+    result = await harness.desk.ingest("sms", InboundMessage("+33644444444", "hello"))
+    await first.stop()
+    # Restarted with a config the plugin refuses: the channel shows down, and
+    # the agent's reply is queued, not refused and lost.
+    broken = await harness.start(("crash-on-start", "sms", {"colour": "red"}))
+    assert harness.status("sms").state == HealthState.DOWN
+    client = LocalDeskClient(harness.desk, "ana")
+    reply = await client.reply(result.task.id, "We are on it.")
+    assert reply.delivery == DeliveryState.QUEUED and reply.channel_kind == "sms"
+    assert reply.identity == "phone:+33644444444"
+    assert [e.key for e in harness.desk.store.outbox()] == [reply.id]
+    await until(lambda: harness.desk.store.outbox()[0].attempts >= 1, "a first attempt")
+    attempt = harness.desk.store.get_event(reply.id)
+    assert attempt.delivery != DeliveryState.FAILED  # waiting, not given up
+    await broken.stop()
+    await harness.start(("crash-on-start", "sms", {"fail_times": 0}))
+    await until(
+        lambda: harness.desk.store.get_event(reply.id).delivery == DeliveryState.SENT,
+        "delivery once the plugin loads",
+        timeout=15,
+    )

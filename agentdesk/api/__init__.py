@@ -9,6 +9,7 @@ from .actor import SYSTEM, Actor, Role
 from .client import DeskClient, DeskConnector, RequestMethods
 from .errors import DeskError, ErrorCode, Problem
 from .messages import (
+    UNLOADED,
     ChannelStatus,
     SearchHit,
     SearchPage,
@@ -20,6 +21,7 @@ from .messages import (
 
 __all__ = [
     "SYSTEM",
+    "UNLOADED",
     "Actor",
     "ChannelStatus",
     "DeskClient",

@@ -12,6 +12,11 @@ from agentdesk.domain import Customer, Task
 from agentdesk.domain.events import AnyEvent
 from agentdesk.plugin import Capabilities, HealthState
 
+UNKNOWN_KIND = "unknown"
+#: What a configured channel whose plugin could not be loaded is known to do:
+#: nothing yet, but replies to its tasks are queued (they go out once it loads).
+UNLOADED = Capabilities(kind=UNKNOWN_KIND, identity_kind=UNKNOWN_KIND, inbound=False, outbound=True)
+
 
 class ChannelStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One channel instance as the console shows it."""

@@ -14,6 +14,7 @@ from typing import Any
 from agentdesk.api import DeskError, ErrorCode
 from agentdesk.api import requests as rq
 from agentdesk.api.errors import channel_unavailable, conflict, not_found
+from agentdesk.api.messages import UNKNOWN_KIND
 from agentdesk.domain import (
     Assignment,
     Customer,
@@ -90,7 +91,8 @@ def queue_message(
         **ctx.event_base(task),
         direction=Direction.OUTBOUND,
         channel=channel,
-        channel_kind=caps.kind if caps else task.channel_kind,
+        # A channel not loaded yet has no kind of its own: the task's is right.
+        channel_kind=caps.kind if caps and caps.kind != UNKNOWN_KIND else task.channel_kind,
         text=text,
         identity=to,
         delivery=DeliveryState.QUEUED,
@@ -294,6 +296,9 @@ def _handoff_target(ctx: PlanContext, task: Task, to_channel: str) -> Capabiliti
         raise not_found(f"unknown channel {to_channel!r} (channels: {known})")
     if to_channel == task.channel:
         raise DeskError(f"{task.label} is already on {to_channel}")
+    if status.capabilities.kind == UNKNOWN_KIND:
+        # No conversation there yet, and no way to know whom to address.
+        raise channel_unavailable(f"channel {to_channel} is not loaded: {status.last_error}")
     if not status.capabilities.outbound:
         raise channel_unavailable(f"channel {to_channel} cannot send messages")
     return status.capabilities

@@ -15,10 +15,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from agentdesk.api import ChannelStatus
+from agentdesk.api import UNLOADED, ChannelStatus
 from agentdesk.core.config import ChannelConfig, Config
 from agentdesk.plugin import (
-    Capabilities,
     ChannelConnectionError,
     Delivery,
     HandoffContext,
@@ -36,8 +35,6 @@ from .outbox_dispatch import OutboxDispatcher
 from .plugin_context import DeskPluginContext, InboundPump
 
 log = logging.getLogger("agentdesk.channels")
-
-_UNKNOWN = Capabilities(kind="unknown", identity_kind="unknown", inbound=False, outbound=False)
 
 
 class ChannelRuntime:
@@ -98,7 +95,7 @@ class ChannelRuntime:
             log.error("%s", exc)
             self.desk.register_channel(
                 ChannelStatus(
-                    channel.name, channel.plugin, _UNKNOWN, HealthState.DOWN, last_error=str(exc)
+                    channel.name, channel.plugin, UNLOADED, HealthState.DOWN, last_error=str(exc)
                 )
             )
             return

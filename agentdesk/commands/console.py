@@ -89,6 +89,8 @@ def _run_app(config: Config, store_path: Path, state_dir: Path) -> int:
     app.run()
     for warning in connector.warnings:
         print(f"agentdesk: {warning}", file=sys.stderr)
+    if app.open_error is not None:
+        print(f"agentdesk: cannot open the desk: {app.open_error}", file=sys.stderr)
     return app.return_code or 0
 
 

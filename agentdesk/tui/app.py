@@ -97,6 +97,9 @@ class AgentDeskApp(App[None]):
         super().__init__()
         self.connector = connector
         self.client: DeskClient | None = None
+        #: Why the desk could not be opened, if it could not: the console then
+        #: ends with status 1 and the reason on standard error.
+        self.open_error: str | None = None
         self.clock = clock
         self.canned = normalize_canned(canned)
         self.search_delay = search_delay
@@ -204,6 +207,7 @@ class AgentDeskApp(App[None]):
         try:
             self.client = await self.connector.open()
         except Exception as exc:  # the connector's error is for the agent to read
+            self.open_error = str(exc) or type(exc).__name__
             main.set_presence("offline")
             self.notify(
                 safe_line(f"Cannot open the desk: {exc}", 300),
@@ -395,7 +399,7 @@ class AgentDeskApp(App[None]):
         self._keep_documents()
         await self.close_desk()
         await asyncio.to_thread(self.keeper.flush)
-        self.exit()
+        self.exit(return_code=1 if self.open_error is not None else 0)
 
     async def on_unmount(self) -> None:
         # The screens are gone by now (drafts were kept by action_quit, or by the

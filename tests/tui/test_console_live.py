@@ -96,3 +96,6 @@ async def test_a_desk_that_cannot_be_opened_says_why():
         await until(pilot, lambda: app._notifications)
         assert "locked by another console" in str(next(iter(app._notifications)).message)
         assert "offline" in str(app.main.query_one("#presence").render())
+        await pilot.press("q")
+    assert app.return_code == 1  # a script that starts the console can tell
+    assert app.open_error == "the store is locked by another console"

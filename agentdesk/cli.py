@@ -15,7 +15,7 @@ from pathlib import Path
 from agentdesk import __version__
 from agentdesk.commands import modules_for
 from agentdesk.commands.base import CommandError, Invocation
-from agentdesk.core.config import Config, ConfigError, load_config
+from agentdesk.core.config import Config, ConfigError, load_config, store_named_by
 from agentdesk.store import StoreError
 
 
@@ -56,10 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The doctor reports a broken config in its table, with the other checks.
             from agentdesk.commands.doctor import run_doctor
 
-            invocation = Invocation(
-                args=args, config=Config(), store_path=args.store or Config().store
-            )
-            return run_doctor(invocation, config_error=str(exc))
+            # The store it examines is the one the config names, when that much
+            # of it can be read; never the default store in its place.
+            store = args.store or store_named_by(args.config)
+            invocation = Invocation(args=args, config=Config(), store_path=store or Path())
+            return run_doctor(invocation, config_error=str(exc), store_known=store is not None)
         invocation = Invocation(args=args, config=config, store_path=args.store or config.store)
         handler = getattr(args, "handler", None)
         if handler is None:

@@ -243,3 +243,22 @@ def test_an_export_of_the_previous_release_moves_over_whole(tmp_path, config_fil
     # counter version 1 kept, and the new task).
     kept = [r for r in old if r["type"] != "meta"]
     assert all(record in new_lines for record in kept)
+
+
+def test_doctor_with_a_broken_config_examines_the_store_it_names(tmp_path, capsys):
+    import asyncio
+
+    store = tmp_path / "named-store"
+    asyncio.run(_fill(store))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f"store = '{store}'\ncolour = 'red'\n", encoding="utf-8")
+    assert run("--config", str(bad), "doctor") == 1
+    out = capsys.readouterr().out.replace("\n", "")
+    assert "colour" in out
+    assert "customers" in out and "no store yet" not in out  # the named store, examined
+    # A store setting that cannot be read is not replaced by the default store.
+    worse = tmp_path / "worse.toml"
+    worse.write_text("store = 42\n", encoding="utf-8")
+    assert run("--config", str(worse), "doctor") == 1
+    out = capsys.readouterr().out.replace("\n", "")
+    assert "not checked" in out and "no store yet" not in out

@@ -123,10 +123,15 @@ def plugin_checks(config: Config) -> list[Check]:
     return checks
 
 
-def run_doctor(inv: Invocation, *, config_error: str | None = None) -> int:
+def run_doctor(
+    inv: Invocation, *, config_error: str | None = None, store_known: bool = True
+) -> int:
     config = inv.config if config_error is None else None
     checks = config_checks(config, config_error)
     steps: list[Callable[[], list[Check]]] = [lambda: store_checks(inv)]
+    if not store_known:
+        unknown = "not checked: which store the config names cannot be read (fix the config)"
+        steps = [lambda: [Check("store", False, unknown)]]
     if config is not None:
         steps.append(lambda: plugin_checks(config))
     for step in steps:

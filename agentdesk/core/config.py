@@ -184,6 +184,26 @@ _TOP_KEYS = {
 _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
+def store_named_by(path: Path | None = None, *, env: dict[str, str] | None = None) -> Path | None:
+    """The store a config file names, read on its own: what the doctor examines
+    when the rest of the config is wrong. None when even that cannot be read."""
+    explicit = path is not None
+    path = path or default_config_path()
+    if not path.exists():
+        return None if explicit else default_store_path()
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if "store" not in data:
+        return default_store_path()
+    r = _Reader(str(path), dict(os.environ) if env is None else env)
+    try:
+        return _resolve(path.parent, r.text("store", r.expand("store", data["store"])))
+    except ConfigError:
+        return None
+
+
 def parse_config(
     data: dict[str, Any], *, source: str = "config.toml", env: dict[str, str] | None = None
 ) -> Config:

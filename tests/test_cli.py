@@ -262,3 +262,17 @@ def test_doctor_with_a_broken_config_examines_the_store_it_names(tmp_path, capsy
     assert run("--config", str(worse), "doctor") == 1
     out = capsys.readouterr().out.replace("\n", "")
     assert "not checked" in out and "no store yet" not in out
+
+
+def test_a_file_that_is_not_a_store_is_named(tmp_path, capsys):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "agentdesk.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 20)
+    config = tmp_path / "config.toml"
+    config.write_text(f"store = '{store}'\n", encoding="utf-8")
+    for command in ("stats", "export", "search"):
+        args = {"export": ["export", str(tmp_path / "out.jsonl")], "search": ["search", "x"]}
+        assert run("--config", str(config), *args.get(command, [command])) == 1
+        err = capsys.readouterr().err
+        assert str(store / "agentdesk.sqlite") in err and "not an agentdesk store" in err
+        assert "unexpected" not in err

@@ -58,18 +58,20 @@ class SqliteStore(SqliteReads):
         if read_only:
             if not path.exists():
                 cls.open(directory).close()  # a new, empty store, as a writer would make it
-            db = _connect(f"file:{path}?mode=ro", uri=True)
-            db.execute("PRAGMA query_only = 1")
-            return cls(db, path, None)
+            with _named(path):
+                db = _connect(f"file:{path}?mode=ro", uri=True)
+                db.execute("PRAGMA query_only = 1")
+                return cls(db, path, None)
         _refuse_other_layouts(directory, path)
         directory.mkdir(parents=True, exist_ok=True)
         lock = StoreLock.acquire(directory)
         try:
             # Before connecting, which makes a new log if there is none.
             had_log = Path(f"{path}-wal").exists()
-            db = _open_file(path)
-            migrate.upgrade(db, str(directory))
-            store = cls(db, path, lock)
+            with _named(path):
+                db = _open_file(path)
+                migrate.upgrade(db, str(directory))
+                store = cls(db, path, lock)
             store._check_log(had_log, lock.acknowledged)
             return store
         except BaseException:
@@ -430,3 +432,15 @@ def _store_error(exc: sqlite3.Error) -> StoreError:
     if "full" in text:
         return StoreError("the disk is full: this change was NOT saved")
     return StoreError(f"the store could not save this change: {text}")
+
+
+@contextlib.contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """SQLite's own complaint about a file that is not a database, with its name."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise StoreDamaged(
+            f"{path}: {exc}: not an agentdesk store, or a damaged one. Move it away, or"
+            " restore the store from a backup or an export"
+        ) from None

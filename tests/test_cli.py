@@ -276,3 +276,28 @@ def test_a_file_that_is_not_a_store_is_named(tmp_path, capsys):
         err = capsys.readouterr().err
         assert str(store / "agentdesk.sqlite") in err and "not an agentdesk store" in err
         assert "unexpected" not in err
+
+
+def test_an_export_that_fails_half_way_leaves_nothing_behind(
+    tmp_path, config_file, capsys, monkeypatch
+):
+    import asyncio
+
+    from agentdesk.commands import data
+    from agentdesk.commands.base import CommandError
+
+    asyncio.run(_fill(tmp_path / "store"))
+    real = data.export_lines
+
+    def failing(store):
+        lines = real(store)
+        yield next(lines)
+        raise CommandError("the disk went away")
+
+    monkeypatch.setattr(data, "export_lines", failing)
+    assert run("--config", str(config_file), "export", "-") == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "the disk went away" in captured.err
+    target = tmp_path / "backup.jsonl"
+    assert run("--config", str(config_file), "export", str(target)) == 1
+    assert list(tmp_path.glob("backup.jsonl*")) == []

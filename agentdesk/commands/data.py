@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -66,12 +68,21 @@ def run_export(inv: Invocation) -> int:
     store = open_store(inv.store_path, read_only=True)
     try:
         if inv.args.output == "-":
-            _write(store, sys.stdout)
+            # Spooled first: an export that fails half-way writes nothing, so a
+            # pipe (export - | gzip > backup) never holds half a backup.
+            with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+                _write(store, spool)
+                spool.seek(0)
+                shutil.copyfileobj(spool, sys.stdout)
         else:
             path = Path(inv.args.output)
             tmp = path.with_name(path.name + ".partial")
-            with tmp.open("w", encoding="utf-8") as out:
-                _write(store, out)
+            try:
+                with tmp.open("w", encoding="utf-8") as out:
+                    _write(store, out)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             tmp.replace(path)
             print(f"exported to {path}", file=sys.stderr)
     finally:

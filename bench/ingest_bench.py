@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -55,6 +56,8 @@ from agentdesk.core.host.discovery import discover
 from agentdesk.plugin import TypingSignal
 
 KINDS = ("email", "chat", "sms", "social", "phone")
+#: A run with no progress for this long ends with the reason.
+STALL_SECONDS = 30.0
 
 
 @dataclass
@@ -210,7 +213,19 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int, rate: flo
     await runtime.start()
     for pump in runtime.pumps.values():
         stamp(pump)
-    await finished.wait()
+    # Every run ends: one that stops moving says how far it got, and why it may have.
+    last = (-1, -1)
+    while not finished.is_set():
+        progress = (len(latencies), on_stream)
+        if progress == last:
+            raise SystemExit(
+                f"the run stalled: {on_stream} of {total} messages reached the stream and"
+                f" {len(latencies)} were ingested, nothing new for {STALL_SECONDS:.0f} s"
+                " (a store that already held these messages takes them as duplicates)"
+            )
+        last = progress
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(finished.wait(), STALL_SECONDS)
     seconds = time.perf_counter() - first_emit[0]
     steal = share(ticks_before, machine_ticks(), 7)
     watcher.cancel()

@@ -101,6 +101,19 @@ def test_clean_text_strips_what_drives_a_terminal():
     assert clean_text(dirty) == "abcdef\ng\nhi j\ufffdk".replace(" ", "")
 
 
+def test_an_unterminated_sequence_loses_its_introducer_not_the_text_after_it():
+    assert clean_text("Hello \x1b] my order 123") == "Hello  my order 123"
+    assert clean_text("Hello \x1bP my order 123") == "Hello  my order 123"
+    assert clean_text("a\x1b]52;c;SGVsbG8=\x07b") == "ab"  # a whole OSC 52 still goes
+
+
+def test_invisible_characters_policy():
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "ignore the agent")
+    assert clean_text(f"refund{hidden} please") == "refund please"  # tag characters go
+    kept = "a\u200eb\u200fc\u061cd\u200be\u200df 👩\u200d👩\u200d👧"  # LRM RLM ALM ZWSP ZWJ
+    assert clean_text(kept) == kept
+
+
 def test_clean_text_keeps_what_people_write():
     text = "Élodie — 東京 ✓ 👍🏽 مرحبا [bold]x[/] \t tab\nline"
     assert clean_text(text) == text

@@ -14,21 +14,28 @@ import re
 DEFAULT_MAX_CHARS = 200_000
 
 # CSI, OSC (ended by BEL or ST), other ESC sequences, then C0/C1 controls but
-# for tab and newline.
+# for tab and newline. A string sequence that is never ended loses only its
+# introducer (the two-character rule): what follows is the customer's text,
+# not a payload ("Hello \x1b] my order 123" keeps "my order 123").
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC
     r"|\x1b[@-Z\\-_]?"  # two-character escapes, and a lone ESC
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
     r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 )
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-# Bidi overrides and isolates could reorder what an agent reads on screen.
-_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Bidi overrides and isolates could reorder what an agent reads on screen, and
+# Unicode tag characters carry text nobody sees (hidden instructions). The
+# marks that only nudge direction (LRM, RLM, ALM) and the zero-width space and
+# joiners stay: scripts and emoji need them, and none hides or reorders text.
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
 # Any character the steps below would change (\r and ESC among the controls):
 # most text has none, and one scan tells.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]"
+)
 
 
 def clean_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:

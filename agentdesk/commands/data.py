@@ -12,10 +12,11 @@ from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from agentdesk.domain import Customer, Event, OutboxEntry, Status, Task
 from agentdesk.domain.codec import CodecError, from_builtins, to_builtins
-from agentdesk.domain.text import valid_unicode
+from agentdesk.domain.text import clean_text, safe_line
 from agentdesk.store import Batch, Store
 
 from .base import CommandError, Invocation, open_store
@@ -110,13 +111,15 @@ _CLASSES: dict[str, type] = {
 }
 
 
-def _valid_unicode(value: Any) -> Any:
+def _cleaned(value: Any) -> Any:
+    """Every string of an imported record cleaned as ingest cleans customer text:
+    an export file is as untrusted as a channel."""
     if isinstance(value, str):
-        return valid_unicode(value)
+        return clean_text(value)
     if isinstance(value, list):
-        return [_valid_unicode(v) for v in value]
+        return [_cleaned(v) for v in value]
     if isinstance(value, dict):
-        return {valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+        return {clean_text(k): _cleaned(v) for k, v in value.items()}
     return value
 
 
@@ -150,9 +153,9 @@ def parse_export(lines: IO[str], name: str) -> list[tuple[str, Any]]:
         data = item.get("data")
         if not isinstance(data, dict):
             raise ImportFileError(f'{where}: expected "data" to be an object')
-        # JSON may escape an unpaired surrogate, which the search index (and
-        # any UTF-8 file) cannot hold: it becomes U+FFFD, as in ingest.
-        data = _valid_unicode(data)
+        # Control sequences go, and an unpaired surrogate JSON may escape (which
+        # the search index, and any UTF-8 file, cannot hold) becomes U+FFFD.
+        data = _cleaned(data)
         try:
             if kind in _CLASSES:
                 records.append((kind, from_builtins(_CLASSES[kind], data)))
@@ -232,7 +235,7 @@ def run_stats(inv: Invocation) -> int:
     finally:
         store.close()
     console = Console()
-    table = Table(title=f"agentdesk store {inv.store_path}")
+    table = Table(title=Text(f"agentdesk store {inv.store_path}"))
     table.add_column("status")
     table.add_column("tasks", justify="right")
     for status in Status:
@@ -242,7 +245,7 @@ def run_stats(inv: Invocation) -> int:
     channels.add_column("channel")
     channels.add_column("tasks", justify="right")
     for channel, count in sorted(stats.tasks_by_channel.items()):
-        channels.add_row(channel or "(none)", str(count))
+        channels.add_row(Text(safe_line(channel, 60) or "(none)"), str(count))
     console.print(channels)
     console.print(f"{stats.customers} customers, {stats.events} events")
     return 0

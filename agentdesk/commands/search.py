@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agentdesk.domain.text import safe_fragment, safe_line
 from agentdesk.search import QuerySyntaxError, SearchHit, parse_query
 
 from .base import CommandError, Invocation, open_store
@@ -55,7 +56,7 @@ def snippet_text(hit: SearchHit) -> Text:
 
     text = Text()
     for part, marked in hit.snippet:
-        text.append(part, style="bold reverse" if marked else "")
+        text.append(safe_fragment(part), style="bold reverse" if marked else "")
     return text
 
 
@@ -90,9 +91,9 @@ def run_search(inv: Invocation) -> int:
         when = datetime.fromtimestamp(hit.last_activity).strftime("%Y-%m-%d %H:%M")
         table.add_row(
             Text(f"#{hit.number}"),
-            Text(hit.status),
-            Text(hit.channel),
-            Text(hit.customer_name),
+            Text(safe_line(hit.status, 12)),
+            Text(safe_line(hit.channel, 40)),
+            Text(safe_line(hit.customer_name, 60)),
             Text(when),
             snippet_text(hit),
         )

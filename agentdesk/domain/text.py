@@ -84,3 +84,23 @@ def one_line(text: str, width: int = 120) -> str:
     if len(folded) > width:
         return folded[: max(0, width - 1)] + "…"
     return folded
+
+
+def safe_line(text: str, width: int = 120) -> str:
+    """One line of at most ``width`` characters, free of control sequences: how
+    stored text is shown anywhere a person reads it (the console, the CLI)."""
+    # Cut first: a megabyte-long name must not cost a megabyte of work per row.
+    return one_line(clean_text(text[: width * 4 + 64]), width)
+
+
+def safe_fragment(text: str, width: int = 200) -> str:
+    """A piece of a line (a snippet around a highlighted word): as ``safe_line``,
+    but a space it starts or ends with is kept, so the pieces join as words."""
+    body = safe_line(text, width)
+    if not text[:1].isspace() and not text[-1:].isspace():
+        return body
+    if not body:
+        return " "
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() else ""
+    return lead + body + trail

@@ -11,6 +11,8 @@ from datetime import datetime
 from agentdesk.domain import DeliveryState, Priority, Status
 from agentdesk.plugin import HealthState
 
+from .safe_text import safe_line
+
 #: kind -> (icon, three-letter label). Icons are one cell wide everywhere.
 CHANNEL_BADGES: dict[str, tuple[str, str]] = {
     "email": ("✉", "EML"),
@@ -23,7 +25,7 @@ CHANNEL_BADGES: dict[str, tuple[str, str]] = {
 
 def channel_badge(kind: str) -> str:
     """``"✉ EML"`` for email; unknown kinds get a dot and their first letters."""
-    icon, label = CHANNEL_BADGES.get(kind, ("•", (kind or "???")[:3].upper()))
+    icon, label = CHANNEL_BADGES.get(kind, ("•", safe_line(kind or "???", 3).upper()))
     return f"{icon} {label:<3}"
 
 

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from agentdesk.domain.text import clean_text, one_line
+from agentdesk.domain.text import clean_text, safe_fragment, safe_line
+
+__all__ = ["MAX_CHARS", "MAX_LINES", "capped_text", "safe_fragment", "safe_line"]
 
 #: What one message shows before "… N more lines".
 MAX_LINES = 60
 MAX_CHARS = 8000
-
-
-def safe_line(text: str, width: int = 120) -> str:
-    """One line of at most ``width`` characters, free of control sequences."""
-    # Cut first: a megabyte-long name must not cost a megabyte of work per row.
-    return one_line(clean_text(text[: width * 4 + 64]), width)
 
 
 def capped_text(
@@ -39,16 +35,3 @@ def capped_text(
     else:
         result.append(f"\n… {len(text) - len(window)} more characters", style="italic")
     return result
-
-
-def safe_fragment(text: str, width: int = 200) -> str:
-    """A piece of a line (a snippet around a highlighted word): as ``safe_line``,
-    but a space it starts or ends with is kept, so the pieces join as words."""
-    body = safe_line(text, width)
-    if not text[:1].isspace() and not text[-1:].isspace():
-        return body
-    if not body:
-        return " "
-    lead = " " if text[:1].isspace() else ""
-    trail = " " if text[-1:].isspace() else ""
-    return lead + body + trail

@@ -14,6 +14,7 @@ from agentdesk.api import DeskError
 
 from ..canned import canned_fields
 from ..labels import channel_badge
+from ..safe_text import safe_line
 from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
 from ..widgets.inbox import InboxList
@@ -73,7 +74,9 @@ class TaskOpening(DeskScreen):
         task = pane.current
         channel = self.controller.channels.get(task.channel) if task else None
         label = (
-            f"{channel_badge(task.channel_kind).strip()} {task.channel}" if task is not None else ""
+            f"{channel_badge(task.channel_kind).strip()} {safe_line(task.channel, 30)}"
+            if task is not None
+            else ""
         )
         if channel is not None and channel.state in ("down", "stopped"):
             label += f" (channel {channel.state}: replies wait in the outbox)"

@@ -369,3 +369,16 @@ def test_the_cli_prints_raw_stored_text_safely(tmp_path, config_file, capsys):
     from agentdesk.tui.labels import channel_badge
 
     assert "\x1b" not in channel_badge("\x1b[2Jzz")
+
+
+def test_doctor_shows_what_each_instance_can_do(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"store = '{tmp_path / 'store'}'\n"
+        "[[channels]]\nplugin = 'simulator'\nname = 'texts'\nkind = 'sms'\n",
+        encoding="utf-8",
+    )
+    run("--config", str(config), "doctor")
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "channel texts" in line)
+    assert "(sms)" in line and "(email)" not in line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -112,15 +113,30 @@ def plugin_checks(config: Config) -> list[Check]:
             checks.append(Check(f"channel {channel.name}", True, "disabled", warning=True))
             continue
         try:
-            cls, _ = resolve_channel(catalog, channel.plugin, channel.options, where=where)
+            cls, options = resolve_channel(catalog, channel.plugin, channel.options, where=where)
         except PluginConfigError as exc:
             checks.append(Check(f"channel {channel.name}", False, str(exc)))
             continue
-        caps = cls.capabilities
+        caps = _instance_capabilities(cls, options, channel.name)
         checks.append(
             Check(f"channel {channel.name}", True, f"{channel.plugin} {cls.version} ({caps.kind})")
         )
     return checks
+
+
+def _instance_capabilities(cls: Any, options: dict[str, Any], name: str) -> Any:
+    """What this instance can do: a channel may set its own capabilities from
+    its options (a simulator of SMS is not an email channel). Made, never started."""
+    import tempfile
+
+    from agentdesk.plugin.recording import RecordingContext
+
+    with tempfile.TemporaryDirectory(prefix="agentdesk-doctor-") as scratch:
+        try:
+            context = RecordingContext(name, options, data_dir=Path(scratch))
+            return cls(context).capabilities
+        except Exception:  # a constructor that needs more than its options: the declaration
+            return cls.capabilities
 
 
 def run_doctor(

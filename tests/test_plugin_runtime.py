@@ -203,8 +203,10 @@ async def test_closing_reply_is_delivered_and_answered_with_a_survey(harness: Ha
     assert harness.desk.store.outbox() == []
 
 
-async def test_a_channel_failing_to_start_is_restarted_with_backoff(harness: Harness) -> None:
-    await harness.start(("crash-on-start", "sms", {"fail_times": 3}))
+async def test_a_channel_failing_to_start_is_restarted_with_backoff(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.start(("crash-on-start", "sms", {"fail_times": 4}))
     await harness.wait_up("sms")
     assert harness.states("sms") == [
         HealthState.STARTING,
@@ -213,14 +215,16 @@ async def test_a_channel_failing_to_start_is_restarted_with_backoff(harness: Har
         HealthState.DEGRADED,
         HealthState.STARTING,
         HealthState.DOWN,  # three failures in a row
-        HealthState.STARTING,
+        HealthState.DOWN,  # and down it stays while it tries again
         HealthState.UP,
     ]
+    started = [r for r in caplog.records if "start() failed" in r.getMessage()]
+    assert len(started) == 4 and all(r.exc_info for r in started)  # with the traceback
     failures = [c for n, c in harness.history if c.get("state") == HealthState.DOWN]
     assert failures[0]["last_error"] == "ChannelConnectionError: gateway unreachable (start 3)"
     assert failures[0]["next_retry_at"] is not None
     status = harness.status("sms")
-    assert status.restarts == 3 and status.next_retry_at is None
+    assert status.restarts == 4 and status.next_retry_at is None
 
 
 async def test_a_crashed_background_task_restarts_the_channel(harness: Harness) -> None:

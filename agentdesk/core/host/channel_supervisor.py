@@ -143,7 +143,13 @@ class ChannelSupervisor:
         """Start an instance and wait until it fails (its error) or is stopped (None)."""
         self._up_since = None
         self.starting = True
-        self.update(state=HealthState.STARTING, next_retry_at=None)
+        known = self.runtime.desk.channel(self.name)
+        if known is not None and known.state == HealthState.DOWN:
+            # Down stays down while it tries again: a start that hangs would
+            # otherwise show "starting" nearly all the time, and never "down".
+            self.update(detail="trying to start again", next_retry_at=None)
+        else:
+            self.update(state=HealthState.STARTING, next_retry_at=None)
         self.context = self.runtime.new_context(self)
         try:
             self.instance = self.cls(self.context)
@@ -153,10 +159,13 @@ class ChannelSupervisor:
                 self.update(capabilities=capabilities)
             await asyncio.wait_for(self.instance.start(), self.settings.start_timeout)
         except TimeoutError:
-            return f"start() did not return within {self.settings.start_timeout:g} s"
+            limit = self.settings.start_timeout
+            log.warning("channel %s: start() did not return within %g s", self.name, limit)
+            return f"start() did not return within {limit:g} s"
         except PluginConfigError:
             raise
         except Exception as exc:
+            log.warning("channel %s: start() failed", self.name, exc_info=True)
             return _describe(exc)
         if self._failure is not None:  # a spawned task crashed during start
             return self._failure

@@ -281,3 +281,25 @@ async def test_the_key_bar_follows_the_focus_and_takes_clicks(make_app, console_
         assert line.rstrip().endswith("^p Commands")  # the palette's key at the right
         await pilot.click(KeyBar, offset=(line.index("? Help") + 2, 0))
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+async def test_an_empty_inbox_says_why_and_what_to_do(make_app, console_desk, clock):
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "No tasks yet" in screen_text(app))
+        assert "Channels: mail up, chat up" in screen_text(app)
+        await seed(console_desk, clock)
+        await until(pilot, lambda: "No tasks yet" not in screen_text(app))
+        await pilot.press("f", "f")  # a view nothing is in
+        await until(pilot, lambda: "Nothing in this view" in screen_text(app))
+
+
+async def test_an_inbox_with_no_channel_points_to_the_demo(clock):
+    from agentdesk.core.desk import Desk
+    from agentdesk.store.memory import MemoryStore
+    from agentdesk.tui import AgentDeskApp
+
+    app = AgentDeskApp(LocalConnector(Desk(MemoryStore(), clock=clock)), clock=clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "no channel is configured" in screen_text(app))
+        assert "agentdesk demo" in screen_text(app)

@@ -27,6 +27,7 @@ from agentdesk.domain import Status, Task
 from ..desk_controller import DeskController
 from ..inbox_index import InboxIndex
 from ..local_docs import DraftBook
+from ..safe_text import safe_line
 from ..widgets.composer import ComposeMode, Composer
 from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
@@ -165,6 +166,23 @@ class MainScreen(TaskOpening, Navigation):
             count = len(self.index)
             text = f"{view.describe()} · {count:,} task{'s' if count != 1 else ''}"
         self.query_one("#inbox-title", Static).update(text, layout=False)
+        self.inbox.set_empty_hint(self._empty_hint())
+
+    def _empty_hint(self) -> list[str]:
+        """Why the inbox is empty, and what to do about it."""
+        if len(self.index) or not self.index.complete or not self.controller.connected:
+            return []
+        if self.index.known():
+            return ["Nothing in this view.", "v mine/unassigned/all · f status · 0 all channels"]
+        channels = list(self.controller.channels.values())
+        if not channels:
+            return [
+                "No tasks, and no channel is configured.",
+                "Try `agentdesk demo`, or add [[channels]] to the config",
+                "(`agentdesk doctor` shows what is set up).",
+            ]
+        states = ", ".join(f"{safe_line(c.name, 20)} {c.state}" for c in channels[:6])
+        return ["No tasks yet: customers have not written.", f"Channels: {states}"]
 
     @on(InboxList.Sorted)
     def _sorted(self) -> None:
@@ -206,6 +224,7 @@ class MainScreen(TaskOpening, Navigation):
         for channel in channels:
             self.controller.channels[channel.name] = channel
         self.query_one(DeskHeader).set_channels(list(self.controller.channels.values()))
+        self.inbox.set_empty_hint(self._empty_hint())
         for pane in self.conversation_panes():
             self._bind_composer(pane)
 

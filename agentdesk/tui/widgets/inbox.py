@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding
@@ -109,6 +110,8 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         #: How many strips were built (not served from the cache); read by benchmarks.
         self.rows_built = 0
+        #: What an empty inbox says (why it is empty, what to do), a line each.
+        self.empty_hint: list[str] = []
 
     # --- geometry ---------------------------------------------------------------
 
@@ -300,6 +303,14 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         row, sub = divmod(self.scroll_offset.y + y, height)
         task = self.index.task_at(row)
         if task is None:
+            hint = (
+                self.empty_hint[y - 1]
+                if len(self.index) == 0 and 0 < y <= len(self.empty_hint)
+                else ""
+            )
+            if hint:
+                muted = self._style("inbox--muted")
+                return Strip([Segment(f" {hint}", muted)]).adjust_cell_length(width, muted)
             return Strip.blank(width, self._style("base"))
         now = self.clock()
         waited = now - task.waiting_since if task.waiting_since is not None else None
@@ -334,6 +345,11 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
             self._cache[key] = strip
             self.rows_built += 1
         return strip
+
+    def set_empty_hint(self, lines: list[str]) -> None:
+        if lines != self.empty_hint:
+            self.empty_hint = lines
+            self.refresh()
 
     def invalidate(self) -> None:
         """Forget every drawn row (the agent's name changed, say) and redraw."""

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
+from textual._time import get_time  # the clock Textual stamps events with
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -65,6 +66,10 @@ SHORT_TERMINAL = 30
 PREFERENCES_SAVE_DELAY = 1.0
 
 
+#: A key this old when the console gets to it was typed while the console was frozen.
+STALE_KEY_SECONDS = 2.0
+
+
 class AgentDeskApp(App[None]):
     """The keyboard-driven agent console."""
 
@@ -100,6 +105,7 @@ class AgentDeskApp(App[None]):
         #: Why the desk could not be opened, if it could not: the console then
         #: ends with status 1 and the reason on standard error.
         self.open_error: str | None = None
+        self._stale_noticed = 0.0
         self.clock = clock
         self.canned = normalize_canned(canned)
         self.search_delay = search_delay
@@ -394,6 +400,24 @@ class AgentDeskApp(App[None]):
             await self.connector.close()
         except Exception as exc:  # closing must not stop the console from quitting
             self.log.error(f"closing the desk failed: {exc}")
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed while the event loop was frozen (a plugin blocking it) all
+        # arrive at once when it thaws: run, they would act as commands the
+        # agent never meant ("t" of a sentence opening the transfer dialog).
+        if isinstance(event, events.Key) and get_time() - event.time > STALE_KEY_SECONDS:
+            event.stop()
+            event.prevent_default()
+            if get_time() - self._stale_noticed > STALE_KEY_SECONDS:
+                self._stale_noticed = get_time()
+                self.notify(
+                    "The console was frozen for a moment: the keys typed meanwhile were"
+                    " dropped, not run.",
+                    severity="warning",
+                    markup=False,
+                )
+            return
+        await super().on_event(event)
 
     async def action_quit(self) -> None:
         self._keep_documents()

@@ -423,3 +423,34 @@ async def test_the_customer_is_told_the_agent_stopped_after_a_pause(
         await pilot.press("enter", "r", *"Un instant")
         await until(pilot, lambda: shown == [True, False], tries=400)
         assert app.main.pane().composer.text == "Un instant"  # the draft stays
+
+
+async def test_keys_typed_while_the_console_was_frozen_are_dropped_not_run(
+    make_app, console_desk, clock
+):
+    import asyncio
+    import threading
+    import time
+
+    from textual import events
+
+    from agentdesk.tui.screens.prompts import TransferPrompt
+
+    await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")  # the conversation has the focus: "t" would transfer
+        loop = asyncio.get_running_loop()
+
+        def typist() -> None:
+            time.sleep(0.1)  # typing while the loop is frozen, as a terminal would
+            loop.call_soon_threadsafe(app._driver.send_message, events.Key("t", "t"))
+
+        threading.Thread(target=typist).start()
+        time.sleep(2.5)  # a plugin blocking the event loop
+        await until(pilot, lambda: any("frozen" in str(n.message) for n in app._notifications))
+        await pilot.pause()
+        assert not isinstance(app.screen, TransferPrompt)
+        await pilot.press("t")  # what is typed now acts as ever
+        await until(pilot, lambda: isinstance(app.screen, TransferPrompt))

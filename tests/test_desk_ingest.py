@@ -195,3 +195,19 @@ async def test_new_address_with_a_known_one_joins_that_customer(desk):
     assert chat.task.id != mail.task.id  # its own task, on the same customer's timeline
     kinds = sorted(str(i) for i in desk.store.get_customer(mail.customer.id).identities)
     assert kinds == ["chat:visitor-1", "email:amelie@example.fr"]
+
+
+async def test_attributes_the_channel_learnt_are_kept_on_the_customer(desk):
+    first = await desk.ingest(
+        "chat",
+        InboundMessage(
+            "sess-1",
+            "hello",
+            attributes={"locale": "fr", "page": "/checkout", "\x1b[31mplan": "gold\x07", "": "x"},
+        ),
+    )
+    customer = desk.store.get_customer(first.customer.id)
+    assert customer.attributes == {"locale": "fr", "page": "/checkout", "plan": "gold"}
+    await desk.ingest("chat", InboundMessage("sess-1", "still me", attributes={"locale": "en"}))
+    customer = desk.store.get_customer(first.customer.id)
+    assert customer.attributes["locale"] == "en" and customer.attributes["plan"] == "gold"

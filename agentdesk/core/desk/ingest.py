@@ -37,6 +37,10 @@ log = logging.getLogger("agentdesk.desk")
 MAX_NAME = 200
 MAX_SUBJECT = 500
 MAX_IDENTITY = 320
+# What a channel may tell about a customer with one message (InboundMessage.attributes).
+MAX_ATTRIBUTES = 20
+MAX_ATTRIBUTE_NAME = 40
+MAX_ATTRIBUTE_VALUE = 300
 
 
 class InboundRejected(ValueError):
@@ -165,6 +169,24 @@ class Ingestor:
         _put_customer(batch, updated)
         return updated
 
+    def _with_attributes(self, batch: Batch, customer: Customer, attributes: Any) -> Customer:
+        """What the channel learnt about the customer with the message (a locale,
+        the page a visitor wrote from): kept on the customer, each key's latest value."""
+        if not isinstance(attributes, dict):
+            return customer
+        learnt: dict[str, str] = {}
+        for key, value in list(attributes.items())[:MAX_ATTRIBUTES]:
+            if isinstance(key, str) and isinstance(value, str):
+                name = one_line(clean_text(key), MAX_ATTRIBUTE_NAME)
+                if name:
+                    learnt[name] = one_line(clean_text(value), MAX_ATTRIBUTE_VALUE)
+        merged = {**customer.attributes, **learnt}
+        if merged == customer.attributes:
+            return customer
+        updated = evolve(customer, attributes=merged)
+        _put_customer(batch, updated)
+        return updated
+
     # --- threading -------------------------------------------------------------
 
     def _thread(
@@ -289,6 +311,8 @@ class Ingestor:
         customer, is_new = self._customer(batch, identity, item.customer_name, now, others)
         if others:
             customer = self._link_identities(batch, customer, others)
+        if item.attributes:
+            customer = self._with_attributes(batch, customer, item.attributes)
         subject = one_line(clean_text(item.subject or ""), MAX_SUBJECT)
         # Folding the preview's start gives the same as folding the text's.
         preview = one_line(text, 200)

@@ -1,4 +1,4 @@
-"""The floors of DESIGN.md §2: imports only go down.
+"""The floors of docs/architecture.md: imports only go down.
 
 Read from the source with ``ast`` (no import side effects): every ``import``
 and ``from ... import`` of each module, relative ones resolved.

@@ -45,6 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loop_lag import LoopLag
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
@@ -197,17 +198,9 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int, rate: flo
         pump.put = timed_put
         pump.on_ingested = done
 
-    worst_lag = 0.0
-
-    async def watch_loop() -> None:
-        nonlocal worst_lag
-        while True:
-            began = time.perf_counter()
-            await asyncio.sleep(0.005)
-            worst_lag = max(worst_lag, time.perf_counter() - began - 0.005)
-
+    lag = LoopLag()
     reader = asyncio.create_task(console())
-    watcher = asyncio.create_task(watch_loop())
+    lag.start()
     await asyncio.sleep(0)
     ticks_before = machine_ticks()
     await runtime.start()
@@ -228,7 +221,7 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int, rate: flo
             await asyncio.wait_for(finished.wait(), STALL_SECONDS)
     seconds = time.perf_counter() - first_emit[0]
     steal = share(ticks_before, machine_ticks(), 7)
-    watcher.cancel()
+    lag.stop()
     await runtime.stop()
     reader.cancel()
     for closer in closers:
@@ -244,7 +237,7 @@ async def desk_ingest(messages: int, store_kind: str, queue_size: int, rate: flo
     }[store_kind]
     cpu_after = cpu_seconds()
     cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
-    return Result(label, total, seconds, latencies, cpu, steal, worst_lag)
+    return Result(label, total, seconds, latencies, cpu, steal, lag.worst)
 
 
 async def raw_websockets(messages: int, round_trips: int = 1000) -> Result:

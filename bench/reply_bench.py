@@ -42,6 +42,8 @@ HERE = Path(__file__).resolve().parent.parent
 TREE = Path(os.environ.get("AGENTDESK_BENCH_TREE", HERE))
 sys.path[:0] = [str(TREE), str(TREE / "plugins")]
 
+from loop_lag import LoopLag  # noqa: E402  (this folder's, whichever tree is measured)
+
 BUDGET_P99_MS = 50.0
 
 
@@ -63,14 +65,7 @@ async def measure(replies: int, rate: float, size: tuple[int, int]) -> dict[str,
     connector = EmbeddedDesk(config, folder / "store")
     app = AgentDeskApp(connector, search_delay=0)
     latencies: list[float] = []
-    worst_lag = 0.0
-
-    async def watch_loop() -> None:
-        nonlocal worst_lag
-        while True:
-            began = time.perf_counter()
-            await asyncio.sleep(0.005)
-            worst_lag = max(worst_lag, time.perf_counter() - began - 0.005)
+    lag = LoopLag()
 
     async def until(predicate, timeout: float = 10.0) -> None:
         deadline = time.perf_counter() + timeout
@@ -87,7 +82,7 @@ async def measure(replies: int, rate: float, size: tuple[int, int]) -> dict[str,
     async with app.run_test(headless=True, size=size):
         main = app.main
         await until(lambda: app.client is not None and main.index.known() >= (20 if rate else 1))
-        watcher = asyncio.create_task(watch_loop())
+        lag.start()
         taken_before = connector.desk.store.seq
         began = time.perf_counter()
         task = next(iter(main.index.all_tasks()))
@@ -110,10 +105,10 @@ async def measure(replies: int, rate: float, size: tuple[int, int]) -> dict[str,
             await asyncio.sleep(0.05)  # an agent does not reply back to back
         seconds = time.perf_counter() - began
         taken = connector.desk.store.seq - taken_before
-        watcher.cancel()
+        lag.stop()
     return {
         "latencies": latencies,
-        "loop_lag": worst_lag,
+        "loop_lag": lag.worst,
         "ingest_rate": taken / seconds,
     }
 

@@ -54,7 +54,9 @@ class Thread(OrderedKeys, ScrollView, can_focus=True):
         self._blocks: list[tuple[str, int, EventText]] = []
         self._where: dict[str, int] = {}
         self._version = 0
-        self._drawn: dict[tuple[str, int, int], list[Strip]] = {}
+        # Finished strips by (key, version); all at ``_drawn_width``.
+        self._drawn: dict[tuple[str, int], list[Strip]] = {}
+        self._drawn_width = 0
         self._lines: list[Strip] | None = None
         self._styles: dict[str, Style] = {}
 
@@ -83,6 +85,7 @@ class Thread(OrderedKeys, ScrollView, can_focus=True):
             self._where[key] = len(self._blocks)
             self._blocks.append((key, self._next(), text))
         else:
+            self._drawn.pop(self._blocks[where][:2], None)
             self._blocks[where] = (key, self._next(), text)
         self._changed()
 
@@ -111,7 +114,8 @@ class Thread(OrderedKeys, ScrollView, can_focus=True):
     # --- drawing ----------------------------------------------------------------------
 
     def on_resize(self, event: Resize) -> None:
-        self._drawn.clear()
+        # Only a new width wraps the events again (``_all_lines``): the composer
+        # opening and closing changes the height, on every reply.
         self._changed()
 
     def notify_style_update(self) -> None:
@@ -128,13 +132,17 @@ class Thread(OrderedKeys, ScrollView, can_focus=True):
         return Strip.blank(self.size.width, self._style("base"))
 
     def _all_lines(self) -> list[Strip]:
+        width = self.size.width
+        if width != self._drawn_width:
+            self._drawn.clear()
+            self._drawn_width = width
+            self._lines = None
         if self._lines is None:
-            width = self.size.width
             lines: list[Strip] = []
             for key, version, text in self._blocks:
-                drawn = self._drawn.get((key, version, width))
+                drawn = self._drawn.get((key, version))
                 if drawn is None:
-                    drawn = self._drawn[(key, version, width)] = self._draw(text, width)
+                    drawn = self._drawn[(key, version)] = self._draw(text, width)
                 lines.extend(drawn)
             self._lines = lines
         return self._lines

@@ -12,6 +12,8 @@ from agentdesk.domain import Customer, Task
 from agentdesk.domain.events import AnyEvent
 from agentdesk.plugin import Capabilities, HealthState
 
+from .agents import AgentInfo
+
 UNKNOWN_KIND = "unknown"
 #: What a configured channel whose plugin could not be loaded is known to do:
 #: nothing yet, but replies to its tasks are queued (they go out once it loads).
@@ -48,6 +50,8 @@ class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False)
     customers: list[Customer] = msgspec.field(default_factory=list)
     channels: list[ChannelStatus] = msgspec.field(default_factory=list)
     notices: list[str] = msgspec.field(default_factory=list)
+    #: Agents whose record or presence changed.
+    agents: list[AgentInfo] = msgspec.field(default_factory=list)
     #: Customers typing in real-time channels: task id -> typing or stopped.
     typing: dict[str, bool] = msgspec.field(default_factory=dict)
     reset: bool = False

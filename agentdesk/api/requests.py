@@ -15,6 +15,8 @@ import msgspec
 from agentdesk.domain import Customer, Priority, Status, Task
 from agentdesk.domain.events import AnyEvent
 
+from .actor import Role
+from .agents import AgentInfo, AgentToken, Presence
 from .messages import ChannelStatus, SearchPage, Snapshot, TimelineEntry
 
 
@@ -170,6 +172,48 @@ class MergeCustomers(Command, frozen=True, tag="merge_customers"):
     result = Customer
 
 
+# --- agents ---------------------------------------------------------------------
+
+
+class ListAgents(Request, frozen=True, tag="agents"):
+    """Every agent with their presence (revoked ones too, marked)."""
+
+    result = list[AgentInfo]
+
+
+class AddAgent(Command, frozen=True, tag="add_agent"):
+    """A new agent; the answer carries their token, shown this once."""
+
+    name: str
+    role: Role = Role.AGENT
+    display_name: str = ""
+    teams: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    capacity: dict[str, int] = msgspec.field(default_factory=dict)
+    result = AgentToken
+
+
+class RevokeAgent(Command, frozen=True, tag="revoke_agent"):
+    """The agent's token stops working at once; their open consoles are closed."""
+
+    name: str
+    result = AgentInfo
+
+
+class RotateToken(Command, frozen=True, tag="rotate_token"):
+    """A new token for the agent; the old one stops working at once."""
+
+    name: str
+    result = AgentToken
+
+
+class SetPresence(Command, frozen=True, tag="set_presence"):
+    """The agent's own presence (online, away); offline is the hub's to say."""
+
+    presence: Presence
+    result = AgentInfo
+
+
 AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     GetSnapshot,
     GetTask,
@@ -190,6 +234,11 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     MarkRead,
     Typing,
     MergeCustomers,
+    ListAgents,
+    AddAgent,
+    RevokeAgent,
+    RotateToken,
+    SetPresence,
 ]
 
 REQUEST_TYPES: tuple[type[Request], ...] = AnyRequest.__args__  # type: ignore[attr-defined]

@@ -13,9 +13,11 @@ from agentdesk.api import requests as rq
 from agentdesk.api.errors import forbidden
 from agentdesk.domain import Task
 
+#: Managing agents.
+ADMIN_ONLY = (rq.AddAgent, rq.RevokeAgent, rq.RotateToken)
 #: The least role each request needs; a request missing here needs an admin.
 LEAST_ROLE: dict[type[rq.Request], Role] = {
-    **{kind: Role.AGENT for kind in rq.REQUEST_TYPES},
+    **{kind: Role.AGENT for kind in rq.REQUEST_TYPES if kind not in ADMIN_ONLY},
 }
 
 
@@ -27,6 +29,22 @@ def authorize(actor: Actor, request: rq.Request, task: Task | None) -> None:
         raise forbidden(f"{actor.agent} ({actor.role}) may not {_what(request)}")
     if task is not None and not may_touch(actor, task):
         raise forbidden(f"{task.label} belongs to team {task.team}")
+    if task is not None and isinstance(request, rq.Assign | rq.Transfer):
+        _may_reassign(actor, task, request.assignee)
+
+
+def _may_reassign(actor: Actor, task: Task, assignee: str | None) -> None:
+    """An agent takes unassigned tasks and passes on their own; moving
+    someone else's task, or giving an unassigned one away, needs a lead."""
+    if actor.role.at_least(Role.LEAD):
+        return
+    if task.assignee not in (None, actor.agent):
+        raise forbidden(f"{task.label} is {task.assignee}'s: reassigning it needs a lead")
+    if task.assignee is None and assignee not in (None, actor.agent):
+        raise forbidden(
+            f"{task.label} is unassigned: an agent may take it; "
+            f"giving it to {assignee} needs a lead"
+        )
 
 
 def may_touch(actor: Actor, task: Task) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 from agentdesk.api import Actor, ChannelStatus, DeskError, ErrorCode, Role, Update
 from agentdesk.api import requests as rq
 from agentdesk.api.actor import SYSTEM
+from agentdesk.api.agents import AgentInfo, Presence
 from agentdesk.domain import IdFactory, OutboxEntry, Status
 from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.events import AnyEvent
@@ -32,7 +33,7 @@ from agentdesk.domain.text import clean_text
 from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
 
-from . import actions, outbox_book
+from . import actions, agents, applied, outbox_book
 from .authorize import authorize
 from .context import Plan, PlanContext
 from .inflow import Inflow
@@ -49,6 +50,11 @@ HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 TypingGateway = Callable[[str, str, bool], Awaitable[None]]
 T = TypeVar("T")
 
+AGENT_PLANNERS: dict[type[rq.Request], Callable[[PlanContext, Any], Plan]] = {
+    rq.AddAgent: agents.plan_add_agent,
+    rq.RevokeAgent: agents.plan_revoke,
+    rq.RotateToken: agents.plan_rotate,
+}
 # A change planned on a task that changed meanwhile is planned again, this often.
 CONFLICT_RETRIES = 3
 #: The desk itself, for what no agent asked (wake-ups, delivery outcomes).
@@ -91,7 +97,11 @@ class Desk:
             context=lambda: self._context(DESK_ACTOR),
         )
         self._outbox = {entry.key: entry for entry in store.outbox()}
-        self._state = {(ns, key): encode_value(value) for ns, key, value in store.state_items()}
+        items = list(store.state_items())
+        self._state = {(ns, key): encode_value(value) for ns, key, value in items}
+        self.agents = agents.AgentBook.from_state(items)
+        # Who is connected now, as the hub says (not stored).
+        self._presence: dict[str, Presence] = {}
         # Replaced whole on every change, so the store's thread may read them.
         self._channels: dict[str, ChannelStatus] = {}
         self.kinds = IdentityKinds()
@@ -100,17 +110,38 @@ class Desk:
 
     # --- requests: the one entry of reads and commands ----------------------
 
-    async def handle(self, actor: Actor, request: rq.Request) -> Any:
-        """Answer ``request`` made by ``actor``; ``DeskError`` (with its code) if refused."""
+    async def handle(
+        self, actor: Actor, request: rq.Request, *, command_id: str | None = None
+    ) -> Any:
+        """Answer ``request`` made by ``actor``; ``DeskError`` (with its code) if refused.
+
+        A command with a ``command_id`` seen before is not applied again: the
+        answer is what it made, as it is now (see ``applied``)."""
+        if command_id is not None and request.command:
+            if len(command_id) > applied.MAX_ID_LENGTH:
+                raise DeskError(f"a command id is at most {applied.MAX_ID_LENGTH} characters")
+            entry = self.state_get(applied.COMMANDS_NAMESPACE, command_id)
+            if entry is not None:
+                return await self.read(lambda: applied.answer_again(self._context(actor), entry))
+        else:
+            command_id = None
+        if isinstance(request, rq.ListAgents):
+            authorize(actor, request, None)
+            return self.agent_list()
+        if isinstance(request, rq.SetPresence):
+            authorize(actor, request, None)
+            return self.set_presence(actor.agent, request.presence)
         if isinstance(request, rq.Search):
             return await self._search(actor, request)
         if isinstance(request, rq.Handoff):
-            return await self._handoff(actor, request)
+            return await self._handoff(actor, request, command_id)
         if isinstance(request, rq.Typing):
             return await self._typing(actor, request)
-        planner = actions.PLANNERS.get(type(request))  # type: ignore[arg-type]
+        planner = actions.PLANNERS.get(type(request)) or AGENT_PLANNERS.get(type(request))  # type: ignore[arg-type]
         if planner is not None:
-            return await self.execute(actor, planner, request, request=request)
+            return await self.execute(
+                actor, planner, request, request=request, command_id=command_id
+            )
         reader = READERS.get(type(request))
         if reader is None:
             raise DeskError(f"unknown request {type(request).__name__}")
@@ -128,14 +159,22 @@ class Desk:
         planner: Callable[..., Plan],
         *args: Any,
         request: rq.Request | None = None,
+        command_id: str | None = None,
     ) -> Any:
         """The pipeline: authorize ``request`` (when an agent made one), plan
         with ``planner(ctx, *args)``, route, commit, publish; the plan's result.
+        With a ``command_id``, the id is committed with the changes.
         """
         for attempt in range(CONFLICT_RETRIES):
             try:
                 seq, plan = await self.thread.run(
-                    self._through, actor, request, planner, args, urgent=actor is not DESK_ACTOR
+                    self._through,
+                    actor,
+                    request,
+                    planner,
+                    args,
+                    command_id,
+                    urgent=actor is not DESK_ACTOR,
                 )
             except StoreConflict:
                 if attempt == CONFLICT_RETRIES - 1:
@@ -154,13 +193,20 @@ class Desk:
         request: rq.Request | None,
         planner: Callable[..., Plan],
         args: tuple[Any, ...],
+        command_id: str | None = None,
     ) -> tuple[int, Plan]:
         """Authorize, plan, route and commit, on the store's thread."""
         ctx = self._context(actor)
+        if command_id is not None:
+            entry = self.store.get_state(applied.COMMANDS_NAMESPACE, command_id)
+            if entry is not None:  # the same command, sent twice at once
+                return self.store.seq, Plan(Batch(), [], applied.answer_again(ctx, entry))
         if request is not None:
             task_id = getattr(request, "task_id", None)
             authorize(actor, request, self.store.get_task(task_id) if task_id else None)
         plan = self.router.route(ctx, planner(ctx, *args))
+        if command_id is not None:
+            plan.batch.state.append(applied.record(command_id, actor.agent, ctx.now, plan.result))
         seq = self.store.commit(plan.batch) if plan.batch else self.store.seq
         return seq, plan
 
@@ -173,11 +219,17 @@ class Desk:
             self._outbox[entry.key] = entry
         for key in batch.outbox_done:
             self._outbox.pop(key, None)
+        changed_agents: list[AgentInfo] = []
         for namespace, key, value in batch.state:
             if value is None:
                 self._state.pop((namespace, key), None)
             else:
                 self._state[(namespace, key)] = encode_value(value)
+            if namespace == agents.AGENTS_NAMESPACE:
+                self.agents = self.agents.changed(key, value)
+                changed_agents.append(self._with_presence(agents.info_of(value)))
+        if changed_agents:
+            self.bus.publish(Update(seq=seq, agents=changed_agents))
         notices = notices or []
         public = [n.text for n in notices if n.agent is None]
         if batch.tasks or batch.events or batch.customers or public:
@@ -214,7 +266,7 @@ class Desk:
             urgent=True,
         )
 
-    async def _handoff(self, actor: Actor, request: rq.Handoff) -> Any:
+    async def _handoff(self, actor: Actor, request: rq.Handoff, command_id: str | None) -> Any:
         def check() -> tuple[Any, HandoffContext]:
             authorize(actor, request, self.store.get_task(request.task_id))
             return actions.handoff_context(self._context(actor), request)
@@ -228,7 +280,13 @@ class Desk:
                 context = clean_text(outbound.text, actions.MAX_REPLY).strip() or context
         # The gateway awaited: the task is read, authorized and planned again as it is now.
         return await self.execute(
-            actor, actions.plan_handoff, request, identity, context, request=request
+            actor,
+            actions.plan_handoff,
+            request,
+            identity,
+            context,
+            request=request,
+            command_id=command_id,
         )
 
     async def _typing(self, actor: Actor, request: rq.Typing) -> None:
@@ -258,6 +316,36 @@ class Desk:
         whoever opened it closes it, through ``read`` before this)."""
         self.bus.close()
         self.thread.close()
+
+    # --- agents and presence -----------------------------------------------------
+
+    def agent_list(self) -> list[AgentInfo]:
+        return [self._with_presence(info) for info in self.agents.all()]
+
+    def _with_presence(self, info: AgentInfo) -> AgentInfo:
+        presence = self._presence.get(info.name, Presence.OFFLINE)
+        return info if presence == info.presence else agents.with_presence(info, presence)
+
+    def set_presence(self, agent: str, presence: Presence) -> AgentInfo:
+        """Say an agent is online, away or offline; everyone's consoles hear it."""
+        if self._presence.get(agent, Presence.OFFLINE) != presence:
+            self._presence[agent] = presence
+        info = self.agents.get(agent) or AgentInfo(name=agent)
+        info = self._with_presence(info)
+        self.bus.publish(Update(seq=self.store.seq, agents=[info]))
+        return info
+
+    async def forget_old_commands(self) -> int:
+        """Drop the ids of commands applied longer ago than ``applied.KEEP_SECONDS``."""
+        items = [
+            (key, decode_value(data))
+            for (ns, key), data in list(self._state.items())
+            if ns == applied.COMMANDS_NAMESPACE
+        ]
+        batch = applied.forget_batch(items, self.clock())
+        if batch:
+            await self.execute(DESK_ACTOR, lambda ctx: Plan(batch, [], None))
+        return len(batch.state)
 
     # --- channels ---------------------------------------------------------------
 

@@ -64,6 +64,11 @@ class StoreThread:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(outcome[0], future, outcome[1])
 
+    @property
+    def alive(self) -> bool:
+        """Whether it takes and runs work."""
+        return not self._closed and self._thread.is_alive()
+
     def close(self) -> None:
         """Take no more work; what was given still runs."""
         if not self._closed:

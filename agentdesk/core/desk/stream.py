@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from agentdesk.api import Update
 from agentdesk.api.codec import encode
+from agentdesk.api.wire import update_frame
 
 
 @dataclass(slots=True)
@@ -28,17 +29,25 @@ class Notice:
 class Published:
     """An update as the bus holds it: the object, and its JSON made once."""
 
-    __slots__ = ("_data", "update")
+    __slots__ = ("_data", "_frame", "update")
 
     def __init__(self, update: Update) -> None:
         self.update = update
         self._data: bytes | None = None
+        self._frame: str | None = None
 
     @property
     def data(self) -> bytes:
         if self._data is None:
             self._data = encode(self.update)
         return self._data
+
+    @property
+    def frame(self) -> str:
+        """The hub protocol's ``update`` frame around it, made once for every console."""
+        if self._frame is None:
+            self._frame = update_frame(self.data).decode()
+        return self._frame
 
 
 Accept = Callable[[Update], bool]

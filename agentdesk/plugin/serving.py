@@ -54,11 +54,16 @@ class EmbeddedServer:
         *,
         public_url: str | None = None,
         max_body_size: int | None = 16 * 1024 * 1024,
+        ws_max_size: int = 16 * 1024 * 1024,
+        ssl: tuple[str, str] | None = None,
         routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.host = host
         self.port = port
         self.public_url = public_url
+        self.ws_max_size = ws_max_size
+        #: (certfile, keyfile) to serve https and wss.
+        self.ssl = ssl
         self._app_options = {"routes": list(routes), "max_body_size": max_body_size}
         self._app: Starlette | None = None
         self._server: Any = None
@@ -133,7 +138,8 @@ class EmbeddedServer:
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self._bound_port}"
+        scheme = "https" if self.ssl else "http"
+        return f"{scheme}://{host}:{self._bound_port}"
 
     async def start(self) -> str:
         """Bind, start serving, and return the base URL. Raises OSError if the port is taken."""
@@ -151,6 +157,9 @@ class EmbeddedServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            ws_max_size=self.ws_max_size,
+            ssl_certfile=self.ssl[0] if self.ssl else None,
+            ssl_keyfile=self.ssl[1] if self.ssl else None,
         )
         server = _quiet_server_class()(config)
         self._server = server

@@ -27,10 +27,20 @@ def channel_prefix(channel: str) -> str:
 class DeskHttpServer:
     """Routes can be added before or after ``start``; ``start`` and ``stop`` are idempotent."""
 
-    def __init__(self, config: HttpConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: HttpConfig | None = None,
+        *,
+        ssl: tuple[str, str] | None = None,
+        ws_max_size: int = 16 * 1024 * 1024,
+        health: HttpEndpoint | None = None,
+    ) -> None:
         config = config or HttpConfig()
         self.config = config
-        self._server = EmbeddedServer(config.host, config.port, public_url=config.public_url)
+        self._server = EmbeddedServer(
+            config.host, config.port, public_url=config.public_url, ssl=ssl, ws_max_size=ws_max_size
+        )
+        self._health = health or _healthz
         self._health_route = False
 
     @property
@@ -54,6 +64,10 @@ class DeskHttpServer:
 
     def add_websocket_route(self, path: str, endpoint: WebSocketEndpoint) -> None:
         self._server.add_websocket_route(path, endpoint)
+
+    def set_health(self, endpoint: HttpEndpoint) -> None:
+        """What ``/healthz`` answers (before ``start``)."""
+        self._health = endpoint
 
     def add_channel_route(
         self, channel: str, path: str, endpoint: HttpEndpoint, methods: Sequence[str] = ("GET",)
@@ -89,7 +103,7 @@ class DeskHttpServer:
     async def start(self) -> str:
         """Listen and serve; returns the base URL. OSError when the port is taken."""
         if not self._health_route:  # added here: routes bring in the web framework
-            self._server.add_route("/healthz", _healthz)
+            self._server.add_route("/healthz", self._health)
             self._health_route = True
         return await self._server.start()
 

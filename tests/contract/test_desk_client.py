@@ -40,7 +40,7 @@ def wire(request: rq.Request, answer: Any) -> None:
 
 
 async def test_snapshot_holds_open_and_pending_tasks_and_the_channels(harness):
-    client = harness.client()
+    client = await harness.client()
     first = await harness.write_in("a@b.co", "where is my parcel")
     second = await harness.write_in("c@d.co", "refund please")
     await client.set_status(second.id, Status.CLOSED)
@@ -52,7 +52,7 @@ async def test_snapshot_holds_open_and_pending_tasks_and_the_channels(harness):
 
 
 async def test_tasks_threads_customers_and_timelines(harness):
-    client = harness.client()
+    client = await harness.client()
     task = await harness.write_in("a@b.co", "first", customer_name="Ana García")
     await client.note(task.id, "checked the order")
     got = await client.get_task(task.id)
@@ -81,7 +81,7 @@ async def test_tasks_threads_customers_and_timelines(harness):
 
 
 async def test_search_pages_and_refuses_a_query_it_cannot_read(harness):
-    client = harness.client()
+    client = await harness.client()
     for n in range(3):
         await harness.write_in(f"c{n}@d.co", f"refund for order {n}")
     await harness.write_in("z@d.co", "thank you")
@@ -98,7 +98,7 @@ async def test_search_pages_and_refuses_a_query_it_cannot_read(harness):
 
 
 async def test_reply_is_queued_and_refusals_say_why(harness):
-    client = harness.client()
+    client = await harness.client()
     task = await harness.write_in("a@b.co", "hello")
     reply = await client.reply(task.id, "  On it!  ")
     assert isinstance(reply, Message) and reply.text == "On it!"
@@ -113,7 +113,7 @@ async def test_reply_is_queued_and_refusals_say_why(harness):
 
 
 async def test_notes_status_and_snooze(harness):
-    client = harness.client()
+    client = await harness.client()
     task = await harness.write_in("a@b.co", "hello")
     note = await client.note(task.id, "VIP customer")
     assert isinstance(note, Note) and note.text == "VIP customer"
@@ -131,7 +131,7 @@ async def test_notes_status_and_snooze(harness):
 
 
 async def test_assign_transfer_priority_tags_and_read(harness):
-    client = harness.client()
+    client = await harness.client()
     task = await harness.write_in("a@b.co", "hello")
     assigned = await client.assign(task.id, "bob")
     assert assigned.assignee == "bob"
@@ -154,7 +154,7 @@ async def test_assign_transfer_priority_tags_and_read(harness):
 
 
 async def test_handoff_moves_the_conversation_or_says_why_not(harness):
-    client = harness.client()
+    client = await harness.client()
     task = await harness.write_in("a@b.co", "call me?")
     other = await harness.write_in("+33611111111", "hi", channel="sms")
     await expect(ErrorCode.NOT_FOUND, client.handoff(task.id, to_channel="fax", to_identity="1"))
@@ -175,7 +175,7 @@ async def test_handoff_moves_the_conversation_or_says_why_not(harness):
 
 
 async def test_merge_customers(harness):
-    client = harness.client()
+    client = await harness.client()
     one = await harness.write_in("a@b.co", "from mail", customer_name="Ana")
     two = await harness.write_in("+33633333333", "from sms", channel="sms")
     await expect(ErrorCode.INVALID, client.merge_customers(one.customer_id, one.customer_id))
@@ -190,14 +190,14 @@ async def test_merge_customers(harness):
 
 
 async def test_an_agent_acts_on_their_teams_tasks_and_their_own(harness):
-    lead = harness.client("lea", Role.LEAD)
+    lead = await harness.client("lea", Role.LEAD)
     task = await harness.write_in("a@b.co", "invoice wrong")
     await lead.transfer(task.id, team="billing")
-    outsider = harness.client("sam", Role.AGENT, teams=("sales",))
+    outsider = await harness.client("sam", Role.AGENT, teams=("sales",))
     error = await expect(ErrorCode.FORBIDDEN, outsider.reply(task.id, "hello"))
     assert "billing" in error.message
     await expect(ErrorCode.FORBIDDEN, outsider.set_status(task.id, Status.CLOSED))
-    member = harness.client("bea", Role.AGENT, teams=("billing",))
+    member = await harness.client("bea", Role.AGENT, teams=("billing",))
     assert (await member.reply(task.id, "Looking into it")).actor == "bea"
     await lead.transfer(task.id, assignee="sam")
     assert (await outsider.note(task.id, "mine now")).actor == "sam"
@@ -221,7 +221,7 @@ async def _until(client: Any, since: int, done: Any) -> list[Update]:
 
 
 async def test_the_stream_resumes_after_a_seq_and_notices_reach_their_agent(harness):
-    ana, bob = harness.client("ana"), harness.client("bob")
+    ana, bob = await harness.client("ana"), await harness.client("bob")
     task = await harness.write_in("a@b.co", "hello")
     since = (await ana.snapshot()).seq
     await ana.assign(task.id, "bob")
@@ -241,7 +241,7 @@ async def test_the_stream_resumes_after_a_seq_and_notices_reach_their_agent(harn
 
 
 async def test_a_subscriber_too_far_behind_is_told_to_reload(harness):
-    client = harness.client()
+    client = await harness.client()
     task = await harness.write_in("a@b.co", "hello")
     since = (await client.snapshot()).seq
     for n in range(HISTORY + 5):

@@ -23,6 +23,8 @@ OWNERS = {
     "reindex": "search",
     "doctor": "doctor",
     "plugins": "plugins",
+    "serve": "serve",
+    "agents": "agents",
 }
 # Global options that take a value, so their value is not taken for a subcommand.
 _VALUED = {"--config", "--store", "--state"}

@@ -42,6 +42,24 @@ class HttpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HubConfig:
+    """Team mode: where the console's hub is, and the hub's own certificate."""
+
+    #: The hub a console connects to (``ws://`` or ``wss://``); None: embedded desk.
+    url: str | None = None
+    #: The agent's token (``"${AGENTDESK_TOKEN}"`` keeps it out of the file).
+    token: str | None = None
+    #: A CA bundle the console trusts for a hub with its own certificate.
+    cafile: Path | None = None
+    #: ``agentdesk serve``: certificate and key to serve ``wss://``.
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    #: Why ``token`` is missing (an unset variable): said when a console needs it,
+    #: so commands that do not connect to the hub still run.
+    token_problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisionConfig:
     restart_base_seconds: float = 1.0
     restart_cap_seconds: float = 60.0
@@ -62,6 +80,7 @@ class Config:
     default_priority: Priority = Priority.NORMAL
     plugin_paths: list[Path] = field(default_factory=list)
     http: HttpConfig = field(default_factory=HttpConfig)
+    hub: HubConfig = field(default_factory=HubConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     keymap: dict[str, str] = field(default_factory=dict)
     canned: dict[str, str] = field(default_factory=dict)
@@ -174,6 +193,7 @@ _TOP_KEYS = {
     "default_priority",
     "plugin_paths",
     "http",
+    "hub",
     "supervision",
     "keymap",
     "canned",
@@ -236,6 +256,8 @@ def parse_config(
         values["plugin_paths"] = [_resolve(base, p) for p in paths]
     if "http" in data:
         values["http"] = _http(r, r.table("http", data["http"]))
+    if "hub" in data:
+        values["hub"] = _hub(r, base, r.table("hub", data["hub"]))
     if "supervision" in data:
         values["supervision"] = _supervision(r, r.table("supervision", data["supervision"]))
     for key in ("keymap", "canned"):
@@ -263,6 +285,26 @@ def _http(r: _Reader, table: dict[str, Any]) -> HttpConfig:
         if "public_url" in table
         else None,
     )
+
+
+def _hub(r: _Reader, base: Path, table: dict[str, Any]) -> HubConfig:
+    r.check_keys("hub", table, set(HubConfig.__slots__) - {"token_problem"})
+    token_problem = None
+    if "token" in table:
+        try:
+            r.expand("hub.token", table["token"])
+        except ConfigError as exc:
+            token_problem = str(exc)
+            table = {k: v for k, v in table.items() if k != "token"}
+    texts = {k: r.text(f"hub.{k}", r.expand(f"hub.{k}", v)) for k, v in table.items()}
+    url = texts.get("url") or None
+    if url is not None and not url.startswith(("ws://", "wss://")):
+        raise r.fail("hub.url", f"expected a ws:// or wss:// address, got {url!r}")
+    paths = {k: _resolve(base, v) for k, v in texts.items() if k.endswith("file") and v}
+    if ("certfile" in paths) != ("keyfile" in paths):
+        raise r.fail("hub.keyfile", "certfile and keyfile go together")
+    token = texts.get("token") or None
+    return HubConfig(url=url, token=token, token_problem=token_problem, **paths)
 
 
 def _supervision(r: _Reader, table: dict[str, Any]) -> SupervisionConfig:

@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,13 @@ from agentdesk.store import Store, open_store
 
 if TYPE_CHECKING:
     from agentdesk.core.host.channel_runtime import ChannelRuntime
+    from agentdesk.core.host.http_server import DeskHttpServer
 
 log = logging.getLogger("agentdesk.runtime")
 
 SNOOZE_CHECK_SECONDS = 5.0
+#: How often the ids of long-applied commands are dropped.
+FORGET_COMMANDS_SECONDS = 3600.0
 
 
 class EmbeddedDesk:
@@ -35,8 +39,18 @@ class EmbeddedDesk:
     stops them in reverse order.
     """
 
-    def __init__(self, config: Config, store_path: Path, *, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store_path: Path,
+        *,
+        store: Store | None = None,
+        http: DeskHttpServer | None = None,
+    ) -> None:
+        """``http``: the HTTP server the channels share with others (the hub's);
+        by default the channels have one of their own, started when needed."""
         self.config = config
+        self.http = http
         self.store_path = store_path
         self._store = store
         self.desk: Desk | None = None
@@ -58,7 +72,7 @@ class EmbeddedDesk:
         self.desk, first = await asyncio.wrap_future(opening)
         self.warnings.extend(getattr(self._store, "warnings", []))
         self.channels = ChannelRuntime(
-            self.desk, self.config, data_root=self.store_path / "channels"
+            self.desk, self.config, data_root=self.store_path / "channels", http=self.http
         )
         self._starting = asyncio.create_task(self._start_channels(), name="agentdesk-channels")
         self._ticker = asyncio.create_task(self._tick(), name="agentdesk-snooze")
@@ -95,13 +109,21 @@ class EmbeddedDesk:
             log.exception("starting the channels failed")
 
     async def _tick(self) -> None:
+        forgotten_at = time.monotonic()
         while True:
             await asyncio.sleep(SNOOZE_CHECK_SECONDS)
-            if self.desk is not None:
+            if self.desk is None:
+                continue
+            try:
+                await self.desk.wake_snoozed()
+            except Exception:
+                log.exception("waking snoozed tasks failed")
+            if time.monotonic() - forgotten_at >= FORGET_COMMANDS_SECONDS:
+                forgotten_at = time.monotonic()
                 try:
-                    await self.desk.wake_snoozed()
+                    await self.desk.forget_old_commands()
                 except Exception:
-                    log.exception("waking snoozed tasks failed")
+                    log.exception("dropping old command ids failed")
 
     async def close(self) -> None:
         if self._starting is not None:

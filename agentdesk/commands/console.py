@@ -13,12 +13,16 @@ from typing import Any
 from agentdesk.core.config import ChannelConfig, Config
 
 from .base import Invocation
+from .hub_target import HubTarget, add_hub_arguments, hub_target
 
 DEMO_KINDS = ("email", "chat", "sms", "social", "phone")
 
 
 def add_parser(sub: Any) -> None:
-    console = sub.add_parser("console", help="open the console on the configured store (default)")
+    console = sub.add_parser(
+        "console", help="open the console on the configured store or hub (default)"
+    )
+    add_hub_arguments(console)
     console.set_defaults(handler=run_console)
     demo = sub.add_parser(
         "demo", help="the console on a throwaway store, with simulated customers writing in"
@@ -26,6 +30,11 @@ def add_parser(sub: Any) -> None:
     demo.add_argument("--rate", type=float, default=4.0, help="messages per minute per channel")
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated world")
     demo.add_argument("--keep", action="store_true", help="keep the demo store afterwards")
+    demo.add_argument(
+        "--team",
+        action="store_true",
+        help="run the demo's desk as a hub in its own process; others can join it",
+    )
     demo.set_defaults(handler=run_demo)
 
 
@@ -65,13 +74,28 @@ def _log_to_file(path: Path) -> None:
         root.setLevel(logging.INFO)
 
 
-def _run_app(config: Config, store_path: Path, state_dir: Path) -> int:
-    from agentdesk.core.runtime import EmbeddedDesk
+def _run_app(
+    config: Config,
+    store_path: Path,
+    state_dir: Path,
+    hub: HubTarget | None = None,
+    greeting: str = "",
+) -> int:
+    connector: Any
+    if hub is not None:
+        from agentdesk.remote.connector import HubConnector
 
-    _log_to_file(store_path.parent / "agentdesk.log")
-    connector = EmbeddedDesk(config, store_path)
-    # The store opens while the console's code loads.
-    connector.prefetch()
+        _log_to_file(state_dir / "agentdesk.log")
+        connector = HubConnector(hub.url, hub.token, cafile=hub.cafile)
+        title = "agentdesk"
+    else:
+        from agentdesk.core.runtime import EmbeddedDesk
+
+        _log_to_file(store_path.parent / "agentdesk.log")
+        connector = EmbeddedDesk(config, store_path)
+        # The store opens while the console's code loads.
+        connector.prefetch()
+        title = f"agentdesk — {config.agent}"
     from agentdesk.tui.app import AgentDeskApp
     from agentdesk.tui.local_docs import FILE_NAME
 
@@ -81,13 +105,14 @@ def _run_app(config: Config, store_path: Path, state_dir: Path) -> int:
         theme=config.theme,
         canned=config.canned,
         themes_dir=themes_dir(),
-        title=f"agentdesk — {config.agent}",
+        title=title,
         agents=config.agents,
         teams=config.teams,
         docs=state_dir / FILE_NAME,
+        greeting=greeting,
     )
     app.run()
-    for warning in connector.warnings:
+    for warning in getattr(connector, "warnings", ()):
         print(f"agentdesk: {warning}", file=sys.stderr)
     if app.open_error is not None:
         print(f"agentdesk: cannot open the desk: {app.open_error}", file=sys.stderr)
@@ -100,18 +125,35 @@ def _state_dir(inv: Invocation, default: Path) -> Path:
 
 
 def run_console(inv: Invocation) -> int:
-    return _run_app(inv.config, inv.store_path, _state_dir(inv, inv.config.state))
+    state = _state_dir(inv, inv.config.state)
+    return _run_app(inv.config, inv.store_path, state, hub_target(inv))
 
 
 def run_demo(inv: Invocation) -> int:
     config = demo_config(inv.config, rate=inv.args.rate, seed=inv.args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="agentdesk-demo-"))
+    state = _state_dir(inv, workdir / "state")
     try:
+        if inv.args.team:
+            return _run_team_demo(inv, config, workdir, state)
         # The demo's drafts and preferences are as throwaway as its store.
-        return _run_app(config, workdir / "store", _state_dir(inv, workdir / "state"))
+        return _run_app(config, workdir / "store", state)
     finally:
         if inv.args.keep:
             print(f"agentdesk: the demo store is kept in {workdir / 'store'}", file=sys.stderr)
             print(f"agentdesk: its console documents in {workdir / 'state'}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_team_demo(inv: Invocation, config: Config, workdir: Path, state: Path) -> int:
+    from . import team_demo
+
+    store = workdir / "store"
+    tokens = team_demo.add_team(store, workdir)
+    hub, url = team_demo.start_hub(store, workdir, rate=inv.args.rate, seed=inv.args.seed)
+    try:
+        target = team_demo.team_target(url, tokens)
+        return _run_app(config, store, state, target, team_demo.greeting(workdir, url))
+    finally:
+        team_demo.stop_hub(hub)

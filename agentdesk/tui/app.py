@@ -29,11 +29,13 @@ from textual.theme import Theme
 from textual.timer import Timer
 
 from agentdesk.api import ChannelStatus, DeskClient, DeskConnector, Snapshot, Update
+from agentdesk.api.link import LinkedClient
 from agentdesk.plugin import HealthState
 
 from .canned import normalize_canned
 from .inbox_index import InboxView, Scope, SortOrder, StatusFilter
 from .keymap import KeyGroup, bindings_of, check_keymap, known_ids
+from .link_view import LinkView
 from .local_docs import (
     AgentDocuments,
     ConsoleDocuments,
@@ -96,9 +98,11 @@ class AgentDeskApp(App[None]):
         agents: list[str] | None = None,
         teams: list[str] | None = None,
         docs: ConsoleDocuments | Path | None = None,
+        greeting: str = "",
     ) -> None:
         """``docs``: the console's documents, or the file to keep them in (default:
-        ``console.json`` in the user state directory)."""
+        ``console.json`` in the user state directory); ``greeting``: a word shown
+        once the console opens (how others join the team demo)."""
         super().__init__()
         self.connector = connector
         self.client: DeskClient | None = None
@@ -112,10 +116,13 @@ class AgentDeskApp(App[None]):
         self.waiting = (waiting_warn, waiting_error)
         self.title = title
         self.problems: list[str] = []
+        self.greeting = greeting
         self._desk_closed = False
         self._channel_states: dict[str, HealthState] = {}
         self.notice_gate = NoticeGate()
         self.reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS
+        #: A hub's link, once the client says it has one (team mode).
+        self.link_view: LinkView | None = None
         self.agents = list(agents or [])
         self.teams = list(teams or [])
         self.keeper = DocumentKeeper(
@@ -203,6 +210,8 @@ class AgentDeskApp(App[None]):
                 severity="warning",
                 timeout=8,
             )
+        if self.greeting:
+            self.notify(self.greeting, markup=False, title="Welcome", timeout=30)
         self.connect()
 
     @work(exclusive=True, group="desk")
@@ -222,13 +231,17 @@ class AgentDeskApp(App[None]):
                 timeout=30,
             )
             return
+        if isinstance(self.client, LinkedClient):
+            self.link_view = LinkView(main.set_presence, self.notify, self.clock)
+            self.client.watch_link(self.link_view.changed)
+            self.set_interval(1.0, self.link_view.tick)
         main.set_me(self.client.me)
         await self._load_documents(self.client.me)
         attempt = 0
         while not self._desk_closed:
             try:
                 seq = await self._load_snapshot()
-                main.set_presence("online")
+                self._presence("online")
                 attempt = 0
                 reset = False
                 async for update in self.client.subscribe(seq):
@@ -244,18 +257,24 @@ class AgentDeskApp(App[None]):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a hub that went away: say so and retry
-                main.set_presence("offline")
-                self.notify(
-                    safe_line(f"Lost the desk: {exc}", 300),
-                    markup=False,
-                    severity="error",
-                    timeout=10,
-                )
+                self._presence("offline")
+                if self.link_view is None:  # a hub's link says it in the header
+                    self.notify(
+                        safe_line(f"Lost the desk: {exc}", 300),
+                        markup=False,
+                        severity="error",
+                        timeout=10,
+                    )
             delays = self.reconnect_delays
             delay = delays[min(attempt, len(delays) - 1)]
             attempt += 1
-            main.set_presence("offline")
+            self._presence("offline")
             await asyncio.sleep(delay)
+
+    def _presence(self, presence: str) -> None:
+        """The desk's reachability, unless a hub's link tells it better."""
+        if self.link_view is None:
+            self.main.set_presence(presence)
 
     async def _load_snapshot(self) -> int:
         assert self.client is not None

@@ -237,8 +237,8 @@ class MainScreen(TaskOpening, Navigation):
         self.query_one(DeskHeader).set_agent(me)
         self.inbox.invalidate()
 
-    def set_presence(self, presence: str) -> None:
-        self.query_one(DeskHeader).set_presence(presence)
+    def set_presence(self, presence: str, text: str = "") -> None:
+        self.query_one(DeskHeader).set_presence(presence, text)
 
     def apply_update(self, update: Update) -> None:
         """Fold a live update in without moving the agent's cursor or focus."""

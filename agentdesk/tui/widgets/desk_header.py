@@ -39,11 +39,13 @@ class DeskHeader(Horizontal):
         # A title such as "agentdesk — ana" already names the agent.
         widget.display = bool(agent) and agent not in self._title
 
-    def set_presence(self, presence: str) -> None:
-        """``online``, ``connecting`` or ``offline``; shown with a symbol and a class."""
+    def set_presence(self, presence: str, text: str = "") -> None:
+        """``online``, ``connecting`` or ``offline``, shown with a symbol and a class,
+        and ``text`` in place of the word when there is more to say (a hub's link:
+        "offline — reconnecting in 4 s · 2 queued")."""
         symbol = {"online": "●", "connecting": "○", "offline": "✖"}.get(presence, "?")
         widget = self.query_one("#presence", Static)
-        widget.update(f"{symbol} {presence}")
+        widget.update(f"{symbol} {safe_line(text or presence, 60)}")
         for state in ("online", "connecting", "offline"):
             widget.set_class(state == presence, f"-{state}")
 

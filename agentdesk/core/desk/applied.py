@@ -27,9 +27,10 @@ KEEP_SECONDS = 7 * 86400
 MAX_ID_LENGTH = 100
 
 
-def record(command_id: str, agent: str, at: float, result: Any) -> tuple[str, str, Any]:
+def record(command_id: str, agent: str, op: str, at: float, result: Any) -> tuple[str, str, Any]:
     """The state entry that marks ``command_id`` applied, naming what it made."""
-    return (COMMANDS_NAMESPACE, command_id, {"agent": agent, "at": at, "ref": _ref(result)})
+    entry = {"agent": agent, "op": op, "at": at, "ref": _ref(result)}
+    return (COMMANDS_NAMESPACE, command_id, entry)
 
 
 def _ref(result: Any) -> list[str] | None:
@@ -46,8 +47,14 @@ def _ref(result: Any) -> list[str] | None:
     return None
 
 
-def answer_again(ctx: PlanContext, entry: dict[str, Any]) -> Any:
-    """The answer to a command applied before: what it made, as it is now."""
+def answer_again(ctx: PlanContext, entry: dict[str, Any], agent: str, op: str) -> Any:
+    """The answer to a command applied before: what it made, as it is now.
+
+    Only to the agent who sent it, for the same kind of command: an id another
+    console chose, or reused for something else, is refused rather than
+    answered with what someone else's command made."""
+    if entry.get("agent") != agent or entry.get("op", op) != op:
+        raise conflict("this command id was used already for another command; choose a new one")
     ref = entry.get("ref")
     if ref is None:
         return None

@@ -26,7 +26,9 @@ def authorize(actor: Actor, request: rq.Request, task: Task | None) -> None:
     it names one: the task as it is when the change is planned)."""
     least = LEAST_ROLE.get(type(request), Role.ADMIN)
     if not actor.role.at_least(least):
-        raise forbidden(f"{actor.agent} ({actor.role}) may not {_what(request)}")
+        raise forbidden(
+            f"{actor.agent} ({actor.role}) may not {_what(request)}: that takes the {least} role"
+        )
     if task is not None and not may_touch(actor, task):
         raise forbidden(f"{task.label} belongs to team {task.team}")
     if task is not None and isinstance(request, rq.Assign | rq.Transfer):

@@ -85,6 +85,8 @@ class Desk:
         self.ids = ids or IdFactory(clock)
         self.router: Router = router or NoRouting()
         self.bus = bus or UpdateBus()
+        # What the store holds already is not on the bus to resume from.
+        self.bus.forget_until(store.seq)
         self.outbox_wakeup = asyncio.Event()
         self.inflow = Inflow(
             store,
@@ -122,7 +124,10 @@ class Desk:
                 raise DeskError(f"a command id is at most {applied.MAX_ID_LENGTH} characters")
             entry = self.state_get(applied.COMMANDS_NAMESPACE, command_id)
             if entry is not None:
-                return await self.read(lambda: applied.answer_again(self._context(actor), entry))
+                ctx = self._context(actor)
+                return await self.read(
+                    lambda: applied.answer_again(ctx, entry, actor.agent, _op(request))
+                )
         else:
             command_id = None
         if isinstance(request, rq.ListAgents):
@@ -200,13 +205,15 @@ class Desk:
         if command_id is not None:
             entry = self.store.get_state(applied.COMMANDS_NAMESPACE, command_id)
             if entry is not None:  # the same command, sent twice at once
-                return self.store.seq, Plan(Batch(), [], applied.answer_again(ctx, entry))
+                again = applied.answer_again(ctx, entry, actor.agent, _op(request))
+                return self.store.seq, Plan(Batch(), [], again)
         if request is not None:
             task_id = getattr(request, "task_id", None)
             authorize(actor, request, self.store.get_task(task_id) if task_id else None)
         plan = self.router.route(ctx, planner(ctx, *args))
         if command_id is not None:
-            plan.batch.state.append(applied.record(command_id, actor.agent, ctx.now, plan.result))
+            entry = applied.record(command_id, actor.agent, _op(request), ctx.now, plan.result)
+            plan.batch.state.append(entry)
         seq = self.store.commit(plan.batch) if plan.batch else self.store.seq
         return seq, plan
 
@@ -464,3 +471,8 @@ class Desk:
             except DeskError:
                 pass  # an agent moved it meanwhile
         return woken
+
+
+def _op(request: rq.Request | None) -> str:
+    """The request's tag on the wire (``reply``, ``assign``...)."""
+    return "" if request is None else str(request.__struct_config__.tag)

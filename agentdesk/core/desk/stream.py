@@ -72,14 +72,37 @@ class UpdateBus:
     """
 
     def __init__(self, *, history: int = 1_000, queue_size: int = 10_000) -> None:
-        self._recent: deque[Published] = deque(maxlen=history)
+        self._recent: deque[Published] = deque()
+        self._history = history
+        #: The newest seq of a data change the bus no longer holds: a
+        #: subscriber resuming from before it must reload.
+        self._forgotten = 0
         self._queues: dict[asyncio.Queue[Published], Accept] = {}
         self._queue_size = queue_size
         self._closed = False
 
+    def forget_until(self, seq: int) -> None:
+        """Changes up to ``seq`` happened before this bus (a desk opened on a
+        store that has them): resuming from before ``seq`` needs a reload."""
+        self._forgotten = max(self._forgotten, seq)
+
     def publish(self, update: Update) -> Published:
         published = Published(update)
+        if update.reset:  # for those following now; never a state to resume with
+            self._fan_out(published)
+            return published
+        if len(self._recent) >= self._history:
+            dropped = self._recent.popleft().update
+            # Presence, health and typing repeat the seq of the last data
+            # change: only a data change moves what can be resumed.
+            if dropped.changes_data:
+                self._forgotten = max(self._forgotten, dropped.seq)
         self._recent.append(published)
+        self._fan_out(published)
+        return published
+
+    def _fan_out(self, published: Published) -> None:
+        update = published.update
         for queue, accept in list(self._queues.items()):
             if not accept(update):
                 continue
@@ -90,7 +113,6 @@ class UpdateBus:
                 while not queue.empty():
                     queue.get_nowait()
                 queue.put_nowait(Published(Update(seq=update.seq, reset=True)))
-        return published
 
     def close(self) -> None:
         self._closed = True
@@ -100,17 +122,22 @@ class UpdateBus:
             queue.put_nowait(_END)
 
     async def subscribe(self, since: int, accept: Accept = everything) -> AsyncIterator[Published]:
-        """Updates ``accept`` lets through with a seq after ``since`` (health,
-        typing and notices repeat the seq), then live ones."""
+        """Updates ``accept`` lets through with a seq after ``since``, then live
+        ones. Health, presence, typing and notices repeat the seq of the last
+        data change; those at ``since`` itself are replayed too (they may have
+        come after the subscriber's last update; states are safe twice, so
+        notices, which are not, are left out)."""
         queue: asyncio.Queue[Published] = asyncio.Queue(self._queue_size)
         self._queues[queue] = accept
         try:
-            oldest = self._recent[0].update.seq if self._recent else None
-            if oldest is not None and since < oldest - 1:
-                yield Published(Update(seq=self._recent[-1].update.seq, reset=True))
+            if since < self._forgotten:
+                latest = self._recent[-1].update.seq if self._recent else self._forgotten
+                yield Published(Update(seq=latest, reset=True))
             else:
                 for published in list(self._recent):
-                    if published.update.seq > since and accept(published.update):
+                    update = published.update
+                    state = not update.changes_data and not update.notices
+                    if (update.seq > since or (update.seq == since and state)) and accept(update):
                         yield published
             while not self._closed:
                 published = await queue.get()

@@ -23,8 +23,11 @@ from .requests import AnyRequest, Request
 
 #: Bumped on any change a console of the previous version would misread.
 PROTOCOL_VERSION = 1
-#: The largest frame a hub or console accepts, in bytes.
+#: The largest frame a console may send the hub, in bytes.
 MAX_FRAME = 1024 * 1024
+#: The largest frame a console accepts from the hub: a snapshot of a busy
+#: desk's open tasks is one answer (about 600 bytes a task).
+MAX_ANSWER = 256 * 1024 * 1024
 
 
 class Frame(
@@ -91,7 +94,8 @@ class UpdateFrame(Frame, frozen=True, tag="update"):
 
 
 class Bye(Frame, frozen=True, tag="bye"):
-    #: ``restarting`` (come back soon), ``revoked``, ``too_slow``, ``protocol``.
+    #: ``restarting`` (come back soon), ``revoked``, ``protocol``. A console
+    #: too slow to read gets no bye (its queue is full): only close code 4003.
     reason: str
     message: str
 

@@ -31,8 +31,10 @@ from agentdesk import __version__
 from agentdesk.api import DeskError, ErrorCode, RequestMethods, Update
 from agentdesk.api import requests as rq
 from agentdesk.api.codec import decode, decode_result
+from agentdesk.api.link import Link, LinkState
 from agentdesk.api.wire import (
     CLOSE_REVOKED,
+    MAX_ANSWER,
     MAX_FRAME,
     PROTOCOL_VERSION,
     Bye,
@@ -50,7 +52,6 @@ from agentdesk.api.wire import (
 )
 
 from .journal import CommandJournal, MemoryJournal
-from .link import Link, LinkState
 
 log = logging.getLogger("agentdesk.remote")
 
@@ -94,6 +95,8 @@ class RemoteDeskClient(RequestMethods):
         self.link = Link(LinkState.CONNECTING)
         self._ws: Any = None
         self._online = asyncio.Event()
+        # Set once the link leaves ``connecting`` (online, offline or refused).
+        self._settled = asyncio.Event()
         self._calls: dict[str, tuple[rq.Request, asyncio.Future[Any]]] = {}
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
@@ -125,6 +128,11 @@ class RemoteDeskClient(RequestMethods):
                 f"cannot reach the hub at {self.url}: {_why(exc)}", ErrorCode.UNAVAILABLE
             ) from None
         self._runner = asyncio.create_task(self._run(ws), name="desk-remote")
+        # Back once the connection serves (or is lost already): a request made
+        # right after ``connect`` is sent, not refused as offline.
+        settled = asyncio.ensure_future(self._settled.wait())
+        await asyncio.wait({settled, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+        settled.cancel()
 
     async def _open(self) -> Any:
         from websockets.asyncio.client import connect
@@ -134,7 +142,7 @@ class RemoteDeskClient(RequestMethods):
             ws = await connect(
                 self.url,
                 ssl=self._ssl if self.url.startswith("wss:") else None,
-                max_size=MAX_FRAME,
+                max_size=MAX_ANSWER,
                 open_timeout=OPEN_TIMEOUT,
                 ping_interval=20,
                 ping_timeout=20,
@@ -245,6 +253,11 @@ class RemoteDeskClient(RequestMethods):
             log.info("the hub closes the connection: %s", frame.message)
 
     def _answered(self, frame: Result | Error) -> None:
+        restarting = isinstance(frame, Error) and frame.code == ErrorCode.UNAVAILABLE
+        if restarting and self._journaled(frame.id):
+            # The hub is restarting and did not apply it: it stays in the
+            # journal and is sent again once reconnected, as the hub says.
+            return
         call = self._calls.pop(frame.id, None)
         self.journal.done(frame.id)
         if call is None:
@@ -260,6 +273,9 @@ class RemoteDeskClient(RequestMethods):
         except DeskError as exc:
             future.set_exception(exc)
         self._set_link(Link(self.link.state, self.link.detail, queued=len(self.journal)))
+
+    def _journaled(self, call_id: str) -> bool:
+        return any(pending == call_id for pending, _ in self.journal.pending())
 
     def _lost_reads(self) -> None:
         """Reads in flight when the connection went: refused (commands wait)."""
@@ -279,8 +295,15 @@ class RemoteDeskClient(RequestMethods):
         if self._stream is not None:
             self._stream.put_nowait(None)
 
+    def watch_link(self, callback: Callable[[Link], None]) -> None:
+        """Report the link now and on every change to ``callback`` (one at a time)."""
+        self._on_link = callback
+        callback(self.link)
+
     def _set_link(self, link: Link) -> None:
         self.link = link
+        if link.state != LinkState.CONNECTING:
+            self._settled.set()
         if self._on_link is not None:
             self._on_link(link)
 
@@ -293,6 +316,13 @@ class RemoteDeskClient(RequestMethods):
         if not queued and self._ws is None:
             raise _offline()
         call_id = uuid.uuid4().hex
+        frame = call_frame(call_id, request)
+        if len(frame) > MAX_FRAME // 4 and len(frame.encode()) > MAX_FRAME:
+            # The hub would close the connection on it, and again on each resend.
+            raise DeskError(
+                f"this request is too large to send (at most {MAX_FRAME // 1024} KiB)",
+                ErrorCode.INVALID,
+            )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._calls[call_id] = (request, future)
         if queued:
@@ -303,7 +333,7 @@ class RemoteDeskClient(RequestMethods):
         ws = self._ws
         if ws is not None:
             with contextlib.suppress(Exception):  # a lost connection resends it
-                await ws.send(call_frame(call_id, request))
+                await ws.send(frame)
         try:
             return await future
         finally:

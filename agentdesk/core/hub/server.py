@@ -139,7 +139,7 @@ class Hub:
         try:
             message = await asyncio.wait_for(ws.receive(), HELLO_SECONDS)
         except TimeoutError:
-            await self._refuse(ws, ErrorCode.INVALID, "no hello within 10 s")
+            await self._refuse(ws, ErrorCode.INVALID, f"no hello within {HELLO_SECONDS:g} s")
             return None
         if message["type"] == "websocket.disconnect":
             return None
@@ -173,10 +173,11 @@ class Hub:
             log.warning("refused a console from %s: unknown or revoked token", address)
             await self._refuse(ws, ErrorCode.FORBIDDEN, "unknown or revoked token")
             return None
-        self.metrics.hellos.labels("welcomed").inc()
         if not self.accepting:
+            self.metrics.hellos.labels("restarting").inc()
             await self._refuse(ws, ErrorCode.UNAVAILABLE, "the hub is restarting", CLOSE_RESTARTING)
             return None
+        self.metrics.hellos.labels("welcomed").inc()
         welcome = Welcome(
             agent=agent.name,
             role=str(agent.role),

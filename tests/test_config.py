@@ -35,6 +35,10 @@ def test_example_config_is_valid_and_documents_every_key():
         "agents",
         "teams",
         "[http]",
+        "[hub]",
+        "cafile",
+        "certfile",
+        "keyfile",
         "[supervision]",
         "[keymap]",
         "[canned]",
@@ -120,3 +124,32 @@ def test_channel_options_keep_their_toml_types():
     [channel] = parse_config(data).channels
     assert channel.options == {"rate": 4, "kinds": ["sms"], "fast": True}
     assert channel.name == "sim" and channel.enabled
+
+
+def test_the_hub_table_reads_its_paths_beside_the_file_and_defers_a_missing_token(tmp_path):
+    source = str(tmp_path / "config.toml")
+    table = {"url": "wss://desk:8765", "token": "${AGENTDESK_T}", "cafile": "ca.pem"}
+    config = parse_config({"hub": table}, source=source, env={})
+    assert config.hub.url == "wss://desk:8765" and config.hub.cafile == tmp_path / "ca.pem"
+    # Only a console needs the token: the config still loads, and says why it is missing.
+    assert config.hub.token is None
+    assert config.hub.token_problem == (
+        f"{source}: hub.token: environment variable AGENTDESK_T is not set"
+    )
+    given = parse_config({"hub": table}, source=source, env={"AGENTDESK_T": "adk_x"})
+    assert given.hub.token == "adk_x" and given.hub.token_problem is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"url": "http://desk"}, "hub.url: expected a ws:// or wss:// address, got 'http://desk'"),
+        ({"certfile": "c.pem"}, "hub.keyfile: certfile and keyfile go together"),
+        ({"token_problem": "x"}, "hub.token_problem: unknown setting"),
+        ({"url": 5}, "hub.url"),
+    ],
+)
+def test_a_bad_hub_table_names_the_key_and_the_file(table, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config({"hub": table}, source="team.toml", env={})
+    assert str(error.value).startswith("team.toml: ") and message in str(error.value)

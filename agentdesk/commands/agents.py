@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
     add.add_argument("name", help="lowercase login name (letters, digits, . _ -)")
     add.add_argument("--role", choices=ROLES, default=Role.AGENT.value)
     add.add_argument("--display-name", default="", help="the name colleagues see")
-    add.add_argument("--teams", default="", help="comma-separated teams")
+    add.add_argument("--teams", "--team", default="", help="comma-separated teams")
     add.add_argument("--skills", default="", help="comma-separated skills (routing reads them)")
     add.add_argument(
         "--capacity", default="", help="tasks at once per channel kind: chat=2,email=8"

@@ -14,6 +14,7 @@ from agentdesk.core.config import ChannelConfig, Config
 
 from .base import Invocation
 from .hub_target import HubTarget, add_hub_arguments, hub_target
+from .log_format import quiet_wire_logs
 
 DEMO_KINDS = ("email", "chat", "sms", "social", "phone")
 
@@ -72,6 +73,7 @@ def _log_to_file(path: Path) -> None:
     root.addHandler(handler)
     if root.level > logging.INFO:
         root.setLevel(logging.INFO)
+    quiet_wire_logs()
 
 
 def _run_app(

@@ -36,3 +36,13 @@ def log_to_stderr(form: str, *, debug: bool = False) -> None:
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     # A request line per webhook is noise at INFO; errors still show.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    quiet_wire_logs()
+
+
+def quiet_wire_logs() -> None:
+    """Never below INFO for the loggers that write websocket frames at DEBUG:
+    a console's hello carries its token."""
+    for name in ("uvicorn.error", "websockets"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)

@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import ssl
+from pathlib import Path
 from typing import Any
 
 from .base import CommandError, Invocation
@@ -21,6 +23,8 @@ def add_parser(sub: Any) -> None:
     )
     serve.add_argument("--host", help="address to listen on (default: [http] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: [http] port)")
+    serve.add_argument("--certfile", type=Path, help="certificate to serve wss:// and https://")
+    serve.add_argument("--keyfile", type=Path, help="the certificate's private key")
     serve.add_argument(
         "--log-format",
         choices=("human", "json"),
@@ -50,6 +54,15 @@ def run_serve(inv: Invocation) -> int:
 
         config = demo_config(inv.config, rate=inv.args.rate, seed=inv.args.seed)
         inv = dataclasses.replace(inv, config=config)
+    certfile = inv.args.certfile or inv.config.hub.certfile
+    keyfile = inv.args.keyfile or inv.config.hub.keyfile
+    if bool(certfile) != bool(keyfile):
+        raise CommandError("--certfile and --keyfile go together")
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            raise CommandError(f"{path}: no such file")
+    hub = dataclasses.replace(inv.config.hub, certfile=certfile, keyfile=keyfile)
+    inv = dataclasses.replace(inv, config=dataclasses.replace(inv.config, hub=hub))
     http = inv.config.http
     if inv.args.host is not None:
         http = dataclasses.replace(http, host=inv.args.host)
@@ -71,6 +84,11 @@ async def _serve(inv: Invocation, http: Any) -> int:
     try:
         try:
             await service.start()
+        except ssl.SSLError as exc:
+            hub = inv.config.hub
+            raise CommandError(
+                f"cannot serve TLS with {hub.certfile} and {hub.keyfile}: {exc.reason or exc}"
+            ) from None
         except OSError as exc:
             raise CommandError(
                 f"cannot listen on {http.host}:{http.port}: {exc.strerror or exc}"

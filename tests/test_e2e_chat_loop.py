@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_e2e_tmux
 from conftest import skip_or_fail
-from test_e2e_tmux import Terminal
 from test_webchat_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _missing
+from tmux_terminal import COLUMNS, Terminal
 
 ROWS = 40
 CHANNEL = "site-chat"
@@ -96,13 +95,12 @@ def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[T
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
-        "COLUMNS": str(test_e2e_tmux.COLUMNS),
+        "COLUMNS": str(COLUMNS),
         "LINES": str(ROWS),
     }
-    monkeypatch.setattr(test_e2e_tmux, "ROWS", ROWS)  # the session's height
     command = [sys.executable, "-m", "agentdesk.cli", "--config", str(config)]
     root = Path(__file__).resolve().parent.parent
-    term = Terminal(f"agentdesk-chat-loop-{os.getpid()}", command, env, root)
+    term = Terminal(f"agentdesk-chat-loop-{os.getpid()}", command, env, root, (COLUMNS, ROWS))
     try:
         yield term, f"http://127.0.0.1:{port}/channels/{CHANNEL}/"
     finally:

@@ -1,9 +1,15 @@
-"""Where a remote console stands with its hub, for the header to say plainly."""
+"""Where a remote console stands with its hub, for the header to say plainly.
+
+A desk client that can lose its desk (the hub's) is a ``LinkedClient``: the
+console asks it to report each change of link and shows the latest.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 
 class LinkState(StrEnum):
@@ -36,3 +42,14 @@ class Link:
         if self.queued:
             text += f" · {self.queued} queued"
         return text
+
+
+@runtime_checkable
+class LinkedClient(Protocol):
+    """A desk client whose desk is elsewhere: it says where its link stands."""
+
+    link: Link
+
+    def watch_link(self, callback: Callable[[Link], None]) -> None:
+        """Call ``callback`` with the link now and on every change."""
+        ...

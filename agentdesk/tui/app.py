@@ -28,7 +28,8 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
 
-from agentdesk.api import ChannelStatus, DeskClient, DeskConnector, Snapshot, Update
+from agentdesk.api import ChannelStatus, DeskClient, DeskConnector, DeskError, Snapshot, Update
+from agentdesk.api import requests as rq
 from agentdesk.api.link import LinkedClient
 from agentdesk.plugin import HealthState
 
@@ -237,6 +238,7 @@ class AgentDeskApp(App[None]):
             self.set_interval(1.0, self.link_view.tick)
         main.set_me(self.client.me)
         await self._load_documents(self.client.me)
+        await self._load_agents()
         attempt = 0
         while not self._desk_closed:
             try:
@@ -275,6 +277,17 @@ class AgentDeskApp(App[None]):
         """The desk's reachability, unless a hub's link tells it better."""
         if self.link_view is None:
             self.main.set_presence(presence)
+
+    async def _load_agents(self) -> None:
+        """The desk's agents and their teams, offered when assigning or transferring."""
+        assert self.client is not None
+        try:
+            listed = await self.client.request(rq.ListAgents())
+        except DeskError:
+            return  # the names the config gives and the inbox shows still serve
+        working = [agent for agent in listed if not agent.revoked]
+        self.agents = sorted({*self.agents, *(agent.name for agent in working)})
+        self.teams = sorted({*self.teams, *(team for agent in working for team in agent.teams)})
 
     async def _load_snapshot(self) -> int:
         assert self.client is not None

@@ -10,11 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.api import ChannelStatus
+from agentdesk.api import ChannelStatus, DeskClient, Role
+from agentdesk.api import requests as rq
+from agentdesk.api.wire import MAX_FRAME
+from agentdesk.core.config import HttpConfig
 from agentdesk.core.desk import Desk
+from agentdesk.core.desk.desk import DESK_ACTOR
 from agentdesk.core.desk.local_client import LocalDeskClient
+from agentdesk.core.host.http_server import DeskHttpServer
+from agentdesk.core.hub import Hub
 from agentdesk.domain import Task
 from agentdesk.plugin import Capabilities, HealthState, InboundMessage
+from agentdesk.remote.connector import HubConnector
 from agentdesk.store.sqlite_store import SqliteStore
 from agentdesk.tui import AgentDeskApp
 
@@ -67,6 +74,40 @@ class LocalConnector:
 
     async def close(self) -> None:
         self.closed += 1
+
+
+class ServedConnector:
+    """The same desk behind a real hub on a loopback port: the console connects
+    as ``me`` (an admin, as the embedded agent is) over a websocket. The hub is
+    started in the console's own event loop when the console opens the desk."""
+
+    def __init__(self, desk: Desk, me: str = "ana") -> None:
+        self.desk = desk
+        self.me = me
+        self.connector: HubConnector | None = None
+        self.opened = 0
+        self.closed = 0
+
+    async def open(self) -> DeskClient:
+        self.opened += 1
+        self.http = DeskHttpServer(HttpConfig(port=0), ws_max_size=MAX_FRAME)
+        self.hub = Hub(self.desk, self.http)
+        self.hub.start()
+        base = await self.http.start()
+        known = self.desk.agents.get(self.me) is not None  # a second console of the test
+        request: rq.Request = (
+            rq.RotateToken(name=self.me) if known else rq.AddAgent(name=self.me, role=Role.ADMIN)
+        )
+        made = await self.desk.handle(DESK_ACTOR, request)
+        self.connector = HubConnector(base.replace("http://", "ws://") + "/desk", made.token)
+        return await self.connector.open()
+
+    async def close(self) -> None:
+        self.closed += 1
+        if self.connector is not None:
+            await self.connector.close()
+            await self.hub.close()
+            await self.http.stop()
 
 
 def sample_connector(me: str = "ana") -> LocalConnector:
@@ -124,11 +165,23 @@ async def seed(desk: Desk, clock) -> list[Task]:
 
 
 @pytest.fixture
-def make_app(console_desk: Desk, clock) -> Callable[..., AgentDeskApp]:
+def console_mode() -> str:
+    """``local`` (the desk in the console's process) unless a module asks for both."""
+    return "local"
+
+
+@pytest.fixture
+def make_app(console_desk: Desk, clock, console_mode: str) -> Callable[..., AgentDeskApp]:
     def make(**kwargs) -> AgentDeskApp:
         kwargs.setdefault("search_delay", 0)
         kwargs.setdefault("clock", clock)
-        return AgentDeskApp(LocalConnector(console_desk, kwargs.pop("me", "ana")), **kwargs)
+        me = kwargs.pop("me", "ana")
+        connector: LocalConnector | ServedConnector = (
+            ServedConnector(console_desk, me)
+            if console_mode == "hub"
+            else LocalConnector(console_desk, me)
+        )
+        return AgentDeskApp(connector, **kwargs)
 
     return make
 

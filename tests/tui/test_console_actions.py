@@ -1,6 +1,9 @@
-"""Every task action from the keyboard, against a real desk (in-memory store)."""
+"""Every task action from the keyboard, against a real desk (SQLite store):
+in the console's process, and behind a real hub on a loopback port."""
 
 from __future__ import annotations
+
+import pytest
 
 from agentdesk.core.desk import LocalDeskClient
 from agentdesk.domain import (
@@ -17,6 +20,11 @@ from agentdesk.tui.widgets.composer import ComposerArea
 from agentdesk.tui.widgets.conversation import ConversationPane
 
 from .conftest import ready, seed, until
+
+
+@pytest.fixture(params=["local", "hub"])
+def console_mode(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 def events_of(desk, task_id, kind):

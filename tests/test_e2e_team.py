@@ -1,8 +1,11 @@
 """End to end, as a team: a hub served by ``agentdesk serve --demo`` and two
 consoles on it in real terminals, each an agent with their own token.
 
-Sam replies in his console and Ana sees it in hers; the hub goes away and
-comes back: Sam's note written meanwhile waits ("1 queued") and lands once.
+Sam (an agent) replies in his console and Ana (a lead) sees it in hers; Ana
+takes the task and Sam may not take it from her, while Ana may give it to
+him; the hub is killed (SIGKILL) and restarted: Sam's note written meanwhile
+waits ("1 queued") and lands once; an admin revokes Sam and his console is
+put out at once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from served_hub import Served, add
+from served_hub import Served, add, agentdesk
 from tmux_terminal import Terminal, require_tmux
 
 
@@ -42,6 +45,7 @@ def test_two_consoles_share_one_desk_and_a_note_survives_the_hub_restarting(tmp_
     store = tmp_path / "store"
     ana_token = add(store, "ana", "--role", "lead")
     sam_token = add(store, "sam")
+    root_token = add(store, "root", "--role", "admin")
     demo = ("--demo", "--rate", "20", "--seed", "5")
     hub = Served(store, tmp_path / "hub.log", *demo)
     ana = console(tmp_path, "ana", hub.url, ana_token, (120, 36))
@@ -65,8 +69,27 @@ def test_two_consoles_share_one_desk_and_a_note_survives_the_hub_restarting(tmp_
         ana.keys("Enter")
         ana.wait_for(lambda s: "▶ sam" in s and "Sam here, on it." in s)
 
-        # The hub stops: both consoles say so; Sam's note waits for it.
-        assert hub.stop() == 0
+        # Ana takes it; Sam may not take it from her; Ana, a lead, gives it to him.
+        prompt = "empty or - unassigns"
+        ana.keys("a")
+        ana.wait_for(prompt)
+        ana.keys("Enter")  # pre-filled with her own name
+        sam.wait_for("ana assigned the task to ana")
+        sam.keys("a")
+        sam.wait_for(prompt)
+        sam.keys("Enter")
+        refused = sam.wait_for("reassigning it")
+        assert "queued" not in refused.split("\n")[0], refused  # refused is not waiting
+        ana.keys("a")
+        ana.wait_for(prompt)
+        ana.keys("C-u")
+        ana.type("sam")
+        ana.keys("Enter")
+        sam.wait_for("ana assigned the task to sam")
+
+        # The hub dies: both consoles say so; Sam's note waits for it.
+        hub.process.kill()
+        hub.process.wait(10)
         sam.wait_for("offline")
         ana.wait_for("offline")
         sam.keys("n")
@@ -79,6 +102,14 @@ def test_two_consoles_share_one_desk_and_a_note_survives_the_hub_restarting(tmp_
         ana.wait_for(lambda s: "Called the courier." in s, timeout=60)
         shown = ana.screen()
         assert shown.count("Called the courier.") == 1, shown
+
+        # Revoked: Sam's console is put out at once and says why.
+        revoked = agentdesk(
+            "agents", "--hub", hub.url, "revoke", "sam", env={"AGENTDESK_TOKEN": root_token}
+        )
+        assert revoked.returncode == 0, revoked.stderr
+        sam.wait_for("refused")
+        sam.wait_for("revoked")
     finally:
         for terminal in (ana, sam):
             terminal.close()

@@ -39,7 +39,8 @@ class Link:
             text = f"refused: {self.detail}" if self.detail else "refused by the hub"
         else:
             text = str(self.state)
-        if self.queued:
+        # Online, a command is in flight for a moment: "queued" would flicker.
+        if self.queued and self.state != LinkState.ONLINE:
             text += f" · {self.queued} queued"
         return text
 

@@ -260,6 +260,7 @@ class RemoteDeskClient(RequestMethods):
             return
         call = self._calls.pop(frame.id, None)
         self.journal.done(frame.id)
+        self._set_link(Link(self.link.state, self.link.detail, queued=len(self.journal)))
         if call is None:
             return
         request, future = call
@@ -272,7 +273,6 @@ class RemoteDeskClient(RequestMethods):
             future.set_result(decode_result(request, bytes(frame.value)))
         except DeskError as exc:
             future.set_exception(exc)
-        self._set_link(Link(self.link.state, self.link.detail, queued=len(self.journal)))
 
     def _journaled(self, call_id: str) -> bool:
         return any(pending == call_id for pending, _ in self.journal.pending())

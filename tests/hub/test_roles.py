@@ -84,4 +84,5 @@ async def test_what_each_role_may_do_over_the_wire(served, case):
     assert caught.value.message.strip()
     assert served.desk.store.seq == before  # refused: nothing committed
     assert len(client.journal) == 0  # and not kept to be sent again
+    assert client.link.queued == 0  # nor shown as waiting
     assert served.desk.store.get_task(tasks["bobs"].id).assignee == "bob"

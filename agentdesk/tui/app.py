@@ -30,6 +30,7 @@ from textual.timer import Timer
 
 from agentdesk.api import ChannelStatus, DeskClient, DeskConnector, DeskError, Snapshot, Update
 from agentdesk.api import requests as rq
+from agentdesk.api.agents import AgentInfo, Presence
 from agentdesk.api.link import LinkedClient
 from agentdesk.plugin import HealthState
 
@@ -46,6 +47,7 @@ from .local_docs import (
 )
 from .notices import NoticeGate
 from .palette import DeskCommands
+from .presence import IDLE_AWAY_SECONDS, PresenceKeeper
 from .safe_text import safe_line
 from .screens.handoff import HandoffScreen
 from .screens.help import HelpScreen
@@ -80,6 +82,14 @@ class AgentDeskApp(App[None]):
     COMMANDS = App.COMMANDS | {DeskCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
+        Binding(
+            "A",
+            "toggle_away",
+            "Away / back",
+            show=False,
+            id="presence.away",
+            tooltip="Tell the team you are away, or back",
+        ),
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="palette"),
     ]
 
@@ -100,10 +110,12 @@ class AgentDeskApp(App[None]):
         teams: list[str] | None = None,
         docs: ConsoleDocuments | Path | None = None,
         greeting: str = "",
+        idle_away: float = IDLE_AWAY_SECONDS,
     ) -> None:
         """``docs``: the console's documents, or the file to keep them in (default:
         ``console.json`` in the user state directory); ``greeting``: a word shown
-        once the console opens (how others join the team demo)."""
+        once the console opens (how others join the team demo); ``idle_away``:
+        seconds without a key before the agent shows as away (0: never)."""
         super().__init__()
         self.connector = connector
         self.client: DeskClient | None = None
@@ -124,6 +136,7 @@ class AgentDeskApp(App[None]):
         self.reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS
         #: A hub's link, once the client says it has one (team mode).
         self.link_view: LinkView | None = None
+        self.presence = PresenceKeeper(idle_after=idle_away)
         self.agents = list(agents or [])
         self.teams = list(teams or [])
         self.keeper = DocumentKeeper(
@@ -237,6 +250,10 @@ class AgentDeskApp(App[None]):
             self.client.watch_link(self.link_view.changed)
             self.set_interval(1.0, self.link_view.tick)
         main.set_me(self.client.me)
+        self.presence.me, self.presence.last_key = self.client.me, self.clock()
+        self.set_interval(30.0, self._idle_check)
+        # A hub said it already; an embedded desk learns it here.
+        self._say_presence(Presence.ONLINE)
         await self._load_documents(self.client.me)
         await self._load_agents()
         attempt = 0
@@ -288,6 +305,36 @@ class AgentDeskApp(App[None]):
         working = [agent for agent in listed if not agent.revoked]
         self.agents = sorted({*self.agents, *(agent.name for agent in working)})
         self.teams = sorted({*self.teams, *(team for agent in working for team in agent.teams)})
+        self._team_changed(listed)
+
+    # --- presence -------------------------------------------------------------------------
+
+    def _team_changed(self, agents: list[AgentInfo]) -> None:
+        self.presence.agents_changed(agents)
+        self._show_team()
+
+    def _show_team(self) -> None:
+        summaries = (self.presence.summary(), self.presence.summary(compact=True))
+        self.main.set_team(summaries, self.presence.roster())
+
+    def _idle_check(self) -> None:
+        said = self.presence.tick(self.clock())
+        if said is not None:
+            self._say_presence(said)
+
+    def action_toggle_away(self) -> None:
+        said = self.presence.toggle()
+        self._say_presence(said)
+        word = "away" if said == Presence.AWAY else "back"
+        self.notify(f"You are {word}: the team sees it.", timeout=3, markup=False)
+
+    @work(exclusive=True, group="presence")
+    async def _say_presence(self, presence: Presence) -> None:
+        self._show_team()
+        if self.client is None:
+            return
+        with contextlib.suppress(DeskError):  # said again at the next change
+            await self.client.request(rq.SetPresence(presence=presence))
 
     async def _load_snapshot(self) -> int:
         assert self.client is not None
@@ -392,6 +439,8 @@ class AgentDeskApp(App[None]):
             self.notify(safe_line(notice, 300), markup=False, title="Desk", timeout=4)
         if update.channels:
             self._note_channels(update.channels, quiet=False)
+        if update.agents:
+            self._team_changed(update.agents)
         self.main.apply_update(update)
 
     def _note_channels(self, channels: list[ChannelStatus], *, quiet: bool) -> None:
@@ -449,6 +498,10 @@ class AgentDeskApp(App[None]):
                     markup=False,
                 )
             return
+        if isinstance(event, events.Key):
+            back = self.presence.key_pressed(self.clock())
+            if back is not None:
+                self._say_presence(back)
         await super().on_event(event)
 
     async def action_quit(self) -> None:

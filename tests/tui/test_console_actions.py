@@ -462,3 +462,51 @@ async def test_keys_typed_while_the_console_was_frozen_are_dropped_not_run(
         assert not isinstance(app.screen, TransferPrompt)
         await pilot.press("t")  # what is typed now acts as ever
         await until(pilot, lambda: isinstance(app.screen, TransferPrompt))
+
+
+async def test_away_and_back_by_key_and_by_idle_time_and_the_team_in_the_header(
+    make_app, console_desk, clock
+):
+    from agentdesk.api import Role
+    from agentdesk.api import requests as rq
+    from agentdesk.core.desk.desk import DESK_ACTOR
+
+    await seed(console_desk, clock)
+    for name in ("ana", "ben"):
+        await console_desk.handle(DESK_ACTOR, rq.AddAgent(name=name, role=Role.ADMIN))
+
+    def presence_of(name):
+        return {a.name: a.presence for a in console_desk.agent_list()}[name]
+
+    def team_line():
+        return str(app.main.query_one("#team").render())
+
+    app = make_app(idle_away=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await until(pilot, lambda: presence_of("ana") == "online")
+        await until(pilot, lambda: team_line() == "team 1/2 online")
+        await pilot.press("A")
+        await until(pilot, lambda: presence_of("ana") == "away")
+        await until(pilot, lambda: team_line() == "you: away · team 0/2 online, 1 away")
+        await pilot.press("A")
+        await until(pilot, lambda: presence_of("ana") == "online")
+        # Idle past the limit: away by itself; the next key brings her back.
+        clock.advance(61)
+        app._idle_check()
+        await until(pilot, lambda: presence_of("ana") == "away")
+        await pilot.press("j")
+        await until(pilot, lambda: presence_of("ana") == "online")
+
+
+async def test_an_agent_may_not_say_they_are_offline(console_desk):
+    from agentdesk.api import DeskError
+    from agentdesk.api import requests as rq
+
+    client = LocalDeskClient(console_desk, "ana")
+    try:
+        await client.request(rq.SetPresence(presence="offline"))
+    except DeskError as exc:
+        assert "offline is said by the hub" in str(exc)
+    else:
+        raise AssertionError("offline was accepted from the agent")

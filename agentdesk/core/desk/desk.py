@@ -135,6 +135,11 @@ class Desk:
             return self.agent_list()
         if isinstance(request, rq.SetPresence):
             authorize(actor, request, None)
+            if request.presence == Presence.OFFLINE:
+                raise DeskError(
+                    "offline is said by the hub when your last console leaves; "
+                    "choose online or away"
+                )
             return self.set_presence(actor.agent, request.presence)
         if isinstance(request, rq.Search):
             return await self._search(actor, request)

@@ -240,6 +240,9 @@ class MainScreen(TaskOpening, Navigation):
     def set_presence(self, presence: str, text: str = "") -> None:
         self.query_one(DeskHeader).set_presence(presence, text)
 
+    def set_team(self, summaries: tuple[str, str], roster: str) -> None:
+        self.query_one(DeskHeader).set_team(summaries, roster)
+
     def apply_update(self, update: Update) -> None:
         """Fold a live update in without moving the agent's cursor or focus."""
         if update.tasks:

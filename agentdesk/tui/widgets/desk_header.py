@@ -10,7 +10,7 @@ from textual.widgets import Static
 from agentdesk.api import ChannelStatus
 
 from ..labels import CHANNEL_BADGES, HEALTH_SYMBOLS
-from ..safe_text import safe_line
+from ..safe_text import capped_text, safe_line
 
 #: Below this width channels show as icon and state only.
 COMPACT_BELOW = 110
@@ -25,12 +25,27 @@ class DeskHeader(Horizontal):
         self.agent = agent
         self._channels: list[ChannelStatus] = []
         self._compact = False
+        self._team = ("", "")
 
     def compose(self) -> ComposeResult:
         yield Static(safe_line(self._title, 30), id="brand", markup=False)
         yield Static(safe_line(self.agent, 30), id="agent", markup=False)
         yield Static("○ connecting", id="presence", markup=False)
+        team = Static("", id="team", markup=False)
+        team.display = False  # a desk of one has no team to show
+        yield team
         yield Horizontal(id="channels")
+
+    def set_team(self, summaries: tuple[str, str], roster: str) -> None:
+        """Who of the team is there, in a few characters (full, compact); everyone
+        in the tooltip."""
+        self._team = summaries
+        summary = summaries[1] if self._compact else summaries[0]
+        widget = self.query_one("#team", Static)
+        widget.update(safe_line(summary, 48))
+        widget.display = bool(summary)
+        if roster:
+            widget.tooltip = capped_text(roster, max_lines=40)
 
     def set_agent(self, agent: str) -> None:
         self.agent = agent
@@ -55,6 +70,7 @@ class DeskHeader(Horizontal):
         if compact != self._compact:
             self._compact = compact
             self.set_channels(self._channels)
+            self.set_team(self._team, "")
 
     def set_channels(self, channels: list[ChannelStatus]) -> None:
         self._channels = list(channels)

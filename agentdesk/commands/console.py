@@ -84,11 +84,16 @@ def _run_app(
     greeting: str = "",
 ) -> int:
     connector: Any
+    problems: list[str] = []
     if hub is not None:
         from agentdesk.remote.connector import HubConnector
+        from agentdesk.tui.local_docs.command_journal import JOURNAL_FILE, DiskJournal
 
         _log_to_file(state_dir / "agentdesk.log")
-        connector = HubConnector(hub.url, hub.token, cafile=hub.cafile)
+        # Commands a console closed while offline left here are sent first.
+        journal = DiskJournal(state_dir / JOURNAL_FILE, hub.url)
+        problems = journal.warnings
+        connector = HubConnector(hub.url, hub.token, cafile=hub.cafile, journal=journal)
         title = "agentdesk"
     else:
         from agentdesk.core.runtime import EmbeddedDesk
@@ -112,6 +117,7 @@ def _run_app(
         teams=config.teams,
         docs=state_dir / FILE_NAME,
         greeting=greeting,
+        problems=problems,
     )
     app.run()
     for warning in getattr(connector, "warnings", ()):

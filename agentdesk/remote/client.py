@@ -84,7 +84,7 @@ class RemoteDeskClient(RequestMethods):
         self.url = url
         self._token = token
         self._on_link = on_link
-        self.journal = journal or MemoryJournal()
+        self.journal = journal if journal is not None else MemoryJournal()
         self._ssl = ssl
         self._first_delay = first_delay
         self._max_delay = max_delay

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 
@@ -47,3 +48,5 @@ class HubConnector:
         client, self.client = self.client, None
         if client is not None:
             await client.close()
+        if self._journal is not None:
+            await asyncio.to_thread(self._journal.close)

@@ -20,6 +20,8 @@ class CommandJournal(Protocol):
         """Unanswered commands, oldest first."""
 
     def __len__(self) -> int: ...
+    def close(self) -> None:
+        """Finish what is being written (a journal on disk)."""
 
 
 class MemoryJournal:
@@ -39,3 +41,6 @@ class MemoryJournal:
 
     def __len__(self) -> int:
         return len(self._calls)
+
+    def close(self) -> None:
+        pass

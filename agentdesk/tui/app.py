@@ -111,11 +111,13 @@ class AgentDeskApp(App[None]):
         docs: ConsoleDocuments | Path | None = None,
         greeting: str = "",
         idle_away: float = IDLE_AWAY_SECONDS,
+        problems: list[str] | None = None,
     ) -> None:
         """``docs``: the console's documents, or the file to keep them in (default:
         ``console.json`` in the user state directory); ``greeting``: a word shown
         once the console opens (how others join the team demo); ``idle_away``:
-        seconds without a key before the agent shows as away (0: never)."""
+        seconds without a key before the agent shows as away (0: never);
+        ``problems``: what the caller found wrong, shown once the console opens."""
         super().__init__()
         self.connector = connector
         self.client: DeskClient | None = None
@@ -128,7 +130,7 @@ class AgentDeskApp(App[None]):
         self.search_delay = search_delay
         self.waiting = (waiting_warn, waiting_error)
         self.title = title
-        self.problems: list[str] = []
+        self.problems: list[str] = list(problems or [])
         self.greeting = greeting
         self._desk_closed = False
         self._channel_states: dict[str, HealthState] = {}

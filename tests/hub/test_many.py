@@ -62,3 +62,34 @@ async def test_a_snapshot_larger_than_a_console_may_send_still_reaches_it(served
     snapshot = await client.snapshot()
     assert len(snapshot.tasks) == 2500
     assert client.link.state == "online"
+
+
+async def test_a_thousand_connections_opened_and_dropped_leave_nothing_behind(served):
+    from websockets.asyncio.client import connect
+
+    from .conftest import hello
+
+    token = await served.token("ana")
+    watcher = await served.remote("lead", Role.LEAD)
+
+    async def open_and_drop(n: int) -> None:
+        ws = await connect(served.url, open_timeout=10, ping_interval=None)
+        if n % 2:  # half say hello first, the others drop before it
+            await ws.send(hello(token))
+            await ws.recv()
+        ws.transport.abort()  # gone without a close frame, as a killed console
+
+    # In waves of 100, so the file descriptors in use stay low on any machine.
+    for wave in range(10):
+        await asyncio.gather(*(open_and_drop(wave * 100 + n) for n in range(100)))
+    await until(lambda: len(served.hub.sessions) == 1, what="only the watcher's session")
+
+    def presence(name: str) -> Presence:
+        return next(a.presence for a in served.desk.agent_list() if a.name == name)
+
+    await until(lambda: presence("ana") == Presence.OFFLINE, what="ana offline again")
+    listed = {a.name: a.presence for a in await watcher.request(rq.ListAgents())}
+    assert listed["ana"] == Presence.OFFLINE and listed["lead"] == Presence.ONLINE
+    # And the hub still serves a console as before.
+    client = await served.remote(token=token)
+    assert (await client.snapshot()).seq == served.desk.store.seq

@@ -39,6 +39,7 @@ def test_example_config_is_valid_and_documents_every_key():
         "cafile",
         "certfile",
         "keyfile",
+        "away_after_minutes",
         "[supervision]",
         "[keymap]",
         "[canned]",
@@ -147,6 +148,7 @@ def test_the_hub_table_reads_its_paths_beside_the_file_and_defers_a_missing_toke
         ({"certfile": "c.pem"}, "hub.keyfile: certfile and keyfile go together"),
         ({"token_problem": "x"}, "hub.token_problem: unknown setting"),
         ({"url": 5}, "hub.url"),
+        ({"away_after_minutes": -1}, "hub.away_after_minutes"),
     ],
 )
 def test_a_bad_hub_table_names_the_key_and_the_file(table, message):

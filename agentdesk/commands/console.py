@@ -118,6 +118,7 @@ def _run_app(
         docs=state_dir / FILE_NAME,
         greeting=greeting,
         problems=problems,
+        idle_away=config.hub.away_after_minutes * 60,
     )
     app.run()
     for warning in getattr(connector, "warnings", ()):

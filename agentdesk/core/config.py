@@ -54,6 +54,8 @@ class HubConfig:
     #: ``agentdesk serve``: certificate and key to serve ``wss://``.
     certfile: Path | None = None
     keyfile: Path | None = None
+    #: Minutes without a key before the console says its agent is away (0: never).
+    away_after_minutes: float = 10.0
     #: Why ``token`` is missing (an unset variable): said when a console needs it,
     #: so commands that do not connect to the hub still run.
     token_problem: str | None = None
@@ -289,6 +291,7 @@ def _http(r: _Reader, table: dict[str, Any]) -> HttpConfig:
 
 def _hub(r: _Reader, base: Path, table: dict[str, Any]) -> HubConfig:
     r.check_keys("hub", table, set(HubConfig.__slots__) - {"token_problem"})
+    table = dict(table)
     token_problem = None
     if "token" in table:
         try:
@@ -296,6 +299,7 @@ def _hub(r: _Reader, base: Path, table: dict[str, Any]) -> HubConfig:
         except ConfigError as exc:
             token_problem = str(exc)
             table = {k: v for k, v in table.items() if k != "token"}
+    away = r.number("hub.away_after_minutes", table.pop("away_after_minutes", 10.0), 0)
     texts = {k: r.text(f"hub.{k}", r.expand(f"hub.{k}", v)) for k, v in table.items()}
     url = texts.get("url") or None
     if url is not None and not url.startswith(("ws://", "wss://")):
@@ -304,7 +308,9 @@ def _hub(r: _Reader, base: Path, table: dict[str, Any]) -> HubConfig:
     if ("certfile" in paths) != ("keyfile" in paths):
         raise r.fail("hub.keyfile", "certfile and keyfile go together")
     token = texts.get("token") or None
-    return HubConfig(url=url, token=token, token_problem=token_problem, **paths)
+    return HubConfig(
+        url=url, token=token, token_problem=token_problem, away_after_minutes=away, **paths
+    )
 
 
 def _supervision(r: _Reader, table: dict[str, Any]) -> SupervisionConfig:

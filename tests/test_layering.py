@@ -20,18 +20,21 @@ ALLOWED: dict[str, set[str]] = {
     "plugin": set(),
     # The query language is pure: the desk, the index and the console read it alike.
     "query": set(),
+    # Routing decides from plain data: no store, no clock, no socket.
+    "routing": set(),
     # The desk's messages: what a client speaks, in process or on the wire.
     "api": {"domain", "plugin", "query"},
     # The search index lives in the store's file and transactions: the store
     # writes it through search's writer, and search knows only the domain.
     "search": {"domain", "query", "api"},
     "store": {"domain", "query", "api", "search"},
-    "core": {"domain", "query", "api", "store", "search", "plugin"},
-    "hub": {"domain", "query", "api", "store", "search", "plugin", "core"},
+    "core": {"domain", "query", "api", "store", "search", "plugin", "routing"},
+    # The console's client of a hub speaks the API, nothing of the desk.
+    "remote": {"domain", "query", "api", "plugin"},
     # The console sees the desk only through its client interface.
     "tui": {"domain", "plugin", "query", "api", "core.config"},
 }
-BELOW_TUI = ("domain", "plugin", "query", "api", "store", "search", "core", "hub")
+BELOW_TUI = ("domain", "plugin", "query", "routing", "api", "store", "search", "core", "remote")
 
 
 def _imports(path: Path, module: str) -> list[str]:

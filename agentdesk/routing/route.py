@@ -72,6 +72,30 @@ class Pool:
         self.idle = {name: agent.idle_since for name, agent in self.agents.items()}
         self.now = now
         self._heaps: dict[tuple[Target, str], list[tuple[int, float, str]]] = {}
+        # Who qualifies for a target, by set operations (in C) rather than a
+        # look at every agent: each target's members are worked out once.
+        self._available = {name for name, agent in self.agents.items() if agent.available}
+        self._with: dict[str, set[str]] = {}
+        self._in_team: dict[str, set[str]] = {}
+        for name in self._available:
+            for skill in self.agents[name].skills:
+                self._with.setdefault(skill, set()).add(name)
+            for team in self.agents[name].teams:
+                self._in_team.setdefault(team, set()).add(name)
+        self._members: dict[Target, set[str]] = {}
+
+    def members(self, target: Target) -> set[str]:
+        """The available agents with the target's skills, of its team."""
+        found = self._members.get(target)
+        if found is None:
+            _name, skills, team = target
+            found = set(self._available)
+            for skill in skills:
+                found &= self._with.get(skill, set())
+            if team is not None:
+                found &= self._in_team.get(team, set())
+            self._members[target] = found
+        return found
 
     def fits(self, name: str, kind: str) -> bool:
         agent = self.agents[name]
@@ -83,12 +107,7 @@ class Pool:
         """The least loaded, longest idle agent of ``target`` with room on ``kind``."""
         heap = self._heaps.get((target, kind))
         if heap is None:
-            _name, skills, team = target
-            heap = [
-                self._entry(name, kind)
-                for name, agent in self.agents.items()
-                if qualifies(agent, skills, team)
-            ]
+            heap = [self._entry(n, kind) for n in self.members(target) if self.fits(n, kind)]
             heapq.heapify(heap)
             self._heaps[(target, kind)] = heap
         while heap:

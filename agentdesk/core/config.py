@@ -19,6 +19,8 @@ import platformdirs
 
 from agentdesk.domain import Priority
 
+from .routing_config import RoutingConfig, parse_routing
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says where and why."""
@@ -83,6 +85,7 @@ class Config:
     plugin_paths: list[Path] = field(default_factory=list)
     http: HttpConfig = field(default_factory=HttpConfig)
     hub: HubConfig = field(default_factory=HubConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     keymap: dict[str, str] = field(default_factory=dict)
     canned: dict[str, str] = field(default_factory=dict)
@@ -196,6 +199,7 @@ _TOP_KEYS = {
     "plugin_paths",
     "http",
     "hub",
+    "routing",
     "supervision",
     "keymap",
     "canned",
@@ -260,6 +264,8 @@ def parse_config(
         values["http"] = _http(r, r.table("http", data["http"]))
     if "hub" in data:
         values["hub"] = _hub(r, base, r.table("hub", data["hub"]))
+    if "routing" in data:
+        values["routing"] = parse_routing(r, r.table("routing", data["routing"]))
     if "supervision" in data:
         values["supervision"] = _supervision(r, r.table("supervision", data["supervision"]))
     for key in ("keymap", "canned"):

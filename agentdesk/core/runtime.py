@@ -15,6 +15,7 @@ from agentdesk.core.config import Config
 from agentdesk.core.desk import Desk
 from agentdesk.core.desk.ingest import IngestRules
 from agentdesk.core.desk.local_client import LocalDeskClient
+from agentdesk.core.desk.routing_pass import RoutingPass
 from agentdesk.core.host.collector import settle_after_load
 from agentdesk.domain import Status
 from agentdesk.store import Store, open_store
@@ -96,7 +97,8 @@ class EmbeddedDesk:
                 reopen_window=self.config.reopen_window_days * 86400,
                 default_priority=self.config.default_priority,
             )
-            desk = Desk(store, rules=rules)
+            routing = RoutingPass(self.config.routing) if self.config.routing.enabled else None
+            desk = Desk(store, rules=rules, routing=routing)
             opening.set_result((desk, (store.seq, store.tasks([Status.OPEN, Status.PENDING]))))
         except BaseException as exc:
             opening.set_exception(exc)

@@ -40,10 +40,13 @@ from .inflow import Inflow
 from .ingest import InboundRejected, Ingestor, IngestRules
 from .reads import READERS
 from .routing import NoRouting, Router
+from .routing_pass import RoutingPass
 from .store_thread import StoreThread
 from .stream import Notice, Published, UpdateBus
 
 log = logging.getLogger("agentdesk.desk")
+#: Seconds a routing pass waits after the change that asked for it.
+ROUTING_DELAY = 0.05
 
 HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 # (channel, to, typing): relays an agent's typing to a running channel.
@@ -78,13 +81,18 @@ class Desk:
         ids: IdFactory | None = None,
         router: Router | None = None,
         bus: UpdateBus | None = None,
+        routing: RoutingPass | None = None,
     ) -> None:
+        """``routing``: the desk assigns waiting tasks itself (push), by its rules."""
         self.store = store
         self.thread = StoreThread()
         self.clock = clock
         self.ids = ids or IdFactory(clock)
         self.router: Router = router or NoRouting()
         self.bus = bus or UpdateBus()
+        self.routing = routing
+        self._routing_soon: asyncio.TimerHandle | None = None
+        self._routing_runs: set[asyncio.Task[Any]] = set()
         # What the store holds already is not on the bus to resume from.
         self.bus.forget_until(store.seq)
         self.outbox_wakeup = asyncio.Event()
@@ -242,6 +250,8 @@ class Desk:
                 changed_agents.append(self._with_presence(agents.info_of(value)))
         if changed_agents:
             self.bus.publish(Update(seq=seq, agents=changed_agents))
+        if batch.tasks or changed_agents:
+            self.route_soon()
         notices = notices or []
         public = [n.text for n in notices if n.agent is None]
         if batch.tasks or batch.events or batch.customers or public:
@@ -326,6 +336,8 @@ class Desk:
     def close(self) -> None:
         """End the update stream and the store's thread (the store stays open:
         whoever opened it closes it, through ``read`` before this)."""
+        if self._routing_soon is not None:
+            self._routing_soon.cancel()
         self.bus.close()
         self.thread.close()
 
@@ -345,7 +357,41 @@ class Desk:
         info = self.agents.get(agent) or AgentInfo(name=agent)
         info = self._with_presence(info)
         self.bus.publish(Update(seq=self.store.seq, agents=[info]))
+        self.route_soon()  # someone came (the backlog is theirs) or went
         return info
+
+    # --- routing ------------------------------------------------------------------
+
+    def route_soon(self) -> None:
+        """A routing pass in a moment: a burst of changes makes one pass."""
+        if self.routing is None or self._routing_soon is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a command-line tool on the store): nothing to route for
+        self._routing_soon = loop.call_later(ROUTING_DELAY, self._start_routing)
+
+    def _start_routing(self) -> None:
+        self._routing_soon = None
+        run = asyncio.ensure_future(self._route_logged())
+        self._routing_runs.add(run)
+        run.add_done_callback(self._routing_runs.discard)
+
+    async def _route_logged(self) -> None:
+        try:
+            await self.route_waiting()
+        except Exception:
+            log.exception("a routing pass failed; the next change tries again")
+
+    async def route_waiting(self) -> int:
+        """Assign what waits to whoever can take it now; how many were assigned."""
+        routing = self.routing
+        if routing is None:
+            return 0
+        presence, book = dict(self._presence), self.agents
+        made: int = await self.execute(DESK_ACTOR, lambda ctx: routing.plan(ctx, presence, book))
+        return made
 
     async def forget_old_commands(self) -> int:
         """Drop the ids of commands applied longer ago than ``applied.KEEP_SECONDS``."""

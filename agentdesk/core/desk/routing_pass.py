@@ -1,0 +1,123 @@
+"""The desk's routing pass: the queue and the agents as the store and the hub
+know them now, handed to ``agentdesk.routing.route``, its answer committed.
+
+A pass runs shortly after any change that can move work (a task arrives,
+closes or is let go, an agent comes or goes), as one plan of the pipeline:
+it reads, decides and commits in one step on the store's thread, so the
+loads it counts are the loads it changes. Each assignment is an
+``Assignment`` event by ``routing`` on the task's timeline, and the agent is
+told "#1042 assigned to you".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from agentdesk.api.agents import Presence
+from agentdesk.domain import Assignment, Event, Priority, Status, Task
+from agentdesk.domain.evolve import evolve
+from agentdesk.routing import AgentState, WaitingTask, route
+from agentdesk.search.scan import matches, strong_parts, text_parts
+from agentdesk.store import Batch
+
+from ..routing_config import RoutingConfig
+from .agents import AgentBook
+from .context import Plan, PlanContext
+from .stream import Notice
+
+#: The actor routing's assignments are made by, on the timeline.
+ROUTER = "routing"
+PRIORITY_POINTS = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+VIP_TAG = "vip"
+
+
+class RoutingPass:
+    """Plans the assignments of one pass (see the module's words)."""
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        # The skills a task needs follow from its first message: worked out once.
+        self._skills: dict[str, tuple[frozenset[str], str | None]] = {}
+
+    def plan(self, ctx: PlanContext, presence: Mapping[str, Presence], book: AgentBook) -> Plan:
+        live = ctx.store.tasks([Status.OPEN, Status.PENDING])
+        waiting = [t for t in live if t.status == Status.OPEN and t.assignee is None]
+        if not waiting:
+            return Plan(Batch(), [], 0)
+        load: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for task in live:
+            if task.assignee:
+                load[task.assignee][task.channel_kind] += 1
+        agents = [
+            AgentState(
+                name=info.name,
+                available=presence.get(info.name) == Presence.ONLINE,
+                skills=frozenset(info.skills),
+                teams=frozenset(info.teams),
+                capacity=dict(info.capacity),
+                load=dict(load.get(info.name, {})),
+                idle_since=info.created_at,
+            )
+            for info in book.all()
+            if not info.revoked
+        ]
+        by_id = {task.id: task for task in waiting}
+        queue = [self.waiting_task(ctx, task) for task in waiting]
+        tasks: list[Task] = []
+        events: list[Event] = []
+        notices: list[Notice] = []
+        for chosen in route(queue, agents, ctx.now, self.config.rules):
+            task = by_id[chosen.task_id]
+            event = Assignment(
+                **ctx.event_base(task, ROUTER), old_assignee=None, new_assignee=chosen.agent
+            )
+            tasks.append(evolve(task, assignee=chosen.agent, updated_at=ctx.now))
+            events.append(event)
+            notices.append(Notice(f"{task.label} assigned to you", chosen.agent))
+        for task_id in [t for t in self._skills if t not in by_id]:
+            del self._skills[task_id]  # assigned or closed: not asked again
+        return Plan(Batch(tasks=tasks, events=events), notices, len(tasks))
+
+    def waiting_task(self, ctx: PlanContext, task: Task) -> WaitingTask:
+        skills, primary = self.skills_of(ctx, task)
+        points = PRIORITY_POINTS.get(task.priority, 1) + (1 if VIP_TAG in task.tags else 0)
+        return WaitingTask(
+            id=task.id,
+            kind=task.channel_kind,
+            skills=skills,
+            primary_skill=primary,
+            priority=points,
+            waiting_since=task.waiting_since or task.created_at,
+            preferred_agent=preferred_agent(ctx, task),
+            team=task.team,
+        )
+
+    def skills_of(self, ctx: PlanContext, task: Task) -> tuple[frozenset[str], str | None]:
+        """The skills of every rule the task matches; the first one's first is primary."""
+        known = self._skills.get(task.id)
+        if known is not None:
+            return known
+        needed: list[str] = list(task.skills)
+        customer = ctx.store.get_customer(task.customer_id)
+        if customer is not None and self.config.skill_rules:
+            parts = strong_parts(task, customer) + text_parts(ctx.store.events_of_task(task.id))
+            for rule in self.config.skill_rules:
+                if matches(rule.when, task, customer, parts, None, ctx.now):
+                    needed.extend(rule.skills)
+        ordered = tuple(dict.fromkeys(needed))
+        found = (frozenset(ordered), ordered[0] if ordered else None)
+        self._skills[task.id] = found
+        return found
+
+
+def preferred_agent(ctx: PlanContext, task: Task) -> str | None:
+    """The agent who last had one of this customer's other tasks."""
+    earlier = [
+        t
+        for t in ctx.store.tasks_of_customer(task.customer_id)
+        if t.id != task.id and t.assignee and t.assignee != ROUTER
+    ]
+    if not earlier:
+        return None
+    return max(earlier, key=lambda t: t.updated_at).assignee

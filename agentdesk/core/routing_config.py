@@ -1,0 +1,87 @@
+"""``[routing]`` in the config: whether the desk assigns by itself, and how.
+
+```toml
+[routing]
+enabled = true                 # push: the desk assigns waiting tasks itself
+preferred_wait_realtime = 60   # seconds a chat/SMS/social/phone task waits for its agent
+preferred_wait_email = 14400
+primary_after = 120            # then agents with the first rule's skill alone
+overflow_after = 600           # then anyone of the task's team
+aging_per_minute = 0.1         # priority points a minute of waiting is worth
+
+[[routing.rules]]
+when = "channel:sms-fr"        # the search language's filters and words
+skills = ["fr"]
+
+[[routing.rules]]
+when = "tag:billing OR refund"
+skills = ["billing"]
+```
+
+A task needs the skills of every rule its first message matches; the first
+matching rule's first skill is its *primary* skill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentdesk.query import Query, QuerySyntaxError, parse_query
+from agentdesk.routing import RoutingRules
+
+if TYPE_CHECKING:
+    from .config import _Reader
+
+
+@dataclass(frozen=True, slots=True)
+class SkillRule:
+    when: Query
+    skills: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    enabled: bool = False
+    rules: RoutingRules = field(default_factory=RoutingRules)
+    skill_rules: tuple[SkillRule, ...] = ()
+
+
+_NUMBERS = (
+    "preferred_wait_realtime",
+    "preferred_wait_email",
+    "primary_after",
+    "overflow_after",
+    "aging_per_minute",
+)
+
+
+def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
+    r.check_keys("routing", table, {"enabled", "rules", *_NUMBERS})
+    numbers = {
+        name: r.number(f"routing.{name}", table[name], 0) for name in _NUMBERS if name in table
+    }
+    rules = []
+    raw_rules = table.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise r.fail("routing.rules", "expected an array of tables ([[routing.rules]])")
+    for index, raw in enumerate(raw_rules):
+        key = f"routing.rules[{index}]"
+        rule = r.table(key, raw)
+        r.check_keys(key, rule, {"when", "skills"})
+        if "when" not in rule or "skills" not in rule:
+            raise r.fail(key, "a rule needs both `when` and `skills`")
+        text = r.text(f"{key}.when", rule["when"])
+        try:
+            when = parse_query(text)
+        except QuerySyntaxError as exc:
+            raise r.fail(f"{key}.when", exc.message) from None
+        skills = tuple(r.texts(f"{key}.skills", rule["skills"]))
+        if not skills:
+            raise r.fail(f"{key}.skills", "name at least one skill")
+        rules.append(SkillRule(when, skills))
+    return RoutingConfig(
+        enabled=r.flag("routing.enabled", table.get("enabled", False)),
+        rules=RoutingRules(**numbers),
+        skill_rules=tuple(rules),
+    )

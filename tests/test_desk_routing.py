@@ -1,0 +1,160 @@
+"""The desk's routing pass: tasks assigned as they arrive, by skill rules,
+capacity and the preferred agent; the backlog goes to whoever comes online."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agentdesk.api import ChannelStatus, Role
+from agentdesk.api import requests as rq
+from agentdesk.api.agents import Presence
+from agentdesk.core.config import ConfigError, parse_config
+from agentdesk.core.desk import Desk
+from agentdesk.core.desk.desk import DESK_ACTOR
+from agentdesk.core.desk.ingest import IngestRules
+from agentdesk.core.desk.routing_pass import ROUTER, RoutingPass
+from agentdesk.domain import Assignment, Status
+from agentdesk.plugin import Capabilities, HealthState, InboundMessage
+from agentdesk.store.memory import MemoryStore
+
+CHANNELS = {
+    "mail": Capabilities(kind="email", identity_kind="email"),
+    "chat": Capabilities(kind="chat", identity_kind="chat", realtime=True),
+}
+ROUTING = {
+    "enabled": True,
+    "rules": [
+        {"when": "rembourser OR remboursement", "skills": ["fr", "billing"]},
+        {"when": "refund", "skills": ["billing"]},
+    ],
+}
+
+
+@pytest.fixture
+async def desk(clock):
+    config = parse_config({"routing": ROUTING})
+    made = Desk(MemoryStore(), clock=clock, routing=RoutingPass(config.routing))
+    for name, caps in CHANNELS.items():
+        made.register_channel(ChannelStatus(name, "test", caps, HealthState.UP))
+    yield made
+    made.close()
+
+
+async def agent(desk, name, *, skills=(), capacity=None, online=True):
+    request = rq.AddAgent(name=name, role=Role.AGENT, skills=skills, capacity=capacity or {})
+    await desk.handle(DESK_ACTOR, request)
+    if online:
+        desk.set_presence(name, Presence.ONLINE)
+
+
+async def settled(desk) -> None:
+    """Until no routing pass is due or running."""
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if desk._routing_soon is None and not desk._routing_runs:
+            return
+    raise AssertionError("routing never settled")
+
+
+async def write(desk, who, text, channel="chat"):
+    task = (await desk.ingest(channel, InboundMessage(who, text))).task
+    await settled(desk)
+    return desk.store.get_task(task.id)
+
+
+async def test_a_task_goes_to_the_agent_with_its_skills_and_the_timeline_says_so(desk):
+    await agent(desk, "ann", skills=("en",))
+    await agent(desk, "bea", skills=("fr", "billing"))
+    task = await write(desk, "c1", "Je voudrais me faire rembourser")
+    assert task.assignee == "bea"
+    [event] = [e for e in desk.store.events_of_task(task.id) if isinstance(e, Assignment)]
+    assert event.actor == ROUTER and event.new_assignee == "bea"
+
+
+async def test_capacity_holds_and_the_backlog_goes_to_who_comes_online(desk):
+    await agent(desk, "ann", capacity={"chat": 1})
+    await agent(desk, "bob", capacity={"chat": 2}, online=False)
+    tasks = [await write(desk, f"c{n}", f"hello {n}") for n in range(3)]
+    assert [t.assignee for t in tasks] == ["ann", None, None]
+    desk.set_presence("bob", Presence.ONLINE)
+    await settled(desk)
+    assert [desk.store.get_task(t.id).assignee for t in tasks] == ["ann", "bob", "bob"]
+
+
+async def test_a_closed_task_frees_room_for_the_next_one(desk):
+    await agent(desk, "ann", capacity={"chat": 1})
+    first = await write(desk, "c1", "one")
+    second = await write(desk, "c2", "two")
+    assert (first.assignee, second.assignee) == ("ann", None)
+    await desk.handle(DESK_ACTOR, rq.SetStatus(task_id=first.id, status=Status.CLOSED))
+    await settled(desk)
+    assert desk.store.get_task(second.id).assignee == "ann"
+
+
+async def test_a_returning_customer_gets_their_agent_though_another_is_freer(clock):
+    config = parse_config({"routing": ROUTING})
+    rules = IngestRules(reopen_window=0)  # writing again after a close: a new task
+    desk = Desk(MemoryStore(), clock=clock, rules=rules, routing=RoutingPass(config.routing))
+    desk.register_channel(ChannelStatus("chat", "test", CHANNELS["chat"], HealthState.UP))
+    try:
+        await agent(desk, "ann")
+        first = await write(desk, "c1", "hello")
+        other = await write(desk, "c2", "another customer")  # ann: one open task now
+        assert (first.assignee, other.assignee) == ("ann", "ann")
+        await desk.handle(DESK_ACTOR, rq.SetStatus(task_id=first.id, status=Status.CLOSED))
+        await agent(desk, "bob")  # free, and ann is not
+        clock.advance(60)
+        again = await write(desk, "c1", "me again")
+        assert again.id != first.id and again.customer_id == first.customer_id
+        assert again.assignee == "ann"
+    finally:
+        desk.close()
+
+
+async def test_away_agents_get_nothing(desk):
+    await agent(desk, "ann")
+    desk.set_presence("ann", Presence.AWAY)
+    waiting = await write(desk, "c9", "anyone?")
+    assert waiting.assignee is None
+    desk.set_presence("ann", Presence.ONLINE)
+    await settled(desk)
+    assert desk.store.get_task(waiting.id).assignee == "ann"
+
+
+async def test_the_assigned_agent_is_told(desk):
+    await agent(desk, "ann")
+    stream = desk.subscribe(rq_actor("ann"), desk.store.seq)
+    task = await write(desk, "c1", "hello")
+
+    async def told() -> None:
+        async for published in stream:
+            if f"{task.label} assigned to you" in published.update.notices:
+                return
+
+    await asyncio.wait_for(told(), 5)
+
+
+def rq_actor(name):
+    from agentdesk.api import Actor
+
+    return Actor(agent=name, role=Role.AGENT)
+
+
+def test_routing_rules_with_a_bad_condition_name_the_rule():
+    bad = {"enabled": True, "rules": [{"when": "status:nope", "skills": ["x"]}]}
+    with pytest.raises(ConfigError) as error:
+        parse_config({"routing": bad}, source="team.toml")
+    assert str(error.value).startswith("team.toml: routing.rules[0].when: ")
+
+
+async def test_without_routing_nothing_is_assigned_by_itself(clock):
+    desk = Desk(MemoryStore(), clock=clock)
+    desk.register_channel(ChannelStatus("chat", "test", CHANNELS["chat"], HealthState.UP))
+    await desk.handle(DESK_ACTOR, rq.AddAgent(name="ann"))
+    desk.set_presence("ann", Presence.ONLINE)
+    task = (await desk.ingest("chat", InboundMessage("c1", "hello"))).task
+    await asyncio.sleep(0.2)
+    assert desk.store.get_task(task.id).assignee is None
+    desk.close()

@@ -39,8 +39,19 @@ def add_parser(sub: Any) -> None:
     demo.set_defaults(handler=run_demo)
 
 
-def demo_config(config: Config, *, rate: float, seed: int) -> Config:
-    """The user's config with its channels replaced by one simulator per channel kind."""
+#: The team demo's routing: French customers to agents with "fr", refunds to "billing".
+DEMO_ROUTING = {
+    "enabled": True,
+    "rules": [
+        {"when": "bonjour OR merci OR commande OR facture", "skills": ["fr"]},
+        {"when": "refund OR remboursement OR facture OR invoice", "skills": ["billing"]},
+    ],
+}
+
+
+def demo_config(config: Config, *, rate: float, seed: int, routing: bool = False) -> Config:
+    """The user's config with its channels replaced by one simulator per channel
+    kind (and, for the team demo, ``DEMO_ROUTING``)."""
     channels = [
         ChannelConfig(
             plugin="simulator",
@@ -51,7 +62,12 @@ def demo_config(config: Config, *, rate: float, seed: int) -> Config:
         for i, kind in enumerate(DEMO_KINDS)
     ]
     agent = config.agent if config.agent != "agent" else "you"
-    return dataclasses.replace(config, channels=channels, agent=agent)
+    demo = dataclasses.replace(config, channels=channels, agent=agent)
+    if routing:
+        from agentdesk.core.config import parse_config
+
+        demo = dataclasses.replace(demo, routing=parse_config({"routing": DEMO_ROUTING}).routing)
+    return demo
 
 
 def themes_dir() -> Path:

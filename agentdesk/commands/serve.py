@@ -42,6 +42,11 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="serve the demo's simulated channels instead of the configured ones",
     )
+    serve.add_argument(
+        "--demo-routing",
+        action="store_true",
+        help="with --demo: the desk assigns tasks itself, by the demo's skill rules",
+    )
     serve.add_argument("--rate", type=float, default=4.0, help="with --demo: messages a minute")
     serve.add_argument("--seed", type=int, default=7, help="with --demo: seed of the simulation")
     serve.set_defaults(handler=run_serve)
@@ -52,7 +57,9 @@ def run_serve(inv: Invocation) -> int:
     if inv.args.demo:
         from .console import demo_config
 
-        config = demo_config(inv.config, rate=inv.args.rate, seed=inv.args.seed)
+        config = demo_config(
+            inv.config, rate=inv.args.rate, seed=inv.args.seed, routing=inv.args.demo_routing
+        )
         inv = dataclasses.replace(inv, config=config)
     certfile = inv.args.certfile or inv.config.hub.certfile
     keyfile = inv.args.keyfile or inv.config.hub.keyfile

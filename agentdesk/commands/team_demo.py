@@ -21,8 +21,12 @@ from agentdesk.api import requests as rq
 from .base import CommandError
 from .hub_target import TOKEN_VARIABLE, HubTarget
 
-#: The team: (name, role, display name).
-TEAM = (("you", Role.ADMIN, "You"), ("sam", Role.AGENT, "Sam"), ("lee", Role.LEAD, "Lee"))
+#: The team: (name, role, display name, skills); the demo routes by those skills.
+TEAM = (
+    ("you", Role.ADMIN, "You", ("en", "fr")),
+    ("sam", Role.AGENT, "Sam", ("en",)),
+    ("lee", Role.LEAD, "Lee", ("fr", "billing")),
+)
 READY_SECONDS = 20.0
 
 
@@ -45,8 +49,8 @@ def add_team(store: Path, folder: Path) -> dict[str, str]:
         desk = Desk(opened)
         try:
             tokens = {}
-            for name, role, label in TEAM:
-                request = rq.AddAgent(name=name, role=role, display_name=label)
+            for name, role, label, skills in TEAM:
+                request = rq.AddAgent(name=name, role=role, display_name=label, skills=skills)
                 made = await desk.handle(DESK_ACTOR, request)
                 tokens[name] = made.token
             return tokens
@@ -69,6 +73,7 @@ def start_hub(store: Path, folder: Path, *, rate: float, seed: int) -> tuple[sub
     port = free_port()
     log = (folder / "hub.log").open("ab")
     command = [sys.executable, "-m", "agentdesk.cli", "--store", str(store), "serve", "--demo"]
+    command += ["--demo-routing"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--rate", str(rate)]
     command += ["--seed", str(seed)]
     hub = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)

@@ -234,3 +234,40 @@ def test_a_lone_task_is_placed_the_same_way_route_places_it():
     agents = [agent("ann", skills=frozenset({"fr"})), agent("bob")]
     one = task("t1", skills=frozenset({"fr"}))
     assert place(one, Pool(agents, NOW), NOW, RULES) == route([one], agents, NOW)[0]
+
+
+def test_explain_names_each_agent_passed_over_and_the_decision():
+    from agentdesk.routing.explain import explain, waiting_reason
+
+    agents = [
+        agent("ann", skills=frozenset({"fr"}), available=False),
+        agent("bob", skills=frozenset({"fr", "billing"}), load={"chat": 3}),
+        agent("cy"),
+    ]
+    wanted = task("t1", waited=30, skills=frozenset({"fr", "billing"}), primary_skill="fr")
+    lines = explain(wanted, agents, NOW)
+    assert lines[0] == "needs billing, fr (primary: fr); chat; waiting 30 s"
+    assert "  ann: not available (away or offline)" in lines
+    assert "  bob: at capacity on chat (3/3)" in lines
+    assert "  cy: lacks billing, fr" in lines
+    assert lines[-1] == "decision: waits"
+    assert waiting_reason(wanted, agents, NOW) == "everyone with billing, fr at capacity on chat"
+    assert waiting_reason(task("t2", skills=frozenset({"de"})), agents, NOW) == "no agent has de"
+    gone = [agent("ann", skills=frozenset({"fr"}), available=False)]
+    assert waiting_reason(task("t3", skills=frozenset({"fr"})), gone, NOW) == (
+        "no one available with fr"
+    )
+    later = explain(task("t1", waited=700, skills=frozenset({"de"})), agents, NOW)
+    assert later[-1] == "decision: cy (overflow)"
+
+
+def test_explain_says_why_the_preferred_agent_was_or_was_not_chosen():
+    from agentdesk.routing.explain import explain
+
+    agents = [agent("ann", load={"chat": 3}), agent("bob", skills=frozenset({"fr"}))]
+    busy = explain(task("t1", waited=10, preferred_agent="ann"), agents, NOW)
+    assert busy[1] == "preferred agent: ann — at capacity on chat (3/3); waited for up to 50 s more"
+    assert busy[-1] == "decision: waits"
+    unskilled = explain(task("t1", skills=frozenset({"fr"}), preferred_agent="ann"), agents, NOW)
+    assert unskilled[1] == "preferred agent: ann — lacks fr"
+    assert unskilled[-1] == "decision: bob (skills)"

@@ -3,6 +3,7 @@ processes, a real store, the hub on a loopback port, SIGTERM to stop."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -142,3 +143,34 @@ def test_serve_names_a_certificate_it_cannot_use(store: Path, tmp_path: Path):
     assert done.returncode == 1 and f"cannot serve TLS with {bad}" in done.stderr
     alone = agentdesk("--store", str(store), "serve", "--certfile", str(bad))
     assert alone.returncode == 1 and "--certfile and --keyfile go together" in alone.stderr
+
+
+async def test_route_explain_through_the_hub_and_on_the_store(store: Path, tmp_path: Path):
+    admin = add(store, "root", "--role", "admin")
+    ana = add(store, "ana", "--skills", "fr")
+    served = Served(store, tmp_path / "hub.log", "--demo", "--demo-routing", "--rate", "60")
+    client = RemoteDeskClient(served.url, ana)  # ana's console: online, routed to
+    try:
+        await client.connect()
+        snapshot = await client.snapshot()
+        for _ in range(100):
+            if any(t.assignee == "ana" for t in snapshot.tasks):
+                break
+            await asyncio.sleep(0.1)
+            snapshot = await client.snapshot()
+        mine = next(t for t in snapshot.tasks if t.assignee == "ana")
+        env = {"AGENTDESK_TOKEN": admin}
+        told = agentdesk("route", "--hub", served.url, "explain", f"#{mine.number}", env=env)
+        assert told.returncode == 0, told.stderr
+        assert told.stdout.strip() == f"#{mine.number} is assigned to ana"
+        # The admin's tool did not make root an agent to route to.
+        agents = {a.name: a.presence for a in await client.request(rq.ListAgents())}
+        assert agents["root"] == "offline"
+        missing = agentdesk("route", "--hub", served.url, "explain", "99999", env=env)
+        assert missing.returncode == 1 and "no task #99999" in missing.stderr
+        beside = agentdesk("--store", str(store), "route", "explain", str(mine.number))
+        assert beside.returncode == 0, beside.stderr
+        assert "presence is the hub's to know" in beside.stdout
+    finally:
+        await client.close()
+        served.stop()

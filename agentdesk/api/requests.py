@@ -82,6 +82,13 @@ class ListChannels(Request, frozen=True, tag="channels"):
     result = list[ChannelStatus]
 
 
+class ExplainRouting(Request, frozen=True, tag="explain_routing"):
+    """Why a task is assigned where it is, or waits: a few lines for a person."""
+
+    task_id: str
+    result = list[str]
+
+
 # --- commands ------------------------------------------------------------------
 
 
@@ -235,6 +242,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     Typing,
     MergeCustomers,
     ListAgents,
+    ExplainRouting,
     AddAgent,
     RevokeAgent,
     RotateToken,

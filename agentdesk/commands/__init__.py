@@ -25,6 +25,7 @@ OWNERS = {
     "plugins": "plugins",
     "serve": "serve",
     "agents": "agents",
+    "route": "route",
 }
 # Global options that take a value, so their value is not taken for a subcommand.
 _VALUED = {"--config", "--store", "--state"}

@@ -33,6 +33,7 @@ from agentdesk.domain.text import clean_text
 from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
 
+from ..routing_config import RoutingConfig
 from . import actions, agents, applied, outbox_book
 from .authorize import authorize
 from .context import Plan, PlanContext
@@ -141,6 +142,9 @@ class Desk:
         if isinstance(request, rq.ListAgents):
             authorize(actor, request, None)
             return self.agent_list()
+        if isinstance(request, rq.ExplainRouting):
+            authorize(actor, request, None)
+            return await self._explain_routing(request.task_id)
         if isinstance(request, rq.SetPresence):
             authorize(actor, request, None)
             if request.presence == Presence.OFFLINE:
@@ -383,6 +387,16 @@ class Desk:
             await self.route_waiting()
         except Exception:
             log.exception("a routing pass failed; the next change tries again")
+
+    async def _explain_routing(self, task_id: str) -> list[str]:
+        routing = self.routing or RoutingPass(RoutingConfig())
+        presence, book = dict(self._presence), self.agents
+
+        def explained() -> list[str]:
+            ctx = self._context(DESK_ACTOR)
+            return routing.explain(ctx, ctx.task(task_id), presence, book)
+
+        return await self.read(explained, urgent=True)
 
     async def route_waiting(self) -> int:
         """Assign what waits to whoever can take it now; how many were assigned."""

@@ -18,6 +18,7 @@ from agentdesk.api.agents import Presence
 from agentdesk.domain import Assignment, Event, Priority, Status, Task
 from agentdesk.domain.evolve import evolve
 from agentdesk.routing import AgentState, WaitingTask, route
+from agentdesk.routing.explain import explain
 from agentdesk.search.scan import matches, strong_parts, text_parts
 from agentdesk.store import Batch
 
@@ -45,23 +46,7 @@ class RoutingPass:
         waiting = [t for t in live if t.status == Status.OPEN and t.assignee is None]
         if not waiting:
             return Plan(Batch(), [], 0)
-        load: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for task in live:
-            if task.assignee:
-                load[task.assignee][task.channel_kind] += 1
-        agents = [
-            AgentState(
-                name=info.name,
-                available=presence.get(info.name) == Presence.ONLINE,
-                skills=frozenset(info.skills),
-                teams=frozenset(info.teams),
-                capacity=dict(info.capacity),
-                load=dict(load.get(info.name, {})),
-                idle_since=info.created_at,
-            )
-            for info in book.all()
-            if not info.revoked
-        ]
+        agents = agent_states(live, presence, book)
         by_id = {task.id: task for task in waiting}
         queue = [self.waiting_task(ctx, task) for task in waiting]
         tasks: list[Task] = []
@@ -78,6 +63,18 @@ class RoutingPass:
         for task_id in [t for t in self._skills if t not in by_id]:
             del self._skills[task_id]  # assigned or closed: not asked again
         return Plan(Batch(tasks=tasks, events=events), notices, len(tasks))
+
+    def explain(
+        self, ctx: PlanContext, task: Task, presence: Mapping[str, Presence], book: AgentBook
+    ) -> list[str]:
+        """Why the task is where it is: the rules it matched, each agent's case."""
+        if task.assignee:
+            return [f"{task.label} is assigned to {task.assignee}"]
+        if task.status != Status.OPEN:
+            return [f"{task.label} is {task.status}: only open tasks wait in the queue"]
+        agents = agent_states(ctx.store.tasks([Status.OPEN, Status.PENDING]), presence, book)
+        lines = [] if self.config.enabled else ["routing is off: people assign tasks"]
+        return lines + explain(self.waiting_task(ctx, task), agents, ctx.now, self.config.rules)
 
     def waiting_task(self, ctx: PlanContext, task: Task) -> WaitingTask:
         skills, primary = self.skills_of(ctx, task)
@@ -109,6 +106,29 @@ class RoutingPass:
         found = (frozenset(ordered), ordered[0] if ordered else None)
         self._skills[task.id] = found
         return found
+
+
+def agent_states(
+    live: list[Task], presence: Mapping[str, Presence], book: AgentBook
+) -> list[AgentState]:
+    """Every working agent with their presence and their open tasks per kind."""
+    load: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for task in live:
+        if task.assignee:
+            load[task.assignee][task.channel_kind] += 1
+    return [
+        AgentState(
+            name=info.name,
+            available=presence.get(info.name) == Presence.ONLINE,
+            skills=frozenset(info.skills),
+            teams=frozenset(info.teams),
+            capacity=dict(info.capacity),
+            load=dict(load.get(info.name, {})),
+            idle_since=info.created_at,
+        )
+        for info in book.all()
+        if not info.revoked
+    ]
 
 
 def preferred_agent(ctx: PlanContext, task: Task) -> str | None:

@@ -40,6 +40,9 @@ class Hello(Frame, frozen=True, tag="hello"):
     protocol: int
     client: str
     token: str
+    #: Whether this connection shows its agent online (a console) or not (a
+    #: command-line tool an admin runs: routing must not give it work).
+    presence: bool = True
 
 
 class Welcome(Frame, frozen=True, tag="welcome"):

@@ -94,7 +94,7 @@ async def _through(inv: Invocation, request: rq.Request) -> Any:
 async def _through_hub(target: Any, request: rq.Request) -> Any:
     from agentdesk.remote.connector import HubConnector
 
-    connector = HubConnector(target.url, target.token, cafile=target.cafile)
+    connector = HubConnector(target.url, target.token, cafile=target.cafile, presence=False)
     client = await connector.open()
     try:
         return await client.request(request)

@@ -80,8 +80,12 @@ class RemoteDeskClient(RequestMethods):
         ssl: ssl_module.SSLContext | None = None,
         first_delay: float = FIRST_DELAY,
         max_delay: float = MAX_DELAY,
+        presence: bool = True,
     ) -> None:
+        """``presence``: this client is a console that shows its agent online;
+        False for a tool (``agentdesk agents``, ``route``) that only asks."""
         self.url = url
+        self._presence = presence
         self._token = token
         self._on_link = on_link
         self.journal = journal if journal is not None else MemoryJournal()
@@ -152,7 +156,12 @@ class RemoteDeskClient(RequestMethods):
         except InvalidHandshake as exc:
             raise OSError(f"the server at {self.url} is not a hub ({exc})") from None
         try:
-            hello = Hello(protocol=PROTOCOL_VERSION, client=__version__, token=self._token)
+            hello = Hello(
+                protocol=PROTOCOL_VERSION,
+                client=__version__,
+                token=self._token,
+                presence=self._presence,
+            )
             await ws.send(encode_frame(hello).decode())
             answer = decode_frame(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
         except Exception as exc:

@@ -30,8 +30,11 @@ class HubConnector:
         *,
         cafile: Path | None = None,
         journal: CommandJournal | None = None,
+        presence: bool = True,
     ) -> None:
+        """``presence``: False for a tool that asks the hub, not a console."""
         self.url = url
+        self._presence = presence
         self._token = token
         self._cafile = cafile
         self._journal = journal
@@ -39,7 +42,9 @@ class HubConnector:
 
     async def open(self) -> RemoteDeskClient:
         context = client_ssl(self._cafile) if self.url.startswith("wss:") else None
-        client = RemoteDeskClient(self.url, self._token, journal=self._journal, ssl=context)
+        client = RemoteDeskClient(
+            self.url, self._token, journal=self._journal, ssl=context, presence=self._presence
+        )
         await client.connect()
         self.client = client
         return client

@@ -124,12 +124,14 @@ class Hub:
         if session is None:
             return
         self.sessions.add(session)
-        self._came(session.agent.name)
+        if session.present:
+            self._came(session.agent.name)
         try:
             await session.run()
         finally:
             self.sessions.discard(session)
-            self._left(session.agent.name)
+            if session.present:
+                self._left(session.agent.name)
 
     async def _welcome(self, ws: WebSocket, address: str) -> Session | None:
         """The session of a console whose hello holds, or None (told why, closed)."""
@@ -187,7 +189,7 @@ class Hub:
         )
         await ws.send_text(encode_frame(welcome).decode())
         log.info("%s (%s) connected from %s", agent.name, agent.role, address)
-        return Session(
+        session = Session(
             ws,
             self.desk,
             agent,
@@ -195,6 +197,8 @@ class Hub:
             accepting=lambda: self.accepting,
             observe=self.metrics.observe,
         )
+        session.present = hello.presence
+        return session
 
     async def _refuse(
         self, ws: WebSocket, code: ErrorCode, message: str, close: int = CLOSE_REFUSED
@@ -225,13 +229,16 @@ class Hub:
         if self._presence(agent) == Presence.OFFLINE:
             self.desk.set_presence(agent, Presence.ONLINE)
 
+    def _present(self, agent: str) -> bool:
+        return any(s.agent.name == agent and s.present for s in self.sessions)
+
     def _left(self, agent: str) -> None:
-        if any(s.agent.name == agent for s in self.sessions):
+        if self._present(agent):
             return
 
         def offline() -> None:
             self._offline_timers.pop(agent, None)
-            if not any(s.agent.name == agent for s in self.sessions):
+            if not self._present(agent):
                 self.desk.set_presence(agent, Presence.OFFLINE)
 
         loop = asyncio.get_running_loop()

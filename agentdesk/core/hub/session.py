@@ -69,6 +69,8 @@ class Session:
         self.agent = agent
         self.actor: Actor = agent.actor
         self.token_hash = token_hash
+        #: A console (its agent online while it is here), not a tool.
+        self.present = True
         self._accepting = accepting
         self._observe = observe
         self._out: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE)

@@ -248,7 +248,9 @@ class AgentDeskApp(App[None]):
             )
             return
         if isinstance(self.client, LinkedClient):
-            self.link_view = LinkView(main.set_presence, self.notify, self.clock)
+            self.link_view = LinkView(
+                main.set_presence, self.notify, self.clock, back=main.reload_unloaded
+            )
             self.client.watch_link(self.link_view.changed)
             self.set_interval(1.0, self.link_view.tick)
         main.set_me(self.client.me)

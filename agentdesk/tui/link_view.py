@@ -28,8 +28,11 @@ class LinkView:
         show: Callable[[str, str], None],
         notify: Callable[..., None],
         clock: Callable[[], float],
+        back: Callable[[], None] = lambda: None,
     ) -> None:
+        """``back``: called when the link comes back online after being away."""
         self._show = show
+        self._back = back
         self._notify = notify
         self._clock = clock
         self.link: Link | None = None
@@ -37,6 +40,8 @@ class LinkView:
     def changed(self, link: Link) -> None:
         before, self.link = self.link, link
         self.redraw()
+        if link.state == LinkState.ONLINE and before is not None and before.state != link.state:
+            self._back()
         if link.state == LinkState.REFUSED and (before is None or before.state != link.state):
             self._notify(
                 safe_line(f"The hub refused this console: {link.detail}", 300),

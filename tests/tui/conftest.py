@@ -88,12 +88,20 @@ class ServedConnector:
         self.opened = 0
         self.closed = 0
 
-    async def open(self) -> DeskClient:
-        self.opened += 1
-        self.http = DeskHttpServer(HttpConfig(port=0), ws_max_size=MAX_FRAME)
+    async def start_hub(self, port: int = 0) -> str:
+        self.http = DeskHttpServer(HttpConfig(port=port), ws_max_size=MAX_FRAME)
         self.hub = Hub(self.desk, self.http)
         self.hub.start()
-        base = await self.http.start()
+        return await self.http.start()
+
+    async def stop_hub(self) -> None:
+        """The hub goes away (the desk stays); ``start_hub(port)`` brings it back."""
+        await self.hub.close()
+        await self.http.stop()
+
+    async def open(self) -> DeskClient:
+        self.opened += 1
+        base = await self.start_hub()
         known = self.desk.agents.get(self.me) is not None  # a second console of the test
         request: rq.Request = (
             rq.RotateToken(name=self.me) if known else rq.AddAgent(name=self.me, role=Role.ADMIN)

@@ -37,6 +37,8 @@ class DeskScreen(Screen[None]):
     #: Where in the inbox each conversation's task was opened: "close and next"
     #: opens the task that now sits there.
     _anchor: dict[str, int]
+    #: Panes (and "customer") that could not load while the desk was away.
+    _unloaded: set[str]
 
     @property
     def desk_app(self) -> AgentDeskApp:

@@ -106,6 +106,7 @@ class MainScreen(TaskOpening, Navigation):
         self.active_pane = "inbox-pane"
         self._selected_none = True
         self._anchor: dict[str, int] = {}
+        self._unloaded: set[str] = set()
 
     # --- layout ---------------------------------------------------------------
 

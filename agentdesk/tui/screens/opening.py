@@ -54,12 +54,23 @@ class TaskOpening(DeskScreen):
         client = self.desk_app.client
         if client is None:
             return
-        task = self.index.get(task_id) or await client.get_task(task_id)
-        if task is None:
-            self.notify("That task no longer exists.", severity="warning", markup=False)
+        try:
+            task = self.index.get(task_id) or await client.get_task(task_id)
+            if task is None:
+                self.notify("That task no longer exists.", severity="warning", markup=False)
+                return
+            events = await client.thread(task_id)
+            customer = await client.customer(task.customer_id)
+        except DeskError as exc:
+            # A hub out of reach: say so; the pane loads again when it is back.
+            self._unloaded.add(pane.id or "")
+            self.notify(
+                safe_line(f"The conversation cannot load now: {exc}", 200),
+                severity="warning",
+                markup=False,
+                timeout=4,
+            )
             return
-        events = await client.thread(task_id)
-        customer = await client.customer(task.customer_id)
         if customer is not None:
             self.controller.customers[customer.id] = customer
         pane.show(task, events, self.controller.customer_name(task))
@@ -96,11 +107,24 @@ class TaskOpening(DeskScreen):
         client = self.desk_app.client
         if client is None:
             return
-        customer = await client.customer(customer_id)
-        entries = await client.timeline(customer_id)
+        try:
+            customer = await client.customer(customer_id)
+            entries = await client.timeline(customer_id)
+        except DeskError:
+            self._unloaded.add("customer")  # loads again when the desk is back
+            return
         if customer is not None:
             self.controller.customers[customer.id] = customer
         self.customer_pane.show(customer, entries, task_id)
+
+    def reload_unloaded(self) -> None:
+        """The desk is back: load what could not be loaded while it was away."""
+        unloaded, self._unloaded = self._unloaded, set()
+        for pane in self.conversation_panes():
+            if (pane.id or "") in unloaded and pane.task_id:
+                self._load(pane, pane.task_id)
+        if "customer" in unloaded:
+            self._show_customer_of(self.pane(None))
 
     def _fields(self, pane: ConversationPane) -> dict[str, str]:
         task = pane.current

@@ -158,3 +158,63 @@ async def test_without_routing_nothing_is_assigned_by_itself(clock):
     await asyncio.sleep(0.2)
     assert desk.store.get_task(task.id).assignee is None
     desk.close()
+
+
+async def test_the_first_messages_language_is_a_skill_unless_the_channel_has_one(clock):
+    from agentdesk.core.language import LanguageDetector
+
+    table = {"enabled": True, "languages": ["fr", "en"], "channel_languages": {"mail": "fr"}}
+    config = parse_config({"routing": table}).routing
+    routing = RoutingPass(config, LanguageDetector(config.languages))
+    desk = Desk(MemoryStore(), clock=clock, routing=routing)
+    for name, caps in CHANNELS.items():
+        desk.register_channel(ChannelStatus(name, "test", caps, HealthState.UP))
+    try:
+        await agent(desk, "fanny", skills=("fr",))
+        await agent(desk, "ed", skills=("en",))
+        french = await write(desk, "c1", "Bonjour, je n'ai toujours pas reçu ma commande")
+        english = await write(desk, "c2", "Hello, my parcel never arrived, can you check?")
+        # The mail channel is French by config, whatever the words.
+        mail = await write(desk, "c3@example.com", "Where is my order?", channel="mail")
+        assert (french.assignee, english.assignee, mail.assignee) == ("fanny", "ed", "fanny")
+        unclear = await write(desk, "c4", "ok")  # too short to tell: no language needed
+        assert unclear.assignee in ("fanny", "ed")
+        lines = await desk.handle(DESK_ACTOR, rq.ExplainRouting(task_id=french.id))
+        assert lines == [f"{french.label} is assigned to fanny"]
+    finally:
+        desk.close()
+
+
+def test_the_detector_declines_what_is_too_short_or_too_close():
+    from agentdesk.core.language import LanguageDetector
+
+    detector = LanguageDetector(["fr", "en"])
+    assert detector.detect("Bonjour, où est mon colis ?") == "fr"
+    assert detector.detect("Could you refund my last invoice please") == "en"
+    assert detector.detect("ok") is None and detector.detect("#4471") is None
+    assert LanguageDetector(["de"]).detect("anything at all") == "de"  # one language: it
+
+
+def test_without_the_library_routing_by_language_says_how_to_get_it(monkeypatch):
+    import builtins
+
+    from agentdesk.core.language import LanguageDetector, LanguageUnavailable
+
+    real_import = builtins.__import__
+
+    def no_lingua(name, *args, **kwargs):
+        if name == "lingua":
+            raise ImportError("no module named lingua")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_lingua)
+    with pytest.raises(LanguageUnavailable) as missing:
+        LanguageDetector(["fr", "en"])
+    assert "pip install 'agentdesk[language]'" in str(missing.value)
+
+
+def test_an_unknown_language_code_names_its_key():
+    bad = {"enabled": True, "channel_languages": {"sms": "french"}}
+    with pytest.raises(ConfigError) as error:
+        parse_config({"routing": bad}, source="team.toml")
+    assert "routing.channel_languages.sms: 'french' is not an ISO 639-1" in str(error.value)

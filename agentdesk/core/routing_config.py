@@ -19,7 +19,14 @@ skills = ["billing"]
 ```
 
 A task needs the skills of every rule its first message matches; the first
-matching rule's first skill is its *primary* skill.
+matching rule's first skill is its *primary* skill. With ``languages``, the
+language of its first message is a skill too (``fr``, ``en``):
+
+```toml
+[routing]
+languages = ["fr", "en"]                      # detected among these
+channel_languages = { "sms-fr" = "fr" }       # a channel that has one language
+```
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from agentdesk.query import Query, QuerySyntaxError, parse_query
 from agentdesk.routing import RoutingRules
+
+from .language import known_code
 
 if TYPE_CHECKING:
     from .config import _Reader
@@ -45,6 +54,10 @@ class RoutingConfig:
     enabled: bool = False
     rules: RoutingRules = field(default_factory=RoutingRules)
     skill_rules: tuple[SkillRule, ...] = ()
+    #: Detect the first message's language among these; it is a skill then.
+    languages: tuple[str, ...] = ()
+    #: Channels whose customers write one language (no detection there).
+    channel_languages: dict[str, str] = field(default_factory=dict)
 
 
 _NUMBERS = (
@@ -57,7 +70,9 @@ _NUMBERS = (
 
 
 def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
-    r.check_keys("routing", table, {"enabled", "rules", *_NUMBERS})
+    r.check_keys(
+        "routing", table, {"enabled", "rules", "languages", "channel_languages", *_NUMBERS}
+    )
     numbers = {
         name: r.number(f"routing.{name}", table[name], 0) for name in _NUMBERS if name in table
     }
@@ -80,8 +95,19 @@ def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
         if not skills:
             raise r.fail(f"{key}.skills", "name at least one skill")
         rules.append(SkillRule(when, skills))
+    languages = tuple(
+        code.lower() for code in r.texts("routing.languages", table.get("languages", []))
+    )
+    by_channel = r.mapping("routing.channel_languages", table.get("channel_languages", {}))
+    for key, code in [("routing.languages", c) for c in languages] + [
+        (f"routing.channel_languages.{name}", c) for name, c in by_channel.items()
+    ]:
+        if not known_code(code):
+            raise r.fail(key, f"{code!r} is not an ISO 639-1 language code (fr, en, de…)")
     return RoutingConfig(
         enabled=r.flag("routing.enabled", table.get("enabled", False)),
         rules=RoutingRules(**numbers),
         skill_rules=tuple(rules),
+        languages=languages,
+        channel_languages={name: code.lower() for name, code in by_channel.items()},
     )

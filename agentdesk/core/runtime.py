@@ -17,6 +17,7 @@ from agentdesk.core.desk.ingest import IngestRules
 from agentdesk.core.desk.local_client import LocalDeskClient
 from agentdesk.core.desk.routing_pass import RoutingPass
 from agentdesk.core.host.collector import settle_after_load
+from agentdesk.core.language import LanguageDetector, LanguageUnavailable
 from agentdesk.domain import Status
 from agentdesk.store import Store, open_store
 
@@ -97,11 +98,25 @@ class EmbeddedDesk:
                 reopen_window=self.config.reopen_window_days * 86400,
                 default_priority=self.config.default_priority,
             )
-            routing = RoutingPass(self.config.routing) if self.config.routing.enabled else None
+            routing = self._routing()
             desk = Desk(store, rules=rules, routing=routing)
             opening.set_result((desk, (store.seq, store.tasks([Status.OPEN, Status.PENDING]))))
         except BaseException as exc:
             opening.set_exception(exc)
+
+    def _routing(self) -> RoutingPass | None:
+        """The desk's routing, its language models loaded here (off the event loop)."""
+        config = self.config.routing
+        if not config.enabled:
+            return None
+        detector = None
+        if config.languages:
+            try:
+                detector = LanguageDetector(config.languages)
+            except LanguageUnavailable as exc:
+                self.warnings.append(str(exc))
+                log.warning("%s; routing goes on without languages", exc)
+        return RoutingPass(config, detector)
 
     async def _start_channels(self) -> None:
         try:

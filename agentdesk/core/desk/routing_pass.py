@@ -15,13 +15,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from agentdesk.api.agents import Presence
-from agentdesk.domain import Assignment, Event, Priority, Status, Task
+from agentdesk.domain import Assignment, Direction, Event, Message, Priority, Status, Task
 from agentdesk.domain.evolve import evolve
 from agentdesk.routing import AgentState, WaitingTask, route
 from agentdesk.routing.explain import explain
 from agentdesk.search.scan import matches, strong_parts, text_parts
 from agentdesk.store import Batch
 
+from ..language import LanguageDetector
 from ..routing_config import RoutingConfig
 from .agents import AgentBook
 from .context import Plan, PlanContext
@@ -36,8 +37,11 @@ VIP_TAG = "vip"
 class RoutingPass:
     """Plans the assignments of one pass (see the module's words)."""
 
-    def __init__(self, config: RoutingConfig) -> None:
+    def __init__(self, config: RoutingConfig, detector: LanguageDetector | None = None) -> None:
+        """``detector``: the language of a first message becomes a skill (and the
+        primary one): built by the caller, off the event loop (it loads models)."""
         self.config = config
+        self.detector = detector
         # The skills a task needs follow from its first message: worked out once.
         self._skills: dict[str, tuple[frozenset[str], str | None]] = {}
 
@@ -96,9 +100,13 @@ class RoutingPass:
         if known is not None:
             return known
         needed: list[str] = list(task.skills)
+        events = ctx.store.events_of_task(task.id)
+        language = self.config.channel_languages.get(task.channel) or self._language(task, events)
+        if language:
+            needed.insert(0, language)  # a customer's language comes before the topic
         customer = ctx.store.get_customer(task.customer_id)
         if customer is not None and self.config.skill_rules:
-            parts = strong_parts(task, customer) + text_parts(ctx.store.events_of_task(task.id))
+            parts = strong_parts(task, customer) + text_parts(events)
             for rule in self.config.skill_rules:
                 if matches(rule.when, task, customer, parts, None, ctx.now):
                     needed.extend(rule.skills)
@@ -106,6 +114,16 @@ class RoutingPass:
         found = (frozenset(ordered), ordered[0] if ordered else None)
         self._skills[task.id] = found
         return found
+
+    def _language(self, task: Task, events: list[Event]) -> str | None:
+        if self.detector is None:
+            return None
+        first = next(
+            (e for e in events if isinstance(e, Message) and e.direction == Direction.INBOUND),
+            None,
+        )
+        text = " ".join(part for part in (task.subject, first.text if first else "") if part)
+        return self.detector.detect(text[:2000])
 
 
 def agent_states(

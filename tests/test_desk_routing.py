@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from agentdesk.api import ChannelStatus, Role
+from agentdesk.api import ChannelStatus, DeskError, ErrorCode, Role
 from agentdesk.api import requests as rq
 from agentdesk.api.agents import Presence
 from agentdesk.core.config import ConfigError, parse_config
@@ -218,3 +218,28 @@ def test_an_unknown_language_code_names_its_key():
     with pytest.raises(ConfigError) as error:
         parse_config({"routing": bad}, source="team.toml")
     assert "routing.channel_languages.sms: 'french' is not an ISO 639-1" in str(error.value)
+
+
+async def test_take_next_gives_the_best_task_for_the_agent_or_says_why_not(clock):
+    desk = Desk(MemoryStore(), clock=clock)  # routing off: pull still follows the rules
+    for name, caps in CHANNELS.items():
+        desk.register_channel(ChannelStatus(name, "test", caps, HealthState.UP))
+    try:
+        await desk.handle(DESK_ACTOR, rq.AddAgent(name="ann", capacity={"chat": 1}))
+        ann = rq_actor("ann")
+        old = (await desk.ingest("chat", InboundMessage("c1", "first"))).task
+        clock.advance(60)
+        await desk.ingest("chat", InboundMessage("c2", "second"))
+        taken = await desk.handle(ann, rq.TakeNext())
+        assert (taken.id, taken.assignee) == (old.id, "ann")  # the longest waiting
+        with pytest.raises(DeskError) as full:
+            await desk.handle(ann, rq.TakeNext())  # one chat at a time for ann
+        assert full.value.code == ErrorCode.NOT_FOUND and "capacity" in str(full.value)
+        # The one agent of an embedded desk (in no book) takes anything.
+        solo = await desk.handle(rq_actor("you"), rq.TakeNext())
+        assert solo.assignee == "you"
+        with pytest.raises(DeskError) as empty:
+            await desk.handle(rq_actor("you"), rq.TakeNext())
+        assert "nothing waits" in str(empty.value)
+    finally:
+        desk.close()

@@ -171,6 +171,12 @@ class Typing(Command, frozen=True, tag="typing"):
     typing: bool
 
 
+class TakeNext(Command, frozen=True, tag="take_next"):
+    """Pull: the agent takes the best waiting task for them, by routing's rules."""
+
+    result = Task
+
+
 class MergeCustomers(Command, frozen=True, tag="merge_customers"):
     """Fold one customer into another: identities, tasks and history."""
 
@@ -241,6 +247,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     MarkRead,
     Typing,
     MergeCustomers,
+    TakeNext,
     ListAgents,
     ExplainRouting,
     AddAgent,

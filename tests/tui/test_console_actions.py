@@ -510,3 +510,15 @@ async def test_an_agent_may_not_say_they_are_offline(console_desk):
         assert "offline is said by the hub" in str(exc)
     else:
         raise AssertionError("offline was accepted from the agent")
+
+
+async def test_n_takes_the_next_waiting_task_and_opens_it(make_app, console_desk, clock):
+    tasks = await seed(console_desk, clock)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("N")
+        await until(pilot, lambda: console_desk.store.get_task(tasks[0].id).assignee == "ana")
+        await until(pilot, lambda: app.main.pane().task_id == tasks[0].id)
+        await pilot.press("escape", "N")
+        await until(pilot, lambda: console_desk.store.get_task(tasks[1].id).assignee == "ana")

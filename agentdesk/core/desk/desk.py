@@ -159,6 +159,15 @@ class Desk:
             return await self._handoff(actor, request, command_id)
         if isinstance(request, rq.Typing):
             return await self._typing(actor, request)
+        if isinstance(request, rq.TakeNext):
+            routing = self.routing or RoutingPass(RoutingConfig())
+            presence, book = dict(self._presence), self.agents
+            return await self.execute(
+                actor,
+                lambda ctx: routing.take_next(ctx, presence, book),
+                request=request,
+                command_id=command_id,
+            )
         planner = actions.PLANNERS.get(type(request)) or AGENT_PLANNERS.get(type(request))  # type: ignore[arg-type]
         if planner is not None:
             return await self.execute(

@@ -11,13 +11,15 @@ told "#1042 assigned to you".
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 
 from agentdesk.api.agents import Presence
+from agentdesk.api.errors import not_found
 from agentdesk.domain import Assignment, Direction, Event, Message, Priority, Status, Task
 from agentdesk.domain.evolve import evolve
-from agentdesk.routing import AgentState, WaitingTask, route
+from agentdesk.routing import DEFAULT_CAPACITY, AgentState, WaitingTask, route
 from agentdesk.routing.explain import explain
 from agentdesk.search.scan import matches, strong_parts, text_parts
 from agentdesk.store import Batch
@@ -28,6 +30,7 @@ from .agents import AgentBook
 from .context import Plan, PlanContext
 from .stream import Notice
 
+KINDS = (*DEFAULT_CAPACITY, "unknown")
 #: The actor routing's assignments are made by, on the timeline.
 ROUTER = "routing"
 PRIORITY_POINTS = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
@@ -67,6 +70,31 @@ class RoutingPass:
         for task_id in [t for t in self._skills if t not in by_id]:
             del self._skills[task_id]  # assigned or closed: not asked again
         return Plan(Batch(tasks=tasks, events=events), notices, len(tasks))
+
+    def take_next(
+        self, ctx: PlanContext, presence: Mapping[str, Presence], book: AgentBook
+    ) -> Plan:
+        """Pull: the first task of the queue routing would give the actor now."""
+        me = ctx.actor.agent
+        live = ctx.store.tasks([Status.OPEN, Status.PENDING])
+        waiting = [t for t in live if t.status == Status.OPEN and t.assignee is None]
+        mine = [a for a in agent_states(live, presence, book) if a.name == me]
+        # Asking is being there. The one agent of an embedded desk is in no
+        # book: they take anything, with no capacity to surprise them.
+        taker = (
+            dataclasses.replace(mine[0], available=True)
+            if mine
+            else AgentState(name=me, available=True, capacity=dict.fromkeys(KINDS, 10**6))
+        )
+        queue = [self.waiting_task(ctx, task) for task in waiting]
+        chosen = next(iter(route(queue, [taker], ctx.now, self.config.rules)), None)
+        if chosen is None:
+            why = "nothing waits" if not waiting else "nothing waiting is yours to take now"
+            raise not_found(f"{why} (skills, team, or your capacity on its channel)")
+        task = next(t for t in waiting if t.id == chosen.task_id)
+        event = Assignment(**ctx.event_base(task), old_assignee=None, new_assignee=me)
+        updated = evolve(task, assignee=me, updated_at=ctx.now)
+        return Plan(Batch(tasks=[updated], events=[event]), [], updated)
 
     def explain(
         self, ctx: PlanContext, task: Task, presence: Mapping[str, Presence], book: AgentBook

@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from agentdesk.api import ChannelStatus, Update
+from agentdesk.api import requests as rq
 from agentdesk.domain import Status, Task
 
 from ..desk_controller import DeskController
@@ -54,6 +55,14 @@ class MainScreen(TaskOpening, Navigation):
         Binding("x", "close_task", "Close", id="close"),
         Binding("o", "reopen", "Reopen", show=False, id="reopen"),
         Binding("a", "assign", "Assign", show=False, id="assign"),
+        Binding(
+            "N",
+            "take_next",
+            "Take next",
+            show=False,
+            id="take_next",
+            tooltip="Take the best waiting task for you, by the desk's routing rules",
+        ),
         Binding("t", "transfer", "Transfer", show=False, id="transfer"),
         Binding("h", "handoff", "Handoff", show=False, id="handoff"),
         Binding("number_sign", "tags", "Tags", show=False, id="tags"),
@@ -341,6 +350,15 @@ class MainScreen(TaskOpening, Navigation):
 
     def action_assign(self) -> None:
         task_actions.assign(self)
+
+    def action_take_next(self) -> None:
+        async def take() -> None:
+            task = await self.controller.call(lambda c: c.request(rq.TakeNext()))
+            if task is not None:
+                self.notify(f"{task.label} is yours", timeout=3, markup=False)
+                self.open_task(task.id)
+
+        self.controller.command(take)
 
     def action_transfer(self) -> None:
         task_actions.transfer(self)

@@ -15,7 +15,7 @@ from agentdesk.core.desk import Desk
 from agentdesk.core.desk.desk import DESK_ACTOR
 from agentdesk.core.desk.ingest import IngestRules
 from agentdesk.core.desk.routing_pass import ROUTER, RoutingPass
-from agentdesk.domain import Assignment, Status
+from agentdesk.domain import Assignment, Note, Status
 from agentdesk.plugin import Capabilities, HealthState, InboundMessage
 from agentdesk.store.memory import MemoryStore
 
@@ -241,5 +241,30 @@ async def test_take_next_gives_the_best_task_for_the_agent_or_says_why_not(clock
         with pytest.raises(DeskError) as empty:
             await desk.handle(rq_actor("you"), rq.TakeNext())
         assert "nothing waits" in str(empty.value)
+    finally:
+        desk.close()
+
+
+async def test_an_away_agents_live_chats_go_back_after_the_grace_and_email_stays(clock):
+    table = {**ROUTING, "away_grace": 0.3}
+    desk = Desk(
+        MemoryStore(), clock=clock, routing=RoutingPass(parse_config({"routing": table}).routing)
+    )
+    for name, caps in CHANNELS.items():
+        desk.register_channel(ChannelStatus(name, "test", caps, HealthState.UP))
+    try:
+        await agent(desk, "ann")
+        chat = await write(desk, "c1", "hello")
+        mail = await write(desk, "c2@example.com", "hello by mail", channel="mail")
+        assert (chat.assignee, mail.assignee) == ("ann", "ann")
+        desk.set_presence("ann", Presence.AWAY)
+        await agent(desk, "bob")
+        clock.advance(1)  # past the grace on the desk's clock
+        await asyncio.sleep(0.9)  # and the pass the grace scheduled has run
+        await settled(desk)
+        assert desk.store.get_task(chat.id).assignee == "bob"
+        assert desk.store.get_task(mail.id).assignee == "ann"
+        notes = [e.text for e in desk.store.events_of_task(chat.id) if isinstance(e, Note)]
+        assert notes and notes[0].startswith("Back in the queue: ann has been away")
     finally:
         desk.close()

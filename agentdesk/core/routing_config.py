@@ -8,6 +8,7 @@ preferred_wait_email = 14400
 primary_after = 120            # then agents with the first rule's skill alone
 overflow_after = 600           # then anyone of the task's team
 aging_per_minute = 0.1         # priority points a minute of waiting is worth
+away_grace = 120               # an away agent's live chats go back to the queue after this
 
 [[routing.rules]]
 when = "channel:sms-fr"        # the search language's filters and words
@@ -58,6 +59,9 @@ class RoutingConfig:
     languages: tuple[str, ...] = ()
     #: Channels whose customers write one language (no detection there).
     channel_languages: dict[str, str] = field(default_factory=dict)
+    #: Seconds an away or offline agent keeps their live conversations (chat,
+    #: SMS, social, phone) before they go back to the queue; email stays.
+    away_grace: float = 120.0
 
 
 _NUMBERS = (
@@ -67,11 +71,14 @@ _NUMBERS = (
     "overflow_after",
     "aging_per_minute",
 )
+_OWN_NUMBERS = ("away_grace",)
 
 
 def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
     r.check_keys(
-        "routing", table, {"enabled", "rules", "languages", "channel_languages", *_NUMBERS}
+        "routing",
+        table,
+        {"enabled", "rules", "languages", "channel_languages", *_NUMBERS, *_OWN_NUMBERS},
     )
     numbers = {
         name: r.number(f"routing.{name}", table[name], 0) for name in _NUMBERS if name in table
@@ -110,4 +117,5 @@ def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
         skill_rules=tuple(rules),
         languages=languages,
         channel_languages={name: code.lower() for name, code in by_channel.items()},
+        away_grace=r.number("routing.away_grace", table.get("away_grace", 120.0), 0),
     )

@@ -15,6 +15,7 @@ committed the same way, as the desk itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -111,8 +112,10 @@ class Desk:
         items = list(store.state_items())
         self._state = {(ns, key): encode_value(value) for ns, key, value in items}
         self.agents = agents.AgentBook.from_state(items)
-        # Who is connected now, as the hub says (not stored).
+        # Who is connected now, as the hub says (not stored), and since when
+        # those who went are gone.
         self._presence: dict[str, Presence] = {}
+        self._gone_since: dict[str, float] = {}
         # Replaced whole on every change, so the store's thread may read them.
         self._channels: dict[str, ChannelStatus] = {}
         self.kinds = IdentityKinds()
@@ -367,6 +370,14 @@ class Desk:
         """Say an agent is online, away or offline; everyone's consoles hear it."""
         if self._presence.get(agent, Presence.OFFLINE) != presence:
             self._presence[agent] = presence
+        if presence == Presence.ONLINE:
+            self._gone_since.pop(agent, None)
+        elif agent not in self._gone_since:
+            self._gone_since[agent] = self.clock()
+            if self.routing is not None:  # their live chats go back after the grace
+                with contextlib.suppress(RuntimeError):
+                    grace = self.routing.config.away_grace
+                    asyncio.get_running_loop().call_later(grace + 0.5, self.route_soon)
         info = self.agents.get(agent) or AgentInfo(name=agent)
         info = self._with_presence(info)
         self.bus.publish(Update(seq=self.store.seq, agents=[info]))
@@ -412,8 +423,10 @@ class Desk:
         routing = self.routing
         if routing is None:
             return 0
-        presence, book = dict(self._presence), self.agents
-        made: int = await self.execute(DESK_ACTOR, lambda ctx: routing.plan(ctx, presence, book))
+        presence, book, gone = dict(self._presence), self.agents, dict(self._gone_since)
+        made: int = await self.execute(
+            DESK_ACTOR, lambda ctx: routing.plan(ctx, presence, book, gone)
+        )
         return made
 
     async def forget_old_commands(self) -> int:

@@ -17,9 +17,18 @@ from collections.abc import Mapping
 
 from agentdesk.api.agents import Presence
 from agentdesk.api.errors import not_found
-from agentdesk.domain import Assignment, Direction, Event, Message, Priority, Status, Task
+from agentdesk.domain import (
+    Assignment,
+    Direction,
+    Event,
+    Message,
+    Note,
+    Priority,
+    Status,
+    Task,
+)
 from agentdesk.domain.evolve import evolve
-from agentdesk.routing import DEFAULT_CAPACITY, AgentState, WaitingTask, route
+from agentdesk.routing import DEFAULT_CAPACITY, REALTIME_KINDS, AgentState, WaitingTask, route
 from agentdesk.routing.explain import explain
 from agentdesk.search.scan import matches, strong_parts, text_parts
 from agentdesk.store import Batch
@@ -48,17 +57,27 @@ class RoutingPass:
         # The skills a task needs follow from its first message: worked out once.
         self._skills: dict[str, tuple[frozenset[str], str | None]] = {}
 
-    def plan(self, ctx: PlanContext, presence: Mapping[str, Presence], book: AgentBook) -> Plan:
+    def plan(
+        self,
+        ctx: PlanContext,
+        presence: Mapping[str, Presence],
+        book: AgentBook,
+        gone_since: Mapping[str, float] | None = None,
+    ) -> Plan:
+        """``gone_since``: since when each agent who is not online has been away
+        or offline (their live conversations go back after ``away_grace``)."""
         live = ctx.store.tasks([Status.OPEN, Status.PENDING])
-        waiting = [t for t in live if t.status == Status.OPEN and t.assignee is None]
-        if not waiting:
-            return Plan(Batch(), [], 0)
-        agents = agent_states(live, presence, book)
-        by_id = {task.id: task for task in waiting}
-        queue = [self.waiting_task(ctx, task) for task in waiting]
         tasks: list[Task] = []
         events: list[Event] = []
         notices: list[Notice] = []
+        returned = self._returned(ctx, live, gone_since or {}, tasks, events)
+        live = [returned.get(t.id, t) for t in live]
+        waiting = [t for t in live if t.status == Status.OPEN and t.assignee is None]
+        if not waiting:
+            return Plan(Batch(tasks=tasks, events=events), [], 0)
+        agents = agent_states(live, presence, book)
+        by_id = {task.id: task for task in waiting}
+        queue = [self.waiting_task(ctx, task) for task in waiting]
         for chosen in route(queue, agents, ctx.now, self.config.rules):
             task = by_id[chosen.task_id]
             event = Assignment(
@@ -69,7 +88,43 @@ class RoutingPass:
             notices.append(Notice(f"{task.label} assigned to you", chosen.agent))
         for task_id in [t for t in self._skills if t not in by_id]:
             del self._skills[task_id]  # assigned or closed: not asked again
-        return Plan(Batch(tasks=tasks, events=events), notices, len(tasks))
+        # A task returned and given again in this pass: its last version only.
+        latest = {task.id: task for task in tasks}
+        batch = Batch(tasks=list(latest.values()), events=events)
+        return Plan(batch, notices, len(tasks) - len(returned))
+
+    def _returned(
+        self,
+        ctx: PlanContext,
+        live: list[Task],
+        gone_since: Mapping[str, float],
+        tasks: list[Task],
+        events: list[Event],
+    ) -> dict[str, Task]:
+        """Live conversations of agents gone longer than the grace, back in the queue."""
+        grace = self.config.away_grace
+        back: dict[str, Task] = {}
+        for task in live:
+            since = gone_since.get(task.assignee or "")
+            if (
+                since is None
+                or task.status != Status.OPEN
+                or task.channel_kind not in REALTIME_KINDS
+            ):
+                continue
+            if ctx.now - since < grace:
+                continue
+            gone = f"{task.assignee} has been away for {(ctx.now - since) / 60:.0f} min"
+            events.append(
+                Assignment(
+                    **ctx.event_base(task, ROUTER), old_assignee=task.assignee, new_assignee=None
+                )
+            )
+            events.append(Note(**ctx.event_base(task, ROUTER), text=f"Back in the queue: {gone}."))
+            updated = evolve(task, assignee=None, waiting_since=ctx.now, updated_at=ctx.now)
+            tasks.append(updated)
+            back[task.id] = updated
+        return back
 
     def take_next(
         self, ctx: PlanContext, presence: Mapping[str, Presence], book: AgentBook

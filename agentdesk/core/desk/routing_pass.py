@@ -83,7 +83,11 @@ class RoutingPass:
             event = Assignment(
                 **ctx.event_base(task, ROUTER), old_assignee=None, new_assignee=chosen.agent
             )
-            tasks.append(evolve(task, assignee=chosen.agent, updated_at=ctx.now))
+            skills, primary = self.skills_of(ctx, task)
+            # The skills routing read on the task: shown, searchable, checkable.
+            named = [primary] if primary else []
+            named += sorted(skills - set(named))
+            tasks.append(evolve(task, assignee=chosen.agent, skills=named, updated_at=ctx.now))
             events.append(event)
             notices.append(Notice(f"{task.label} assigned to you", chosen.agent))
         for task_id in [t for t in self._skills if t not in by_id]:

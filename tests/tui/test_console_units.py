@@ -204,3 +204,24 @@ def test_snippet_fragments_keep_the_spaces_between_words() -> None:
     assert "".join(safe_fragment(f) for f, _ in snippet) == "J'ai renvoyé la commande 4471 il y a"
     assert safe_fragment("  ") == " "
     assert safe_fragment(" \x1b[31mred ") == " red "
+
+
+def test_a_waiting_row_says_what_the_task_needs():
+    from rich.style import Style
+
+    from agentdesk.domain import Task
+    from agentdesk.tui.widgets.inbox_row import paint_row
+
+    def row(task: Task) -> str:
+        strip = paint_row(
+            task, line=0, width=140, base=Style(), style=lambda _: Style(), me="ana",
+            wait_text="5s", wait_level=0,
+        )  # fmt: skip
+        return strip.text
+
+    waiting = Task(id="t", number=1001, customer_id="c", skills=["fr", "billing"])
+    assert "needs fr," in row(waiting)  # cut to its column
+    assert "needs" not in row(Task(id="t", number=1001, customer_id="c"))
+    assert "needs" not in row(
+        Task(id="t", number=1001, customer_id="c", skills=["fr"], assignee="bo")
+    )

@@ -78,15 +78,17 @@ class RoutingPass:
         agents = agent_states(live, presence, book)
         by_id = {task.id: task for task in waiting}
         queue = [self.waiting_task(ctx, task) for task in waiting]
+        for task in waiting:
+            named = self.named_skills(ctx, task)
+            if named != task.skills:
+                # Written once: the inbox shows what a waiting task needs.
+                tasks.append(evolve(task, skills=named, updated_at=ctx.now))
         for chosen in route(queue, agents, ctx.now, self.config.rules):
             task = by_id[chosen.task_id]
             event = Assignment(
                 **ctx.event_base(task, ROUTER), old_assignee=None, new_assignee=chosen.agent
             )
-            skills, primary = self.skills_of(ctx, task)
-            # The skills routing read on the task: shown, searchable, checkable.
-            named = [primary] if primary else []
-            named += sorted(skills - set(named))
+            named = self.named_skills(ctx, task)
             tasks.append(evolve(task, assignee=chosen.agent, skills=named, updated_at=ctx.now))
             events.append(event)
             notices.append(Notice(f"{task.label} assigned to you", chosen.agent))
@@ -95,7 +97,14 @@ class RoutingPass:
         # A task returned and given again in this pass: its last version only.
         latest = {task.id: task for task in tasks}
         batch = Batch(tasks=list(latest.values()), events=events)
-        return Plan(batch, notices, len(tasks) - len(returned))
+        return Plan(batch, notices, len(notices))
+
+    def named_skills(self, ctx: PlanContext, task: Task) -> list[str]:
+        """The skills routing reads on ``task``, the primary first: shown in the
+        inbox, searchable, and what an assignment can be checked against."""
+        skills, primary = self.skills_of(ctx, task)
+        named = [primary] if primary else []
+        return named + sorted(skills - set(named))
 
     def _returned(
         self,

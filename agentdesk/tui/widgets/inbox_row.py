@@ -59,7 +59,9 @@ def paint_row(
     status_style = muted if task.status != Status.OPEN else Style()
     priority = PRIORITY_LABELS.get(task.priority, "")
     if task.assignee is None:
-        assignee, assignee_style = "—", muted
+        # Waiting: what it needs, when routing has said (no one has it, or all are busy).
+        needs = f"needs {','.join(task.skills)}" if task.skills else "—"
+        assignee, assignee_style = needs, muted
     elif task.assignee == me:
         assignee, assignee_style = "me", style("inbox--mine")
     else:

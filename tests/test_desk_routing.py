@@ -268,3 +268,12 @@ async def test_an_away_agents_live_chats_go_back_after_the_grace_and_email_stays
         assert notes and notes[0].startswith("Back in the queue: ann has been away")
     finally:
         desk.close()
+
+
+async def test_an_agents_total_limit_caps_every_kind_together(desk):
+    await desk.handle(DESK_ACTOR, rq.AddAgent(name="ann", total_limit=2))
+    desk.set_presence("ann", Presence.ONLINE)
+    chat = await write(desk, "c1", "hello")
+    mail = await write(desk, "c2@example.com", "hello", channel="mail")
+    third = await write(desk, "c3", "and me?")
+    assert (chat.assignee, mail.assignee, third.assignee) == ("ann", "ann", None)

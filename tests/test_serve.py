@@ -22,10 +22,14 @@ def store(tmp_path: Path) -> Path:
 
 
 def test_agents_on_the_store_add_list_revoke_rotate(store: Path):
-    token = add(store, "Lea", "--role", "admin", "--teams", "billing,fr", "--capacity", "chat=2")
+    token = add(
+        store, "Lea", "--role", "admin", "--teams", "billing,fr", "--capacity", "chat=2",
+        "--limit", "4",
+    )  # fmt: skip
     assert token.startswith("adk_") and len(token) > 30
     listed = agentdesk("--store", str(store), "agents", "list")
     assert listed.returncode == 0 and "lea" in listed.stdout and "chat=2" in listed.stdout
+    assert "total=4" in listed.stdout
     assert token not in listed.stdout  # a token is shown once, never listed
 
     again = agentdesk("--store", str(store), "agents", "add", "lea")

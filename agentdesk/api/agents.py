@@ -29,6 +29,8 @@ class AgentInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     skills: tuple[str, ...] = ()
     #: Tasks at once per channel kind (``chat``: 3...); routing reads it.
     capacity: dict[str, int] = msgspec.field(default_factory=dict)
+    #: Tasks at once over every kind; None: only the kinds' limits.
+    total_limit: int | None = None
     revoked: bool = False
     created_at: float = 0.0
     presence: Presence = Presence.OFFLINE

@@ -203,6 +203,7 @@ class AddAgent(Command, frozen=True, tag="add_agent"):
     teams: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
     capacity: dict[str, int] = msgspec.field(default_factory=dict)
+    total_limit: int | None = None
     result = AgentToken
 
 

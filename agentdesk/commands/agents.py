@@ -37,6 +37,9 @@ def add_parser(sub: Any) -> None:
     add.add_argument(
         "--capacity", default="", help="tasks at once per channel kind: chat=2,email=8"
     )
+    add.add_argument(
+        "--limit", type=int, default=None, help="tasks at once over every channel kind"
+    )
     add.set_defaults(handler=run_agents, make=_add_request)
     revoke = actions.add_parser("revoke", help="the agent's token stops working at once")
     revoke.add_argument("name")
@@ -69,6 +72,7 @@ def _add_request(args: Any) -> rq.AddAgent:
         teams=_words(args.teams),
         skills=_words(args.skills),
         capacity=parse_capacity(args.capacity),
+        total_limit=args.limit,
     )
 
 
@@ -153,6 +157,8 @@ def _show(request: rq.Request, result: Any) -> None:
         table.add_column(column, overflow="fold")
     for agent in result:
         capacity = ",".join(f"{k}={v}" for k, v in sorted(agent.capacity.items()))
+        if agent.total_limit is not None:
+            capacity += f"{',' if capacity else ''}total={agent.total_limit}"
         since = datetime.fromtimestamp(agent.created_at).strftime("%Y-%m-%d")
         presence = "revoked" if agent.revoked else str(agent.presence)
         table.add_row(

@@ -128,6 +128,8 @@ def plan_add_agent(ctx: PlanContext, request: rq.AddAgent) -> Plan:
     for kind, count in request.capacity.items():
         if count < 0 or count > 1000:
             raise DeskError(f"capacity {kind}={count}: between 0 and 1000")
+    if request.total_limit is not None and not 0 <= request.total_limit <= 1000:
+        raise DeskError(f"total limit {request.total_limit}: between 0 and 1000")
     info = AgentInfo(
         name=name,
         role=request.role,
@@ -135,6 +137,7 @@ def plan_add_agent(ctx: PlanContext, request: rq.AddAgent) -> Plan:
         teams=_checked_words("team", request.teams),
         skills=_checked_words("skill", request.skills),
         capacity=dict(request.capacity),
+        total_limit=request.total_limit,
         created_at=ctx.now,
     )
     token = new_token()

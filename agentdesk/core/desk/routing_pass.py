@@ -237,6 +237,7 @@ def agent_states(
             skills=frozenset(info.skills),
             teams=frozenset(info.teams),
             capacity=dict(info.capacity),
+            total_limit=info.total_limit,
             load=dict(load.get(info.name, {})),
             idle_since=info.created_at,
         )

@@ -277,3 +277,12 @@ async def test_an_agents_total_limit_caps_every_kind_together(desk):
     mail = await write(desk, "c2@example.com", "hello", channel="mail")
     third = await write(desk, "c3", "and me?")
     assert (chat.assignee, mail.assignee, third.assignee) == ("ann", "ann", None)
+
+
+async def test_a_customers_own_agent_is_preferred(desk):
+    await agent(desk, "ann")
+    await agent(desk, "bob")
+    message = InboundMessage("c1", "hello", attributes={"agent": "Bob"})
+    task = (await desk.ingest("chat", message)).task
+    await settled(desk)
+    assert desk.store.get_task(task.id).assignee == "bob"

@@ -246,8 +246,18 @@ def agent_states(
     ]
 
 
+#: A customer attribute naming their agent (an account manager, set by a
+#: channel or an import) wins over who served them last.
+AGENT_ATTRIBUTE = "agent"
+
+
 def preferred_agent(ctx: PlanContext, task: Task) -> str | None:
-    """The agent who last had one of this customer's other tasks."""
+    """The customer's own agent (their ``agent`` attribute), else the agent who
+    last had one of this customer's other tasks."""
+    customer = ctx.store.get_customer(task.customer_id)
+    named = customer.attributes.get(AGENT_ATTRIBUTE, "").strip() if customer else ""
+    if named:
+        return named.lower()
     earlier = [
         t
         for t in ctx.store.tasks_of_customer(task.customer_id)

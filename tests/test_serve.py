@@ -86,6 +86,13 @@ async def test_serve_answers_consoles_and_operators_then_drains_on_sigterm(
         finally:
             await client.close()
 
+        # Updates go uncompressed: deflating each once per console cost a busy
+        # hub most of its time (docs/benchmarks.md).
+        from websockets.asyncio.client import connect
+
+        async with connect(served.url) as raw:
+            assert raw.response.headers.get("Sec-WebSocket-Extensions") is None
+
         metrics = httpx.get(served.http("/metrics")).text
         assert 'agentdesk_hellos_total{outcome="welcomed"}' in metrics
     finally:

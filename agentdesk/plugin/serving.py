@@ -55,6 +55,7 @@ class EmbeddedServer:
         public_url: str | None = None,
         max_body_size: int | None = 16 * 1024 * 1024,
         ws_max_size: int = 16 * 1024 * 1024,
+        ws_compression: bool = True,
         ssl: tuple[str, str] | None = None,
         routes: Sequence[BaseRoute] = (),
     ) -> None:
@@ -62,6 +63,8 @@ class EmbeddedServer:
         self.port = port
         self.public_url = public_url
         self.ws_max_size = ws_max_size
+        #: permessage-deflate on websockets (a hub turns it off: see docs/decisions.md).
+        self.ws_compression = ws_compression
         #: (certfile, keyfile) to serve https and wss.
         self.ssl = ssl
         self._app_options = {"routes": list(routes), "max_body_size": max_body_size}
@@ -158,6 +161,7 @@ class EmbeddedServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
             ws_max_size=self.ws_max_size,
+            ws_per_message_deflate=self.ws_compression,
             ssl_certfile=self.ssl[0] if self.ssl else None,
             ssl_keyfile=self.ssl[1] if self.ssl else None,
         )

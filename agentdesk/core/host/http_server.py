@@ -33,12 +33,18 @@ class DeskHttpServer:
         *,
         ssl: tuple[str, str] | None = None,
         ws_max_size: int = 16 * 1024 * 1024,
+        ws_compression: bool = True,
         health: HttpEndpoint | None = None,
     ) -> None:
         config = config or HttpConfig()
         self.config = config
         self._server = EmbeddedServer(
-            config.host, config.port, public_url=config.public_url, ssl=ssl, ws_max_size=ws_max_size
+            config.host,
+            config.port,
+            public_url=config.public_url,
+            ssl=ssl,
+            ws_max_size=ws_max_size,
+            ws_compression=ws_compression,
         )
         self._health = health or _healthz
         self._health_route = False

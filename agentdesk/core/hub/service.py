@@ -36,7 +36,11 @@ class HubService:
     ) -> None:
         hub = config.hub
         tls = (str(hub.certfile), str(hub.keyfile)) if hub.certfile and hub.keyfile else None
-        self.http = DeskHttpServer(http or config.http, ssl=tls, ws_max_size=MAX_FRAME)
+        # No permessage-deflate: compressing each update once per console was
+        # most of a busy hub's time (docs/benchmarks.md, "The hub under load").
+        self.http = DeskHttpServer(
+            http or config.http, ssl=tls, ws_max_size=MAX_FRAME, ws_compression=False
+        )
         self.embedded = EmbeddedDesk(config, store_path, http=self.http)
         self.hub: Hub | None = None
         self._offline_grace = offline_grace

@@ -17,7 +17,7 @@ from agentdesk.api import requests as rq
 from agentdesk.api.agents import AgentInfo, AgentToken
 
 from .base import CommandError, Invocation, open_store
-from .hub_target import add_hub_arguments, hub_target
+from .hub_target import add_hub_arguments, hub_target, tool_client
 
 ROLES = [role.value for role in Role]
 
@@ -96,14 +96,8 @@ async def _through(inv: Invocation, request: rq.Request) -> Any:
 
 
 async def _through_hub(target: Any, request: rq.Request) -> Any:
-    from agentdesk.remote.connector import HubConnector
-
-    connector = HubConnector(target.url, target.token, cafile=target.cafile, presence=False)
-    client = await connector.open()
-    try:
+    async with tool_client(target) as client:
         return await client.request(request)
-    finally:
-        await connector.close()
 
 
 def _admin() -> Any:

@@ -7,7 +7,9 @@ say ``"${AGENTDESK_TOKEN}"``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,3 +55,17 @@ def hub_target(inv: Invocation, *, from_config: bool = True) -> HubTarget | None
         raise CommandError(f"no token for the hub at {url}: {why}")
     cafile = getattr(inv.args, "cafile", None) or hub.cafile
     return HubTarget(url, token, cafile)
+
+
+@contextlib.asynccontextmanager
+async def tool_client(target: HubTarget) -> AsyncIterator[Any]:
+    """A client of the hub for a command-line tool: it asks, it is not a
+    console (its agent does not show online), and it is closed after."""
+    from agentdesk.remote.connector import HubConnector
+
+    connector = HubConnector(target.url, target.token, cafile=target.cafile, presence=False)
+    client = await connector.open()
+    try:
+        yield client
+    finally:
+        await connector.close()

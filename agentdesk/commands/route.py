@@ -9,7 +9,7 @@ from agentdesk.api import DeskError
 from agentdesk.api import requests as rq
 
 from .base import CommandError, Invocation, open_store
-from .hub_target import add_hub_arguments, hub_target
+from .hub_target import add_hub_arguments, hub_target, tool_client
 
 
 def add_parser(sub: Any) -> None:
@@ -36,14 +36,8 @@ def run_explain(inv: Invocation) -> int:
 async def _explain(inv: Invocation, given: str) -> list[str]:
     target = hub_target(inv, from_config=False)
     if target is not None:
-        from agentdesk.remote.connector import HubConnector
-
-        connector = HubConnector(target.url, target.token, cafile=target.cafile, presence=False)
-        client = await connector.open()
-        try:
+        async with tool_client(target) as client:
             return await _ask(client.request, given)
-        finally:
-            await connector.close()
     return await _on_store(inv, given)
 
 

@@ -229,8 +229,10 @@ class DovecotServer:
         return ["ssl = yes", f"ssl_cert = <{cert}", f"ssl_key = <{key}"]
 
     def disconnect(self, username: str) -> int:
-        """Drop every IMAP session of ``username`` as a server restart would (the
-        session processes of this server are ended). Returns how many."""
+        """Drop every IMAP session of ``username`` as a server restart would: its
+        session processes get SIGTERM, as ``doveadm kick`` and a restart send.
+        (SIGKILL could land mid-write and leave a stale maildir lock that
+        Dovecot only breaks after minutes.) Returns how many."""
         if self.process is None:
             return 0
         ended = 0
@@ -245,7 +247,7 @@ class DovecotServer:
                 continue
             if "imap" in title and username in title:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(entry.name), signal.SIGKILL)
+                    os.kill(int(entry.name), signal.SIGTERM)
                     ended += 1
         return ended
 

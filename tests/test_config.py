@@ -41,6 +41,7 @@ def test_example_config_is_valid_and_documents_every_key():
         "keyfile",
         "away_after_minutes",
         "[supervision]",
+        "[business_hours]",
         "[keymap]",
         "[canned]",
         "[[channels]]",

@@ -28,13 +28,26 @@ ALLOWED: dict[str, set[str]] = {
     # writes it through search's writer, and search knows only the domain.
     "search": {"domain", "query", "api"},
     "store": {"domain", "query", "api", "search"},
-    "core": {"domain", "query", "api", "store", "search", "plugin", "routing"},
+    # Metrics: one fold of the store's events, for the hub's board and reports.
+    "metrics": {"domain", "query", "api", "store", "search"},
+    "core": {"domain", "query", "api", "store", "search", "plugin", "routing", "metrics"},
     # The console's client of a hub speaks the API, nothing of the desk.
     "remote": {"domain", "query", "api", "plugin"},
     # The console sees the desk only through its client interface.
     "tui": {"domain", "plugin", "query", "api", "core.config"},
 }
-BELOW_TUI = ("domain", "plugin", "query", "routing", "api", "store", "search", "core", "remote")
+BELOW_TUI = (
+    "domain",
+    "plugin",
+    "query",
+    "routing",
+    "api",
+    "store",
+    "search",
+    "metrics",
+    "core",
+    "remote",
+)
 
 
 def _imports(path: Path, module: str) -> list[str]:

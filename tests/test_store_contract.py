@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from agentdesk.domain import (
+    Activity,
+    ActivityKind,
     Assignment,
     Attachment,
     CallRecord,
@@ -303,6 +305,26 @@ def test_events_in_time_order_and_replaced_by_id(store: Store) -> None:
     assert store.message_by_external_id("mail", "<out@x>").id == "E4"
     assert store.stats().events == 4
     assert sorted(e.id for e in store.iter_events()) == ["E1", "E2", "E3", "E4"]
+
+
+def test_activity_is_appended_and_read_by_time(store: Store) -> None:
+    online = Activity(agent="ana", at=20.0, kind=ActivityKind.PRESENCE, value="online")
+    focus = Activity(agent="ana", at=25.0, kind=ActivityKind.FOCUS, value="T1", channel="chat")
+    early = Activity(agent="bo", at=10.0, kind=ActivityKind.PRESENCE, value="online")
+    seq = store.commit(Batch(activity=[online, focus]))
+    assert store.commit(Batch(activity=[early])) == seq + 1
+    assert list(store.iter_activity()) == [early, online, focus]
+    assert list(store.iter_activity(since=20.0)) == [online, focus]
+    # An activity record is never replaced: the same one again is a second record.
+    store.commit(Batch(activity=[online]))
+    assert [a.at for a in store.iter_activity(since=20.0)] == [20.0, 20.0, 25.0]
+
+
+def test_activity_of_a_failed_batch_is_not_kept(store: Store) -> None:
+    record = Activity(agent="ana", at=20.0, kind=ActivityKind.PRESENCE, value="online")
+    with pytest.raises(StoreError):
+        store.commit(Batch(activity=[record], events=[inbound("E1", 1.0, task_id="T9")]))
+    assert list(store.iter_activity()) == []
 
 
 def test_an_event_needs_its_task(store: Store) -> None:

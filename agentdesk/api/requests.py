@@ -171,6 +171,14 @@ class Typing(Command, frozen=True, tag="typing"):
     typing: bool
 
 
+class Focus(Request, frozen=True, tag="focus"):
+    """The task now on the agent's screen (None: none): what focus time per
+    channel is measured from. Changes no task, and is not queued while the
+    hub is away (a stale focus would count time wrongly)."""
+
+    task_id: str | None = None
+
+
 class TakeNext(Command, frozen=True, tag="take_next"):
     """Pull: the agent takes the best waiting task for them, by routing's rules."""
 
@@ -247,6 +255,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     SetTags,
     MarkRead,
     Typing,
+    Focus,
     MergeCustomers,
     TakeNext,
     ListAgents,

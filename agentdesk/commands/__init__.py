@@ -26,6 +26,7 @@ OWNERS = {
     "serve": "serve",
     "agents": "agents",
     "route": "route",
+    "report": "report",
 }
 # Global options that take a value, so their value is not taken for a subcommand.
 _VALUED = {"--config", "--store", "--state"}

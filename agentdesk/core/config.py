@@ -18,7 +18,9 @@ from typing import Any
 import platformdirs
 
 from agentdesk.domain import Priority
+from agentdesk.metrics.calendar import ALWAYS, BusinessCalendar
 
+from .business_hours_config import parse_business_hours
 from .routing_config import RoutingConfig, parse_routing
 
 
@@ -86,6 +88,8 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     hub: HubConfig = field(default_factory=HubConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    #: When the desk is open: what business-hours figures count (24/7 by default).
+    business_hours: BusinessCalendar = ALWAYS
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     keymap: dict[str, str] = field(default_factory=dict)
     canned: dict[str, str] = field(default_factory=dict)
@@ -200,6 +204,7 @@ _TOP_KEYS = {
     "http",
     "hub",
     "routing",
+    "business_hours",
     "supervision",
     "keymap",
     "canned",
@@ -266,6 +271,10 @@ def parse_config(
         values["hub"] = _hub(r, base, r.table("hub", data["hub"]))
     if "routing" in data:
         values["routing"] = parse_routing(r, r.table("routing", data["routing"]))
+    if "business_hours" in data:
+        values["business_hours"] = parse_business_hours(
+            r, r.table("business_hours", data["business_hours"])
+        )
     if "supervision" in data:
         values["supervision"] = _supervision(r, r.table("supervision", data["supervision"]))
     for key in ("keymap", "canned"):

@@ -159,6 +159,9 @@ class EmbeddedDesk:
         store, self._store = self._store, None
         if self.desk is not None:
             if store is not None:
+                # Whoever was here leaves now: their online time ends with the desk.
+                self.desk.everyone_offline()
+                await self.desk.activity.drain()
                 # On the store's thread, after whatever it was still given.
                 await self.desk.read(store.close)
             self.desk.close()

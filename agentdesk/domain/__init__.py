@@ -3,6 +3,7 @@
 Pure data and the rules that need no storage. Imports nothing else of agentdesk.
 """
 
+from .activity import Activity, ActivityKind
 from .customer import Customer, Identity, IdentityKind, identity_problem, normalize_identity
 from .events import (
     EVENT_TYPES,
@@ -26,6 +27,8 @@ from .task import IllegalTransition, Priority, Status, Task, check_transition
 
 __all__ = [
     "EVENT_TYPES",
+    "Activity",
+    "ActivityKind",
     "Assignment",
     "Attachment",
     "CallRecord",

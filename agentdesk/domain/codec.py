@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from .activity import Activity
 from .customer import Customer
 from .events import AnyEvent, Event
 from .outbox import OutboxEntry
@@ -31,11 +32,12 @@ _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {
     Task: msgspec.json.Decoder(Task),
     Event: msgspec.json.Decoder(AnyEvent),
     OutboxEntry: msgspec.json.Decoder(OutboxEntry),
+    Activity: msgspec.json.Decoder(Activity),
 }
 _ANY = msgspec.json.Decoder()
 
 
-def encode(obj: Customer | Task | Event | OutboxEntry) -> bytes:
+def encode(obj: Customer | Task | Event | OutboxEntry | Activity) -> bytes:
     """The JSON of ``obj``, checked to decode back to an equal object."""
     try:
         data = _encoder.encode(obj)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from agentdesk.api import SearchPage
-from agentdesk.domain import Customer, Event, Identity, OutboxEntry, Status, Task
+from agentdesk.domain import Activity, Customer, Event, Identity, OutboxEntry, Status, Task
 from agentdesk.domain.codec import CodecError, decode, decode_value, encode, encode_value
 from agentdesk.query.terms import Query
 from agentdesk.search.scan import scan
@@ -43,6 +43,7 @@ class MemoryStore:
         self._inbound: dict[tuple[str, str], str] = {}
         self._outbox: dict[str, bytes] = {}
         self._state: dict[tuple[str, str], bytes] = {}
+        self._activity: dict[int, tuple[float, bytes]] = {}  # number -> (at, doc)
         self._seqs: dict[tuple[str, str], int] = {}  # (table, id) -> seq that last wrote it
         self._undo: list[tuple[dict, Any, Any]] | None = None
         self._closed = False
@@ -135,6 +136,8 @@ class MemoryStore:
             self._put(self._outbox, entry.key, encode(entry))
         for key in batch.outbox_done:
             self._pop(self._outbox, key)
+        for record in batch.activity:
+            self._put(self._activity, len(self._activity), (record.at, encode(record)))
         for namespace, key, value in batch.state:
             if value is None:
                 self._pop(self._state, (namespace, key))
@@ -244,6 +247,10 @@ class MemoryStore:
     def iter_events(self) -> Iterator[Event]:
         for task_id in list(self._tasks):
             yield from self.events_of_task(task_id)
+
+    def iter_activity(self, since: float = 0.0) -> Iterator[Activity]:
+        held = sorted((at, n, doc) for n, (at, doc) in self._activity.items() if at >= since)
+        return iter([decode(Activity, doc) for _, _, doc in held])
 
     def outbox(self) -> list[OutboxEntry]:
         entries = [decode(OutboxEntry, doc) for doc in self._outbox.values()]

@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agentdesk.api import SearchPage
 from agentdesk.domain import (
+    Activity,
     CallRecord,
     Customer,
     Direction,
@@ -66,6 +67,8 @@ class Batch:
     outbox_done: list[str] = field(default_factory=list)
     # (namespace, key, value); a value of None deletes the key.
     state: list[tuple[str, str, Any]] = field(default_factory=list)
+    # Agents' presence and focus changes, appended (never replaced).
+    activity: list[Activity] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -75,6 +78,7 @@ class Batch:
             or self.outbox_put
             or self.outbox_done
             or self.state
+            or self.activity
         )
 
 
@@ -152,6 +156,9 @@ class Store(Protocol):
 
     def iter_events(self) -> Iterator[Event]:
         """Every event, task by task, for export."""
+
+    def iter_activity(self, since: float = 0.0) -> Iterator[Activity]:
+        """The agents' activity records from ``since`` on, in time order."""
 
     # outbox and plugin state
     def outbox(self) -> list[OutboxEntry]: ...

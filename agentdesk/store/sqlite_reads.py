@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from agentdesk.api import SearchPage
-from agentdesk.domain import Customer, Event, Identity, OutboxEntry, Status, Task
+from agentdesk.domain import Activity, Customer, Event, Identity, OutboxEntry, Status, Task
 from agentdesk.domain.codec import decode, decode_value
 from agentdesk.domain.events import AnyEvent
 from agentdesk.query.terms import Query
@@ -26,6 +26,7 @@ _LISTS: dict[type, msgspec.json.Decoder] = {
     Task: msgspec.json.Decoder(list[Task]),
     Event: msgspec.json.Decoder(list[AnyEvent]),  # type: ignore[valid-type]
     OutboxEntry: msgspec.json.Decoder(list[OutboxEntry]),
+    Activity: msgspec.json.Decoder(list[Activity]),
 }
 _EXPORT_CHUNK = 2000
 
@@ -66,9 +67,11 @@ class SqliteReads:
     def customers(self) -> Iterator[Customer]:
         yield from self._chunks(Customer, "customers")
 
-    def _chunks(self, cls: type, table: str, order: str = "rid") -> Iterator[Any]:
+    def _chunks(
+        self, cls: type, table: str, order: str = "rid", where: str = "", params: tuple = ()
+    ) -> Iterator[Any]:
         # Exports read in chunks: memory stays bounded on a store of any size.
-        cursor = self._db.execute(f"SELECT doc FROM {table} ORDER BY {order}")
+        cursor = self._db.execute(f"SELECT doc FROM {table} {where} ORDER BY {order}", params)
         while rows := cursor.fetchmany(_EXPORT_CHUNK):
             yield from decode_all(cls, (doc for (doc,) in rows))
 
@@ -116,6 +119,9 @@ class SqliteReads:
 
     def iter_events(self) -> Iterator[Event]:
         yield from self._chunks(Event, "events", "task_rid, at, id")
+
+    def iter_activity(self, since: float = 0.0) -> Iterator[Activity]:
+        yield from self._chunks(Activity, "activity", "at, rid", "WHERE at >= ?", (since,))
 
     # --- outbox and plugin state ------------------------------------------------
 

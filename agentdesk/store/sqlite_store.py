@@ -205,6 +205,10 @@ class SqliteStore(SqliteReads):
             )
         for key in batch.outbox_done:
             db.execute("DELETE FROM outbox WHERE key = ?", (key,))
+        db.executemany(
+            "INSERT INTO activity(seq, at, agent, doc) VALUES (?,?,?,?)",
+            [(seq, record.at, record.agent, encode(record)) for record in batch.activity],
+        )
         for namespace, key, value in batch.state:
             if value is None:
                 db.execute(

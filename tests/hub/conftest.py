@@ -135,6 +135,9 @@ class Served:
         client = RemoteDeskClient(self.url, token, **options)
         self.remotes.append(client)
         await client.connect()
+        # Its coming online is written to the store (agent time) in the
+        # background: done before the test counts the store's seq.
+        await self.desk.activity.drain()
         return client
 
     async def socket(self, **options: Any) -> ClientConnection:

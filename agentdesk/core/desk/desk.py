@@ -36,6 +36,7 @@ from agentdesk.store import Batch, Store, StoreConflict
 
 from ..routing_config import RoutingConfig
 from . import actions, agents, applied, outbox_book
+from .activity_log import ActivityLog
 from .authorize import authorize
 from .context import Plan, PlanContext
 from .inflow import Inflow
@@ -121,6 +122,7 @@ class Desk:
         self.kinds = IdentityKinds()
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
+        self.activity = ActivityLog(self._write_own, clock)
 
     # --- requests: the one entry of reads and commands ----------------------
 
@@ -162,6 +164,8 @@ class Desk:
             return await self._handoff(actor, request, command_id)
         if isinstance(request, rq.Typing):
             return await self._typing(actor, request)
+        if isinstance(request, rq.Focus):
+            return await self._focus(actor, request)
         if isinstance(request, rq.TakeNext):
             routing = self.routing or RoutingPass(RoutingConfig())
             presence, book = dict(self._presence), self.agents
@@ -342,6 +346,21 @@ class Desk:
         if found is not None:
             await gateway(found[0], found[1], request.typing)
 
+    async def _focus(self, actor: Actor, request: rq.Focus) -> None:
+        authorize(actor, request, None)  # seeing a task is enough: reads are open to all
+        channel = ""
+        if request.task_id is not None:
+            task = await self.read(self.store.get_task, request.task_id, urgent=True)
+            if task is None:
+                raise DeskError(f"no task {request.task_id}", ErrorCode.NOT_FOUND)
+            channel = task.channel_kind
+        self.activity.focus(actor.agent, request.task_id, channel)
+
+    async def _write_own(self, batch: Batch) -> None:
+        """Commit and publish a change the desk makes of itself."""
+        seq = await self.thread.run(self.store.commit, batch)
+        self.published(seq, batch, None)
+
     # --- the stream -------------------------------------------------------------
 
     def subscribe(self, actor: Actor, since: int) -> AsyncIterator[Published]:
@@ -370,6 +389,7 @@ class Desk:
         """Say an agent is online, away or offline; everyone's consoles hear it."""
         if self._presence.get(agent, Presence.OFFLINE) != presence:
             self._presence[agent] = presence
+        self.activity.presence(agent, presence)
         if presence == Presence.ONLINE:
             self._gone_since.pop(agent, None)
         elif agent not in self._gone_since:
@@ -383,6 +403,12 @@ class Desk:
         self.bus.publish(Update(seq=self.store.seq, agents=[info]))
         self.route_soon()  # someone came (the backlog is theirs) or went
         return info
+
+    def everyone_offline(self) -> None:
+        """The desk is closing: every agent present is offline from now."""
+        for agent, presence in list(self._presence.items()):
+            if presence != Presence.OFFLINE:
+                self.set_presence(agent, Presence.OFFLINE)
 
     # --- routing ------------------------------------------------------------------
 

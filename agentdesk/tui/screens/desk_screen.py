@@ -39,6 +39,8 @@ class DeskScreen(Screen[None]):
     _anchor: dict[str, int]
     #: Panes (and "customer") that could not load while the desk was away.
     _unloaded: set[str]
+    #: The task last said to be on the agent's screen.
+    _focus_said: str | None
 
     @property
     def desk_app(self) -> AgentDeskApp:
@@ -65,4 +67,7 @@ class DeskScreen(Screen[None]):
         raise NotImplementedError
 
     def _title(self) -> None:
+        raise NotImplementedError
+
+    def report_focus(self) -> None:
         raise NotImplementedError

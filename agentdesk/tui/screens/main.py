@@ -116,6 +116,8 @@ class MainScreen(TaskOpening, Navigation):
         self._selected_none = True
         self._anchor: dict[str, int] = {}
         self._unloaded: set[str] = set()
+        #: The task last said to be on screen (``report_focus``).
+        self._focus_said: str | None = None
 
     # --- layout ---------------------------------------------------------------
 
@@ -213,6 +215,7 @@ class MainScreen(TaskOpening, Navigation):
             if node.id in CONVERSATIONS and node.id != self.active_conv:
                 self.active_conv = node.id
                 self._show_customer_of(self.pane())
+                self.report_focus()
             if node.id in ("inbox-pane", "centre", "customer"):
                 self._activate(node.id)
                 break

@@ -73,6 +73,7 @@ class Navigation(DeskScreen):
         self.set_class(split, "-split")
         if not split:
             self.active_conv = FIRST
+            self.report_focus()
         self.refresh_bindings()
 
     def _chosen(self) -> None:

@@ -11,6 +11,7 @@ import contextlib
 from textual import work
 
 from agentdesk.api import DeskError
+from agentdesk.api import requests as rq
 
 from ..canned import canned_fields
 from ..labels import channel_badge
@@ -46,6 +47,21 @@ class TaskOpening(DeskScreen):
         if focus:
             self.set_focus(pane.thread)
         self._load(pane, task_id)
+        self.report_focus()
+
+    def report_focus(self) -> None:
+        """Tell the desk which task is on screen now: focus time per channel
+        is measured from it."""
+        task_id = self.pane(None).task_id
+        if task_id != self._focus_said:
+            self._focus_said = task_id
+            self.run_worker(self._say_focus(task_id), group="focus", exclusive=True)
+
+    async def _say_focus(self, task_id: str | None) -> None:
+        client = self.desk_app.client
+        if client is not None:
+            with contextlib.suppress(DeskError):  # a hub away: said again at the next change
+                await client.request(rq.Focus(task_id=task_id))
 
     def _load(self, pane: ConversationPane, task_id: str) -> None:
         self.run_worker(self._load_task(pane, task_id), group=f"load-{pane.id}", exclusive=True)
@@ -75,6 +91,7 @@ class TaskOpening(DeskScreen):
             self.controller.customers[customer.id] = customer
         pane.show(task, events, self.controller.customer_name(task))
         self._bind_composer(pane)
+        self.report_focus()
         if pane.id == self.active_conv:
             self._show_customer_of(pane)
         if task.unread:

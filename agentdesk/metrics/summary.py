@@ -1,0 +1,136 @@
+"""Measures grouped into rows: the figures a board or a report shows.
+
+Counts, and percentiles by nearest rank (the p90 of ten values is the ninth
+smallest), over the measures completed inside a period.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from .measures import LATEST_PER_TASK, Measure, Metric
+
+NONE_KEY = "-"
+COUNTED = (Metric.RECEIVED, Metric.HANDLED, Metric.TRANSFER, Metric.HANDOFF, Metric.REOPEN)
+TIMED = (
+    Metric.FIRST_RESPONSE,
+    Metric.REPLY,
+    Metric.FIRST_RESOLUTION,
+    Metric.FULL_RESOLUTION,
+    Metric.WAITING,
+    Metric.HANDLE,
+)
+
+
+class GroupBy(StrEnum):
+    CHANNEL = "channel"
+    AGENT = "agent"
+    TEAM = "team"
+    DAY = "day"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The nearest-rank percentile ``q`` (0..1) of ``values``, None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """One timed metric over a group: how many, and p50/p90 two ways."""
+
+    count: int = 0
+    p50: float | None = None
+    p90: float | None = None
+    business_p50: float | None = None
+    business_p90: float | None = None
+
+    @classmethod
+    def of(cls, measures: list[Measure]) -> Timed:
+        seconds = [m.seconds for m in measures if m.seconds is not None]
+        business = [m.business for m in measures if m.business is not None]
+        return cls(
+            len(measures),
+            percentile(seconds, 0.5),
+            percentile(seconds, 0.9),
+            percentile(business, 0.5),
+            percentile(business, 0.9),
+        )
+
+
+@dataclass(slots=True)
+class Row:
+    key: str
+    counts: dict[Metric, int] = field(default_factory=dict)
+    timed: dict[Metric, Timed] = field(default_factory=dict)
+
+    def count(self, metric: Metric) -> int:
+        return self.counts.get(metric, 0)
+
+    def time(self, metric: Metric) -> Timed:
+        return self.timed.get(metric, Timed())
+
+    @property
+    def reopen_rate(self) -> float | None:
+        """Reopens per handled task."""
+        handled = self.count(Metric.HANDLED)
+        return self.count(Metric.REOPEN) / handled if handled else None
+
+
+def in_period(measures: Iterable[Measure], since: float, until: float) -> list[Measure]:
+    """The measures completed in [since, until); of a metric where only a
+    task's latest counts, the earlier ones are dropped first."""
+    latest: dict[tuple[Metric, str], Measure] = {}
+    kept: list[Measure] = []
+    for measure in measures:
+        if measure.metric in LATEST_PER_TASK:
+            key = (measure.metric, measure.task_id)
+            held = latest.get(key)
+            if held is None or measure.at >= held.at:
+                latest[key] = measure
+        else:
+            kept.append(measure)
+    kept.extend(latest.values())
+    return [m for m in kept if since <= m.at < until]
+
+
+def group_key(measure: Measure, by: GroupBy, zone: ZoneInfo) -> str:
+    if by == GroupBy.CHANNEL:
+        return measure.channel or NONE_KEY
+    if by == GroupBy.AGENT:
+        return measure.agent or NONE_KEY
+    if by == GroupBy.TEAM:
+        return measure.team or NONE_KEY
+    return datetime.datetime.fromtimestamp(measure.at, zone).date().isoformat()
+
+
+def summarize(
+    measures: Iterable[Measure],
+    by: GroupBy,
+    *,
+    since: float,
+    until: float,
+    zone: ZoneInfo,
+) -> list[Row]:
+    """One row per group (sorted by key), over the measures of the period."""
+    groups: dict[str, dict[Metric, list[Measure]]] = defaultdict(lambda: defaultdict(list))
+    for measure in in_period(measures, since, until):
+        groups[group_key(measure, by, zone)][measure.metric].append(measure)
+    rows = []
+    for key in sorted(groups):
+        by_metric = groups[key]
+        row = Row(key)
+        for metric in COUNTED:
+            row.counts[metric] = len(by_metric.get(metric, []))
+        for metric in TIMED:
+            row.timed[metric] = Timed.of(by_metric.get(metric, []))
+        rows.append(row)
+    return rows

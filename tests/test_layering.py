@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "search": {"domain", "query", "api"},
     "store": {"domain", "query", "api", "search"},
     # Metrics: one fold of the store's events, for the hub's board and reports.
-    "metrics": {"domain", "query", "api", "store", "search"},
+    "metrics": {"domain", "query", "api", "store", "search", "routing"},
     "core": {"domain", "query", "api", "store", "search", "plugin", "routing", "metrics"},
     # The console's client of a hub speaks the API, nothing of the desk.
     "remote": {"domain", "query", "api", "plugin"},

@@ -17,6 +17,7 @@ from agentdesk.domain.events import AnyEvent
 
 from .actor import Role
 from .agents import AgentInfo, AgentToken, Presence
+from .board import Board
 from .messages import ChannelStatus, SearchPage, Snapshot, TimelineEntry
 
 
@@ -171,6 +172,12 @@ class Typing(Command, frozen=True, tag="typing"):
     typing: bool
 
 
+class GetBoard(Request, frozen=True, tag="board"):
+    """Today's flow per channel and each agent's load and time (leads)."""
+
+    result = Board
+
+
 class Focus(Request, frozen=True, tag="focus"):
     """The task now on the agent's screen (None: none): what focus time per
     channel is measured from. Changes no task, and is not queued while the
@@ -256,6 +263,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     MarkRead,
     Typing,
     Focus,
+    GetBoard,
     MergeCustomers,
     TakeNext,
     ListAgents,

@@ -16,8 +16,15 @@ from agentdesk.domain import Task
 #: Managing agents.
 ADMIN_ONLY = (rq.AddAgent, rq.RevokeAgent, rq.RotateToken)
 #: The least role each request needs; a request missing here needs an admin.
+#: What a team lead watches: the whole team's figures.
+LEAD_ONLY = (rq.GetBoard,)
 LEAST_ROLE: dict[type[rq.Request], Role] = {
-    **{kind: Role.AGENT for kind in rq.REQUEST_TYPES if kind not in ADMIN_ONLY},
+    **{
+        kind: Role.AGENT
+        for kind in rq.REQUEST_TYPES
+        if kind not in ADMIN_ONLY and kind not in LEAD_ONLY
+    },
+    **{kind: Role.LEAD for kind in LEAD_ONLY},
 }
 
 

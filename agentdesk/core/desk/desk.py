@@ -31,6 +31,8 @@ from agentdesk.domain.events import AnyEvent
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.identity_kinds import IdentityKinds, IdentityRules
 from agentdesk.domain.text import clean_text
+from agentdesk.metrics import ALWAYS, BusinessCalendar
+from agentdesk.metrics.live import LiveMetrics
 from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
 
@@ -85,8 +87,10 @@ class Desk:
         router: Router | None = None,
         bus: UpdateBus | None = None,
         routing: RoutingPass | None = None,
+        calendar: BusinessCalendar = ALWAYS,
     ) -> None:
-        """``routing``: the desk assigns waiting tasks itself (push), by its rules."""
+        """``routing``: the desk assigns waiting tasks itself (push), by its rules;
+        ``calendar``: the business hours its figures are counted in."""
         self.store = store
         self.thread = StoreThread()
         self.clock = clock
@@ -123,6 +127,11 @@ class Desk:
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
         self.activity = ActivityLog(self._write_own, clock)
+        self.calendar = calendar
+        #: Today's figures, folded from the history at the first board asked
+        #: for, then batch by batch as they commit.
+        self.live: LiveMetrics | None = None
+        self._live_lock = asyncio.Lock()
 
     # --- requests: the one entry of reads and commands ----------------------
 
@@ -166,6 +175,10 @@ class Desk:
             return await self._typing(actor, request)
         if isinstance(request, rq.Focus):
             return await self._focus(actor, request)
+        if isinstance(request, rq.GetBoard):
+            authorize(actor, request, None)
+            live = await self.live_metrics()
+            return live.board(self.agent_list(), self.clock())
         if isinstance(request, rq.TakeNext):
             routing = self.routing or RoutingPass(RoutingConfig())
             presence, book = dict(self._presence), self.agents
@@ -289,6 +302,8 @@ class Desk:
                 self.bus.publish(Update(seq=seq, notices=[notice.text], to=notice.agent))
         if batch.outbox_put:
             self.outbox_wakeup.set()
+        if self.live is not None and (batch.events or batch.activity):
+            self.live.apply(seq, list(batch.events), list(batch.activity))
 
     # --- the commands that are more than one plan ----------------------------
 
@@ -355,6 +370,15 @@ class Desk:
                 raise DeskError(f"no task {request.task_id}", ErrorCode.NOT_FOUND)
             channel = task.channel_kind
         self.activity.focus(actor.agent, request.task_id, channel)
+
+    async def live_metrics(self) -> LiveMetrics:
+        """The live figures, folded from the history the first time."""
+        async with self._live_lock:
+            if self.live is None:
+                self.live = await self.read(
+                    LiveMetrics.from_store, self.store, self.calendar, self.clock()
+                )
+            return self.live
 
     async def _write_own(self, batch: Batch) -> None:
         """Commit and publish a change the desk makes of itself."""

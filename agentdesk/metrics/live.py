@@ -1,0 +1,194 @@
+"""The live board: the same fold as reports, fed batch by batch as they commit.
+
+Built once from the store's history (``from_store``, on the store's thread),
+then ``apply`` takes each committed batch's events and activity. ``board``
+reads today's figures out: the measures completed since local midnight go
+through ``summary`` exactly as a report's do.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from agentdesk.api.agents import AgentInfo
+from agentdesk.api.board import AgentLoad, Board, ChannelFlow
+from agentdesk.domain import Activity, ActivityKind, Event
+from agentdesk.routing.model import DEFAULT_CAPACITY
+from agentdesk.store import Store
+
+from .agent_time import agent_time
+from .calendar import BusinessCalendar
+from .history import PRESENCE_LOOKBACK
+from .measures import EngagedSpan, Measure, Metric
+from .summary import GroupBy, summarize
+from .task_fold import TaskFold
+
+QUEUE_MINUTES = 60
+
+
+class LiveMetrics:
+    def __init__(self, calendar: BusinessCalendar, seq: int = 0) -> None:
+        self.calendar = calendar
+        self.zone = ZoneInfo(calendar.timezone)
+        #: The last batch folded in: a batch at or below it is already here.
+        self.seq = seq
+        self.folds: dict[str, TaskFold] = {}
+        self.measures: list[Measure] = []
+        self.spans: list[EngagedSpan] = []
+        self.activity: dict[str, list[Activity]] = defaultdict(list)
+
+    @classmethod
+    def from_store(cls, store: Store, calendar: BusinessCalendar, now: float) -> LiveMetrics:
+        """Fold the whole history (call it where the store may be read)."""
+        live = cls(calendar, store.seq)
+        live.fold(store.iter_events())
+        since = live.day_start(now) - PRESENCE_LOOKBACK
+        for record in store.iter_activity(since):
+            live.activity[record.agent].append(record)
+        return live
+
+    def fold(self, events: Iterable[Event]) -> None:
+        for event in events:
+            task = self.folds.get(event.task_id)
+            if task is None:
+                task = self.folds[event.task_id] = TaskFold(
+                    event.task_id,
+                    calendar=self.calendar,
+                    emit=self.measures.append,
+                    span=self.spans.append,
+                )
+            task.add(event)
+
+    def apply(self, seq: int, events: list[Event], activity: list[Activity]) -> None:
+        """A committed batch, in commit order."""
+        if seq <= self.seq:
+            return
+        self.seq = seq
+        self.fold(sorted(events, key=lambda e: (e.at, e.id)))
+        for record in activity:
+            self.activity[record.agent].append(record)
+
+    def day_start(self, now: float) -> float:
+        """Local midnight of ``now``'s day, in the desk's time zone."""
+        local = datetime.datetime.fromtimestamp(now, self.zone)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def prune(self, now: float) -> None:
+        """Drop what no longer counts for today (called now and then)."""
+        since = self.day_start(now)
+        self.measures = [m for m in self.measures if m.at >= since - PRESENCE_LOOKBACK]
+        self.spans = [s for s in self.spans if s.end >= since - PRESENCE_LOOKBACK]
+        for agent, records in self.activity.items():
+            self.activity[agent] = [a for a in records if a.at >= since - PRESENCE_LOOKBACK]
+
+    # -- the board ---------------------------------------------------------------
+
+    def board(self, agents: list[AgentInfo], now: float) -> Board:
+        since = self.day_start(now)
+        rows = {
+            row.key: row
+            for row in summarize(
+                self.measures, GroupBy.CHANNEL, since=since, until=now + 1, zone=self.zone
+            )
+        }
+        waiting: dict[str, list[float]] = defaultdict(list)
+        load: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        running: dict[str, list[EngagedSpan]] = defaultdict(list)
+        for task in self.folds.values():
+            if task.queue_start is not None:
+                waiting[task.channel].append(task.queue_start)
+            if task.status == "open" and task.assignee is not None:
+                load[task.assignee][task.channel] += 1
+            span = task.open_span(now)
+            if span is not None:
+                running[span.agent].append(span)
+        ended: dict[str, list[EngagedSpan]] = defaultdict(list)
+        for span in self.spans:
+            ended[span.agent].append(span)
+        people = [a for a in agents if not a.revoked]
+        kinds = sorted(set(rows) | set(waiting) | {k for v in load.values() for k in v})
+        queue = self._queue(now, waiting)
+        channels = []
+        for kind in kinds:
+            row = rows.get(kind)
+            first = row.time(Metric.FIRST_RESPONSE) if row else None
+            online = [a for a in people if a.presence == "online"]
+            available = [
+                a
+                for a in online
+                if load[a.name].get(kind, 0) < _capacity(a, kind) and _room(a, load)
+            ]
+            started = waiting.get(kind, [])
+            channels.append(
+                ChannelFlow(
+                    channel=kind,
+                    waiting=len(started),
+                    longest_wait=(now - min(started)) if started else None,
+                    received=row.count(Metric.RECEIVED) if row else 0,
+                    handled=row.count(Metric.HANDLED) if row else 0,
+                    first_response_p50=first.p50 if first else None,
+                    first_response_p90=first.p90 if first else None,
+                    online=len(online),
+                    available=len(available),
+                    queue=queue.get(kind, [0] * QUEUE_MINUTES),
+                )
+            )
+        loads = []
+        for agent in sorted(people, key=lambda a: a.name):
+            time = agent_time(
+                self.activity.get(agent.name, []),
+                ended.get(agent.name, []) + running.get(agent.name, []),
+                since=since,
+                until=now,
+            )
+            held = dict(load.get(agent.name, {}))
+            loads.append(
+                AgentLoad(
+                    name=agent.name,
+                    presence=str(agent.presence),
+                    load=held,
+                    capacity={k: _capacity(agent, k) for k in sorted({*held, *agent.capacity})},
+                    online=time.online,
+                    focus=time.focus,
+                    engaged=time.engaged,
+                    focus_task=_focus_now(self.activity.get(agent.name, [])),
+                )
+            )
+        return Board(at=now, since=since, channels=channels, agents=loads)
+
+    def _queue(self, now: float, waiting: dict[str, list[float]]) -> dict[str, list[int]]:
+        """Tasks waiting at each of the last minutes, per channel: from the
+        queue stretches that ended (their measures) and those running."""
+        minutes = [now - 60 * (QUEUE_MINUTES - 1 - i) for i in range(QUEUE_MINUTES)]
+        stretches: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        horizon = minutes[0]
+        for measure in self.measures:
+            if measure.metric == Metric.WAITING and measure.at >= horizon:
+                start = measure.at - (measure.seconds or 0.0)
+                stretches[measure.channel].append((start, measure.at))
+        for channel, starts in waiting.items():
+            stretches[channel].extend((start, now + 1) for start in starts)
+        return {
+            channel: [sum(1 for lo, hi in spans if lo <= t < hi) for t in minutes]
+            for channel, spans in stretches.items()
+        }
+
+
+def _capacity(agent: AgentInfo, kind: str) -> int:
+    return agent.capacity.get(kind, DEFAULT_CAPACITY.get(kind, 1))
+
+
+def _room(agent: AgentInfo, load: dict[str, dict[str, int]]) -> bool:
+    return agent.total_limit is None or sum(load[agent.name].values()) < agent.total_limit
+
+
+def _focus_now(records: list[Activity]) -> str | None:
+    for record in reversed(records):
+        if record.kind == ActivityKind.FOCUS:
+            return record.value or None
+        if record.kind == ActivityKind.PRESENCE and record.value == "offline":
+            return None
+    return None

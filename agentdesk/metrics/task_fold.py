@@ -15,6 +15,7 @@ from collections.abc import Callable
 from agentdesk.api.actor import SYSTEM
 from agentdesk.domain import (
     Assignment,
+    CallRecord,
     Direction,
     Event,
     Handoff,
@@ -84,7 +85,7 @@ class TaskFold:
             self._outbound.add(event.id)
         at = event.at
         if self.created_at is None:
-            if isinstance(event, Message) and event.channel_kind:
+            if isinstance(event, Message | CallRecord) and event.channel_kind:
                 self.channel = event.channel_kind
             self.created_at = at
             self._cycle_start = at
@@ -92,6 +93,11 @@ class TaskFold:
             self._enter_queue_or_engage(at)
         if isinstance(event, Message):
             self._message(event)
+        elif isinstance(event, CallRecord) and event.direction == Direction.INBOUND:
+            # A call that came in (a missed one, a voicemail) waits for an answer.
+            self._cycle_heard = True
+            if self.unanswered_since is None:
+                self.unanswered_since = at
         elif isinstance(event, StatusChange):
             self._status(event.new, at, event.actor)
         elif isinstance(event, Assignment):

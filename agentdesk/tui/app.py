@@ -49,6 +49,7 @@ from .notices import NoticeGate
 from .palette import DeskCommands
 from .presence import IDLE_AWAY_SECONDS, PresenceKeeper
 from .safe_text import safe_line
+from .screens.board import BoardScreen
 from .screens.handoff import HandoffScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
@@ -89,6 +90,14 @@ class AgentDeskApp(App[None]):
             show=False,
             id="presence.away",
             tooltip="Tell the team you are away, or back",
+        ),
+        Binding(
+            "L",
+            "board",
+            "Team board",
+            show=False,
+            id="board",
+            tooltip="Each channel's flow today and each agent's load (leads)",
         ),
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="palette"),
     ]
@@ -191,6 +200,10 @@ class AgentDeskApp(App[None]):
             yield screen, bindings_of(MainScreen.BINDINGS)
             yield screen.inbox, bindings_of(InboxList.BINDINGS)
         yield self, bindings_of(self.BINDINGS)
+
+    def action_board(self) -> None:
+        if not isinstance(self.screen, BoardScreen):
+            self.push_screen(BoardScreen(self.clock))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -446,6 +459,8 @@ class AgentDeskApp(App[None]):
         if update.agents:
             self._team_changed(update.agents)
         self.main.apply_update(update)
+        if isinstance(self.screen, BoardScreen) and (update.changes_data or update.agents):
+            self.screen.desk_changed()
 
     def _note_channels(self, channels: list[ChannelStatus], *, quiet: bool) -> None:
         """Toast a channel going down, and coming back."""

@@ -303,3 +303,36 @@ async def test_an_inbox_with_no_channel_points_to_the_demo(clock):
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "no channel is configured" in screen_text(app))
         assert "agentdesk demo" in screen_text(app)
+
+
+async def test_the_team_board_shows_the_days_flow_and_follows_the_desk(
+    make_app, console_desk, clock
+):
+    await seed(console_desk, clock)
+    for size in ((80, 24), (200, 60)):
+        await _board_at(make_app(), console_desk, size)
+
+
+async def _board_at(app, console_desk, size) -> None:
+    from agentdesk.plugin import InboundMessage
+    from agentdesk.tui.screens.board import BoardScreen
+
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        await pilot.press("L")
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        await until(pilot, lambda: board.board is not None)
+        text = screen_text(app)
+        assert "Team board today" in text and "longest" in text
+        waiting = sum(flow.waiting for flow in board.board.channels)
+        queued = [t for t in console_desk.store.tasks() if t.status == "open" and not t.assignee]
+        assert waiting == len(queued) > 0
+        assert [a.name for a in board.board.agents] == [app.client.me]
+        # A customer writes: the board asks again and counts them.
+        board._asked_at = 0.0
+        visitor = f"visitor-{size[0]}"
+        await console_desk.ingest("chat", InboundMessage(visitor, "anyone there?"))
+        await until(pilot, lambda: sum(f.waiting for f in board.board.channels) == waiting + 1)
+        await pilot.press("escape")
+        assert app.screen is app.main

@@ -178,7 +178,7 @@ class Desk:
         if isinstance(request, rq.GetBoard):
             authorize(actor, request, None)
             live = await self.live_metrics()
-            return live.board(self.agent_list(), self.clock())
+            return live.board(self._everyone(), self.clock())
         if isinstance(request, rq.TakeNext):
             routing = self.routing or RoutingPass(RoutingConfig())
             presence, book = dict(self._presence), self.agents
@@ -404,6 +404,17 @@ class Desk:
 
     def agent_list(self) -> list[AgentInfo]:
         return [self._with_presence(info) for info in self.agents.all()]
+
+    def _everyone(self) -> list[AgentInfo]:
+        """The agents, and whoever else is present (the embedded desk's agent)."""
+        listed = self.agent_list()
+        known = {info.name for info in listed}
+        others = [
+            AgentInfo(name=name, presence=presence)
+            for name, presence in self._presence.items()
+            if name not in known and name != SYSTEM
+        ]
+        return listed + others
 
     def _with_presence(self, info: AgentInfo) -> AgentInfo:
         presence = self._presence.get(info.name, Presence.OFFLINE)

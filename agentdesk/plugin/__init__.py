@@ -18,6 +18,7 @@ from .errors import (
     PluginError,
     TemporaryDeliveryError,
 )
+from .hosts import is_loopback
 from .identity import BUILTIN_IDENTITY_KINDS, IdentityKind
 from .options import Option, OptionKind, parse_options
 from .types import (
@@ -66,5 +67,6 @@ __all__ = [
     "TemporaryDeliveryError",
     "TypingSignal",
     "WebSocketEndpoint",
+    "is_loopback",
     "parse_options",
 ]

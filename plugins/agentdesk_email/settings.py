@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdesk.plugin import Option, PluginConfigError
+from agentdesk.plugin import Option, PluginConfigError, is_loopback
 
 SECURITY = ("tls", "starttls", "plain")
 
@@ -185,12 +184,3 @@ def build_settings(options: dict[str, Any]) -> EmailSettings:
         ca_file=str(Path(ca_file).expanduser()) if ca_file else "",
         timeout=float(options["timeout"]),
     )
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

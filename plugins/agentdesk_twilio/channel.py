@@ -1,0 +1,157 @@
+"""The Twilio SMS channel: texts in through a webhook, replies out through the REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import ClassVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from agentdesk.plugin import (
+    Capabilities,
+    Channel,
+    Delivery,
+    Health,
+    HealthState,
+    Option,
+    Outbound,
+    PluginContext,
+    is_loopback,
+)
+
+from .api import TwilioApi
+from .deliveries import DeliveryBook
+from .failures import BadCredentials
+from .media import MediaStore
+from .optout import OptOutBook
+from .receiver import Receiver
+from .sender import Sender
+from .settings import MAX_BODY, OPTIONS, build_settings
+from .spool import Spool
+from .webhook import Webhooks
+
+INBOUND_PATH = "/inbound"
+STATUS_PATH = "/status"
+
+
+class TwilioSmsChannel(Channel):
+    """SMS and MMS with the customers of one Twilio number (or Messaging Service).
+
+    Routes, under ``/channels/<name>``: ``/inbound`` (Twilio's "A message comes
+    in" webhook) and ``/status`` (the status callback of each reply).
+    """
+
+    plugin: ClassVar[str] = "twilio-sms"
+    version: ClassVar[str] = "1.0"
+    description: ClassVar[str] = "SMS and MMS through a Twilio number or Messaging Service"
+    needs_http: ClassVar[bool] = True
+    capabilities = Capabilities(
+        kind="sms",
+        identity_kind="phone",
+        max_text_length=MAX_BODY,
+        segment_length=160,
+        attachments=True,
+    )
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
+
+    def __init__(self, context: PluginContext) -> None:
+        super().__init__(context)
+        self.settings = build_settings(context.options)
+        self._book = DeliveryBook(context.state)
+        self._optouts = OptOutBook(context.state)
+        self._receiver = Receiver(
+            context, Spool(context.data_dir / "spool"), self._optouts, self._book, None
+        )
+        self._sender = Sender(
+            self.settings, self._book, self._optouts, self._status_url, context.logger
+        )
+        webhooks = Webhooks(
+            auth_token=self.settings.auth_token,
+            public_url=lambda: context.base_url,
+            on_incoming=self._receiver.take_incoming,
+            on_status=self._receiver.take_status,
+            logger=context.logger,
+        )
+        #: Full paths of the routes on the desk's server (paste their URLs in Twilio's console).
+        self.inbound_path = context.add_route(INBOUND_PATH, webhooks.incoming, methods=("POST",))
+        self.status_path = context.add_route(STATUS_PATH, webhooks.status, methods=("POST",))
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._health = Health(HealthState.STOPPED)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        client = self.context.http_client(timeout=httpx.Timeout(self.settings.timeout))
+        self._client = client
+        self._sender.api = TwilioApi(self.settings, client)
+        self._receiver.media = MediaStore(
+            self.settings, client, self.context.data_dir / "media", self.context.logger
+        )
+        self._task = self.context.spawn(
+            self._receiver.run(), name=f"twilio-{self.context.channel_name}"
+        )
+        self._set_health(Health(HealthState.UP, self._webhook_detail()))
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._sender.api = None
+        self._receiver.media = None
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        if self._health.state != HealthState.STOPPED:
+            self._set_health(Health(HealthState.STOPPED))
+
+    def health(self) -> Health:
+        return self._health
+
+    def _set_health(self, health: Health) -> None:
+        self._health = health
+        self.context.report(health)
+
+    def _webhook_detail(self) -> str:
+        base = self.context.base_url
+        if base is None:
+            return "the desk's HTTP server is not running: Twilio cannot reach the webhook"
+        url = base + self.inbound_path
+        host = urlsplit(base).hostname or ""
+        if is_loopback(host):
+            self.context.logger.warning(
+                "the webhook is %s, which Twilio cannot reach: set [http] public_url", url
+            )
+            return f"webhook {url} (loopback: set [http] public_url for Twilio)"
+        return f"webhook {url}"
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def send(self, outbound: Outbound) -> Delivery:
+        """Send the reply once per key (see ``Sender``); a refused login degrades the channel."""
+        try:
+            delivery = await self._sender.send(outbound)
+        except BadCredentials as exc:
+            self._set_health(Health(HealthState.DEGRADED, str(exc)))
+            raise
+        if self._health.state == HealthState.DEGRADED and self._task is not None:
+            self._set_health(Health(HealthState.UP, self._webhook_detail()))
+        return delivery
+
+    def _status_url(self, key: str) -> str | None:
+        """Where Twilio reports this reply's delivery; the key rides in the URL,
+        which Twilio signs, so the callback names its reply without a lookup."""
+        base = self.context.base_url
+        if base is None:
+            return None
+        return f"{base}{self.status_path}?key={quote(key, safe='')}"
+
+    def is_opted_out(self, number: str) -> bool:
+        """Whether ``number`` texted STOP (and not START since)."""
+        return self._optouts.opted_out(number)

@@ -73,7 +73,7 @@ def run_report(inv: Invocation) -> int:
         raise CommandError("--until must come after --since")
     store = open_store(inv.store_path, read_only=True)
     try:
-        with _progress(args.format == "table") as progress:
+        with _Progress(args.format == "table") as progress:
             collected = collect(
                 store, calendar, until=until, activity_since=since, progress=progress
             )
@@ -113,7 +113,7 @@ def _print_tables(report: Report, *, chart: bool, zone: ZoneInfo) -> None:
         console.print(renderable)
 
 
-class _progress:
+class _Progress:
     """A progress bar on stderr while the history is read (tables only, on a terminal)."""
 
     def __init__(self, wanted: bool) -> None:

@@ -39,6 +39,7 @@ class LiveMetrics:
         self.measures: list[Measure] = []
         self.spans: list[EngagedSpan] = []
         self.activity: dict[str, list[Activity]] = defaultdict(list)
+        self._pruned_for = 0.0
 
     @classmethod
     def from_store(cls, store: Store, calendar: BusinessCalendar, now: float) -> LiveMetrics:
@@ -76,9 +77,11 @@ class LiveMetrics:
         local = datetime.datetime.fromtimestamp(now, self.zone)
         return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
-    def prune(self, now: float) -> None:
-        """Drop what no longer counts for today (called now and then)."""
-        since = self.day_start(now)
+    def _prune(self, since: float) -> None:
+        """Once a day: drop what no longer counts for the day that began at ``since``."""
+        if self._pruned_for == since:
+            return
+        self._pruned_for = since
         self.measures = [m for m in self.measures if m.at >= since - PRESENCE_LOOKBACK]
         self.spans = [s for s in self.spans if s.end >= since - PRESENCE_LOOKBACK]
         for agent, records in self.activity.items():
@@ -88,6 +91,7 @@ class LiveMetrics:
 
     def board(self, agents: list[AgentInfo], now: float) -> Board:
         since = self.day_start(now)
+        self._prune(since)
         rows = {
             row.key: row
             for row in summarize(
@@ -111,11 +115,11 @@ class LiveMetrics:
         people = [a for a in agents if not a.revoked]
         kinds = sorted(set(rows) | set(waiting) | {k for v in load.values() for k in v})
         queue = self._queue(now, waiting)
+        online = [a for a in people if a.presence == "online"]
         channels = []
         for kind in kinds:
             row = rows.get(kind)
             first = row.time(Metric.FIRST_RESPONSE) if row else None
-            online = [a for a in people if a.presence == "online"]
             available = [
                 a
                 for a in online

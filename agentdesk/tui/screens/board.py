@@ -22,7 +22,7 @@ from agentdesk.api import DeskError
 from agentdesk.api import requests as rq
 from agentdesk.api.board import AgentLoad, Board, ChannelFlow
 
-from ..labels import channel_badge
+from ..labels import channel_badge, format_wait
 from ..safe_text import safe_line
 
 #: At most one board asked for in this many seconds, however busy the desk.
@@ -30,17 +30,8 @@ REFRESH_SECONDS = 1.0
 
 
 def short(seconds: float | None) -> str:
-    """A duration in at most five characters: 42s, 4m, 1h05, 3d."""
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m"
-    if whole < 86400:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}"
-    return f"{whole // 86400}d"
+    """A duration as the inbox shows waits (``format_wait``); ``-`` for none."""
+    return "-" if seconds is None else format_wait(seconds)
 
 
 def load_text(agent: AgentLoad) -> str:

@@ -81,9 +81,10 @@ class ServedConnector:
     as ``me`` (an admin, as the embedded agent is) over a websocket. The hub is
     started in the console's own event loop when the console opens the desk."""
 
-    def __init__(self, desk: Desk, me: str = "ana") -> None:
+    def __init__(self, desk: Desk, me: str = "ana", role: Role = Role.ADMIN) -> None:
         self.desk = desk
         self.me = me
+        self.role = role
         self.connector: HubConnector | None = None
         self.opened = 0
         self.closed = 0
@@ -104,7 +105,7 @@ class ServedConnector:
         base = await self.start_hub()
         known = self.desk.agents.get(self.me) is not None  # a second console of the test
         request: rq.Request = (
-            rq.RotateToken(name=self.me) if known else rq.AddAgent(name=self.me, role=Role.ADMIN)
+            rq.RotateToken(name=self.me) if known else rq.AddAgent(name=self.me, role=self.role)
         )
         made = await self.desk.handle(DESK_ACTOR, request)
         self.connector = HubConnector(base.replace("http://", "ws://") + "/desk", made.token)

@@ -1,4 +1,4 @@
-"""Business hours: the calendar's seconds and opening, and ``[business_hours]``.
+"""Business hours: the calendar's seconds, opening and ``after``, and ``[business_hours]``.
 
 Expected values are worked out by hand in the comments. Europe/Paris changes
 its clocks on the last Sundays of March and October: 2026-03-29 (02:00 CET ->
@@ -13,6 +13,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentdesk.core.business_hours_config import parse_business_hours
 from agentdesk.core.config import ConfigError, _Reader
@@ -268,3 +270,151 @@ def test_config_errors_name_the_file_and_key(
         parse(table)
     assert str(caught.value).startswith(f"desk.toml: {key}: ")
     assert words in str(caught.value)
+
+
+# --- after: the inverse of seconds -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "start, budget, expected",
+    [
+        # Mon 1 Jun 10:00 + 1.5 h inside 09-18: 11:30
+        (at(2026, 6, 1, 10), 1.5 * HOUR, at(2026, 6, 1, 11, 30)),
+        # Tue 12:00 + 1 h over lunch: 12:00-12:30, then 13:30 + 30 min = 14:00
+        (at(2026, 6, 2, 12), 1 * HOUR, at(2026, 6, 2, 14)),
+        # Mon 17:00 + 2 h over the night: Mon 17-18, Tue 09-10
+        (at(2026, 6, 1, 17), 2 * HOUR, at(2026, 6, 2, 10)),
+        # Fri 5 Jun 16:00 + 2 h over the weekend: Fri 16-17, Mon 8 Jun 09-10
+        (at(2026, 6, 5, 16), 2 * HOUR, at(2026, 6, 8, 10)),
+        # Thu 24 Dec 17:00 + 2 h: Thu 17-18, Fri 25 holiday, Mon 28 Dec 09-10
+        (at(2026, 12, 24, 17), 2 * HOUR, at(2026, 12, 28, 10)),
+        # Mon 21 Dec 00:00 + 70 h: the two weeks to Mon 4 Jan hold exactly 70 h
+        # and Fri 1 Jan is a holiday, so the last close: Thu 31 Dec 18:00
+        (at(2026, 12, 21), 70 * HOUR, at(2026, 12, 31, 18)),
+        # budgets ending exactly at a close give the close, not the next opening:
+        # Mon 10:00 + 8 h = 18:00; Tue 09:00 + 3.5 h = 12:30 (lunch)
+        (at(2026, 6, 1, 10), 8 * HOUR, at(2026, 6, 1, 18)),
+        (at(2026, 6, 2, 9), 3.5 * HOUR, at(2026, 6, 2, 12, 30)),
+        # whole weeks: Mon 1 Jun 00:00 + 2 x 43 h ends at the second Friday's
+        # close (Fri 12 Jun 17:00); one hour more is Mon 15 Jun 10:00
+        (at(2026, 6, 1), 86 * HOUR, at(2026, 6, 12, 17)),
+        (at(2026, 6, 1), 87 * HOUR, at(2026, 6, 15, 10)),
+        # Mon 2 Mar + 5 x 43 h over the spring change (a closed Sunday): Fri 3 Apr 17:00
+        (at(2026, 3, 2), 5 * 43 * HOUR, at(2026, 4, 3, 17)),
+        # over the clock changes, hours away from 02:00-03:00: Fri 16-17, Mon 09-10
+        (at(2026, 3, 27, 16), 2 * HOUR, at(2026, 3, 30, 10)),
+        (at(2026, 10, 23, 16), 2 * HOUR, at(2026, 10, 26, 10)),
+        # starting while closed: Mon 07:00 (opens 09:00), Mon 20:00 (next is
+        # Tue 09:00), Sun 7 Jun (next is Mon 8 Jun 09:00), Tue 12:40 (lunch)
+        (at(2026, 6, 1, 7), 1 * HOUR, at(2026, 6, 1, 10)),
+        (at(2026, 6, 1, 20), 1 * HOUR, at(2026, 6, 2, 10)),
+        (at(2026, 6, 7, 12), 1 * HOUR, at(2026, 6, 8, 10)),
+        (at(2026, 6, 2, 12, 40), 0.5 * HOUR, at(2026, 6, 2, 14)),
+        # closed at the start and a close budget: Sat + 9 h = Mon 8 Jun 18:00
+        (at(2026, 6, 6, 10), 9 * HOUR, at(2026, 6, 8, 18)),
+    ],
+)
+def test_after(start: float, budget: float, expected: float) -> None:
+    assert DESK.after(start, budget) == expected
+    assert DESK.seconds(start, expected) == budget
+
+
+@pytest.mark.parametrize(
+    "calendar, start, budget, expected",
+    [
+        # Sunday 29 Mar open all day lasts 23 h: Sat + 23 h is its close, Mon 00:00
+        (sundays((0, 1440)), at(2026, 3, 28), 23 * HOUR, at(2026, 3, 30)),
+        # Sun 29 Mar 00:00 + 12 h: 02:00 jumps to 03:00, so the clock shows 13:00
+        (sundays((0, 1440)), at(2026, 3, 29), 12 * HOUR, at(2026, 3, 29, 13)),
+        # Sun 25 Oct 00:00 + 12 h: 02:00-03:00 shows twice, so the clock shows 11:00
+        (sundays((0, 1440)), at(2026, 10, 25), 12 * HOUR, at(2026, 10, 25, 11)),
+        # Sunday 25 Oct lasts 25 h: Sat + 25 h is Mon 00:00
+        (sundays((0, 1440)), at(2026, 10, 24), 25 * HOUR, at(2026, 10, 26)),
+        # open 01:00-02:30 on 29 Mar: the close is cut to the jump, 02:00 CET,
+        # the same instant as 03:00 CEST
+        (sundays((60, 150)), at(2026, 3, 28, 12), 1 * HOUR, at(2026, 3, 29, 3)),
+        # open 02:30-04:00: opens at the jump (03:00); + 30 min = 03:30
+        (sundays((150, 240)), at(2026, 3, 28, 12), 0.5 * HOUR, at(2026, 3, 29, 3, 30)),
+        # open 02:00-03:00 on 25 Oct, twice: + 90 min = the second 02:30
+        (sundays((120, 180)), at(2026, 10, 24, 12), 1.5 * HOUR, at(2026, 10, 25, 2, 30, fold=1)),
+        # open 02:30-05:00: 02:30-03:00 CEST (30 min), then 02:30 CET + 15 min
+        (sundays((150, 300)), at(2026, 10, 24, 12), 0.75 * HOUR, at(2026, 10, 25, 2, 45, fold=1)),
+        # open 02:00-02:30 and 02:40-03:00, each twice: in time order the first
+        # passes of both come before the second passes, so 30 + 15 min ends at
+        # 02:55 CEST, and 30 + 20 min at the change itself (= 02:00 CET)
+        (
+            sundays((120, 150), (160, 180)),
+            at(2026, 10, 24, 12),
+            0.75 * HOUR,
+            at(2026, 10, 25, 2, 55),
+        ),
+        (
+            sundays((120, 150), (160, 180)),
+            at(2026, 10, 24, 12),
+            50 * 60,
+            at(2026, 10, 25, 2, fold=1),
+        ),
+    ],
+)
+def test_after_across_clock_changes(
+    calendar: BusinessCalendar, start: float, budget: float, expected: float
+) -> None:
+    assert calendar.after(start, budget) == expected
+    assert calendar.seconds(start, expected) == budget
+
+
+def test_after_zero_budget_and_always() -> None:
+    start = at(2026, 6, 6, 10)  # a Saturday, closed
+    assert DESK.after(start, 0) == start
+    assert DESK.after(start, -5) == start
+    assert ALWAYS.after(1000.0, 250.5) == 1250.5
+    # open all day in Paris is calendar time, 23 h Sunday or not
+    assert BusinessCalendar("Europe/Paris").after(at(2026, 3, 28), 47 * HOUR) == at(2026, 3, 30)
+
+
+def test_after_gives_none_without_open_time() -> None:
+    never = BusinessCalendar("Europe/Paris", ((),) * 7)
+    assert never.after(at(2026, 6, 1), 1) is None
+    assert never.after(at(2026, 6, 1), 0) == at(2026, 6, 1)
+    # open on Mondays only, every Monday a holiday for eleven years: past the
+    # ten-year horizon
+    mondays = frozenset(date.fromordinal(date(2026, 6, 1).toordinal() + 7 * k) for k in range(575))
+    closed = BusinessCalendar("Europe/Paris", (NINE_SIX,) + ((),) * 6, mondays)
+    assert closed.after(at(2026, 6, 1), 1) is None
+    # ... and the Monday after the last holiday is found within it
+    short = BusinessCalendar(
+        "Europe/Paris", (NINE_SIX,) + ((),) * 6, frozenset(sorted(mondays)[:52])
+    )
+    assert short.after(at(2026, 6, 1), HOUR) == at(2027, 5, 31, 10)
+
+
+EDGES = [
+    DESK,
+    sundays((0, 1440)),
+    sundays((120, 150), (160, 180)),
+    sundays((60, 150), (160, 300)),
+    BusinessCalendar(
+        "America/New_York",
+        (LUNCH, (), *([((60, 150), (160, 200), (600, 1440))] * 5)),
+        frozenset({date(2026, 3, 9), date(2026, 11, 2)}),
+    ),
+    BusinessCalendar("Australia/Lord_Howe", (((90, 180),),) * 7),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    calendar=st.sampled_from(EDGES),
+    start=st.floats(min_value=at(2025, 12, 1), max_value=at(2027, 2, 1)),
+    budget=st.one_of(
+        st.floats(min_value=0, max_value=5 * 86400),
+        st.integers(min_value=0, max_value=5 * 24 * 60).map(lambda m: m * 60.0),
+    ),
+)
+def test_after_inverts_seconds(calendar: BusinessCalendar, start: float, budget: float) -> None:
+    # The budget is spent exactly, and not one second sooner.
+    end = calendar.after(start, budget)
+    assert end is not None and end >= start
+    assert abs(calendar.seconds(start, end) - budget) <= 1e-6
+    if budget > 0 and end > start:
+        assert calendar.seconds(start, end - 1) < budget

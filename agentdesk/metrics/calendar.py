@@ -9,7 +9,7 @@ hours cover the change, and a day whose clock repeats an hour is longer.
 
 Pure: no I/O, no clock. Zone offsets come from zoneinfo, read once per zone
 and year and kept, so a span costs two edge days plus whole-week arithmetic,
-whatever its length.
+whatever its length; so does its inverse, ``after``.
 """
 
 from __future__ import annotations
@@ -194,6 +194,42 @@ class BusinessCalendar:
             + self._clip(last, start, end)
         )
 
+    def after(self, start: float, seconds: float) -> float | None:
+        """The Unix time at which ``seconds`` open seconds have passed since ``start``.
+
+        The earliest ``t >= start`` with ``self.seconds(start, t) == seconds``: a
+        budget that runs out at a close gives that close, not the next opening.
+        ``start`` itself for ``seconds <= 0``; None if the desk opens for less
+        than that within ten years (no open hours at all, say).
+        """
+        if seconds <= 0:
+            return start
+        if self._always:
+            return start + seconds
+        if self._week_total == 0:
+            return None
+        day = self._local_day(start)
+        horizon = day + 3653
+        found, left = self._spend(day, start, float(seconds))
+        day += 1
+        while found is None and day <= horizon:
+            # Up to the next holiday, clock change or new year every day has its
+            # nominal total, so whole weeks go by arithmetic; never the week the
+            # budget ends in (``<``), whose last close has to be found by spans.
+            stop = min(self._next_odd(day), horizon + 1)
+            weeks = min((stop - day) // 7, int(left // self._week_total))
+            if weeks and weeks * self._week_total >= left:
+                weeks -= 1
+            left -= weeks * self._week_total
+            day += 7 * weeks
+            while day < stop and self._day_total[(day - 1) % 7] < left:
+                left -= self._day_total[(day - 1) % 7]
+                day += 1
+            if day <= horizon:
+                found, left = self._spend(day, start, left)
+                day += 1
+        return found
+
     def is_open(self, at: float) -> bool:
         """Whether the desk is open at this Unix timestamp (a range's close is not)."""
         if self._always:
@@ -238,6 +274,31 @@ class BusinessCalendar:
             late = (max(low - shift.after, shift.at), high - shift.after)
             spans.extend(part for part in (early, late) if part[0] < part[1])
         return spans
+
+    def _spend(self, ordinal: int, start: float, left: float) -> tuple[float | None, float]:
+        """Spend ``left`` open seconds from ``start`` on in one local day.
+
+        The instant they run out, or None and what is still left after the day.
+        """
+        # Sorted: on a day the clock goes back, a range's second pass can come
+        # after the next range's first.
+        for a, b in sorted(self._spans(ordinal)):
+            from_ = max(float(a), start)
+            if b - from_ >= left:
+                return from_ + left, 0.0
+            left -= max(0.0, b - from_)
+        return None, left
+
+    def _next_odd(self, ordinal: int) -> int:
+        """The first day from ``ordinal`` on that is a holiday, changes the
+        clock or starts a new year (past which this year's offsets say nothing)."""
+        held = bisect_left(self._closed, ordinal)
+        year = _year(self.timezone, date.fromordinal(ordinal).year)
+        candidates = [d for d in year.odd_days if d >= ordinal]
+        candidates.append(year.jan1 + len(year.noon))
+        if held < len(self._closed):
+            candidates.append(self._closed[held])
+        return min(candidates)
 
     def _clip(self, ordinal: int, start: float, end: float) -> float:
         return sum((max(0.0, min(end, b) - max(start, a)) for a, b in self._spans(ordinal)), 0.0)

@@ -42,6 +42,7 @@ def test_example_config_is_valid_and_documents_every_key():
         "away_after_minutes",
         "[supervision]",
         "[business_hours]",
+        "[sla]",
         "[keymap]",
         "[canned]",
         "[[channels]]",

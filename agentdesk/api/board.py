@@ -19,6 +19,9 @@ class ChannelFlow(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     handled: int = 0
     first_response_p50: float | None = None
     first_response_p90: float | None = None
+    #: Open tasks past a service-level target now, and those in its last stretch.
+    breached: int = 0
+    near_breach: int = 0
     #: Agents online, and those of them with room for one more task here.
     online: int = 0
     available: int = 0

@@ -37,6 +37,20 @@ class ChannelStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return self.capabilities.kind
 
 
+class SlaDue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When a task's nearest service-level target turns amber and then red.
+
+    Moments in wall time, computed by the desk in business hours with the
+    clock stopped while the task is pending; a console compares them with
+    its clock. ``metric`` is the target that runs out first:
+    ``first_response``, ``next_reply`` or ``resolution``.
+    """
+
+    metric: str
+    warn_at: float
+    due_at: float
+
+
 class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """What changed in one committed batch (or a health change, seq unchanged).
 
@@ -54,6 +68,8 @@ class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False)
     agents: list[AgentInfo] = msgspec.field(default_factory=list)
     #: Customers typing in real-time channels: task id -> typing or stopped.
     typing: dict[str, bool] = msgspec.field(default_factory=dict)
+    #: Service-level clocks that changed: task id -> due, or None when none runs.
+    sla: dict[str, SlaDue | None] = msgspec.field(default_factory=dict)
     reset: bool = False
     #: The one agent this update is for (a notice for them alone); None: everyone.
     to: str | None = None
@@ -70,6 +86,8 @@ class Snapshot(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     seq: int
     tasks: list[Task]
     channels: list[ChannelStatus]
+    #: The running service-level clocks of those tasks (task id -> due).
+    sla: dict[str, SlaDue] = msgspec.field(default_factory=dict)
 
 
 class TimelineEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):

@@ -19,9 +19,11 @@ import platformdirs
 
 from agentdesk.domain import Priority
 from agentdesk.metrics.calendar import ALWAYS, BusinessCalendar
+from agentdesk.metrics.sla import SlaPolicy
 
 from .business_hours_config import parse_business_hours
 from .routing_config import RoutingConfig, parse_routing
+from .sla_config import parse_sla
 
 
 class ConfigError(Exception):
@@ -90,6 +92,8 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     #: When the desk is open: what business-hours figures count (24/7 by default).
     business_hours: BusinessCalendar = ALWAYS
+    #: Service-level targets per channel kind and priority (none by default).
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     keymap: dict[str, str] = field(default_factory=dict)
     canned: dict[str, str] = field(default_factory=dict)
@@ -205,6 +209,7 @@ _TOP_KEYS = {
     "hub",
     "routing",
     "business_hours",
+    "sla",
     "supervision",
     "keymap",
     "canned",
@@ -275,6 +280,8 @@ def parse_config(
         values["business_hours"] = parse_business_hours(
             r, r.table("business_hours", data["business_hours"])
         )
+    if "sla" in data:
+        values["sla"] = parse_sla(r, r.table("sla", data["sla"]))
     if "supervision" in data:
         values["supervision"] = _supervision(r, r.table("supervision", data["supervision"]))
     for key in ("keymap", "canned"):

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentdesk.core.config import Config
 from agentdesk.core.desk import Desk
@@ -61,6 +61,7 @@ class EmbeddedDesk:
         self._ticker: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[None] | None = None
         self._opening: concurrent.futures.Future | None = None
+        self._metrics: asyncio.Task[Any] | None = None
 
     async def open(self) -> LocalDeskClient:
         from agentdesk.core.host.channel_runtime import ChannelRuntime
@@ -78,6 +79,9 @@ class EmbeddedDesk:
         )
         self._starting = asyncio.create_task(self._start_channels(), name="agentdesk-channels")
         self._ticker = asyncio.create_task(self._tick(), name="agentdesk-snooze")
+        if self.config.sla.targets:
+            # Service-level clocks need the live figures: folded in the background.
+            self._metrics = asyncio.create_task(self.desk.live_metrics(), name="agentdesk-metrics")
         return LocalDeskClient(self.desk, self.config.agent, first_snapshot=first)
 
     def prefetch(self) -> concurrent.futures.Future:
@@ -148,6 +152,11 @@ class EmbeddedDesk:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._starting
             self._starting = None
+        if self._metrics is not None:
+            self._metrics.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._metrics
+            self._metrics = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from agentdesk.api.agents import AgentInfo
 from agentdesk.api.board import AgentLoad, Board, ChannelFlow
-from agentdesk.domain import Activity, ActivityKind, Event
+from agentdesk.api.messages import SlaDue
+from agentdesk.domain import Activity, ActivityKind, Event, Status, Task
 from agentdesk.routing.model import DEFAULT_CAPACITY
 from agentdesk.store import Store
 
@@ -23,6 +24,7 @@ from .agent_time import agent_time
 from .calendar import BusinessCalendar
 from .history import PRESENCE_LOOKBACK
 from .measures import EngagedSpan, Measure, Metric
+from .sla import SlaPolicy, due_of
 from .summary import GroupBy, summarize
 from .task_fold import TaskFold
 
@@ -40,12 +42,17 @@ class LiveMetrics:
         self.spans: list[EngagedSpan] = []
         self.activity: dict[str, list[Activity]] = defaultdict(list)
         self._pruned_for = 0.0
+        #: The priority of each open or pending task (tasks carry it, events may not).
+        self.priorities: dict[str, str] = {}
 
     @classmethod
     def from_store(cls, store: Store, calendar: BusinessCalendar, now: float) -> LiveMetrics:
         """Fold the whole history (call it where the store may be read)."""
         live = cls(calendar, store.seq)
         live.fold(store.iter_events())
+        live.priorities = {
+            task.id: str(task.priority) for task in store.tasks([Status.OPEN, Status.PENDING])
+        }
         since = live.day_start(now) - PRESENCE_LOOKBACK
         for record in store.iter_activity(since):
             live.activity[record.agent].append(record)
@@ -63,14 +70,35 @@ class LiveMetrics:
                 )
             task.add(event)
 
-    def apply(self, seq: int, events: list[Event], activity: list[Activity]) -> None:
-        """A committed batch, in commit order."""
+    def apply(
+        self, seq: int, events: list[Event], activity: list[Activity], tasks: list[Task]
+    ) -> set[str]:
+        """A committed batch, in commit order; the ids of the tasks it touched."""
         if seq <= self.seq:
-            return
+            return set()
         self.seq = seq
         self.fold(sorted(events, key=lambda e: (e.at, e.id)))
         for record in activity:
             self.activity[record.agent].append(record)
+        for task in tasks:
+            if task.status == Status.CLOSED:
+                self.priorities.pop(task.id, None)
+            else:
+                self.priorities[task.id] = str(task.priority)
+        return {event.task_id for event in events} | {task.id for task in tasks}
+
+    def sla(self, task_id: str, policy: SlaPolicy, now: float) -> SlaDue | None:
+        """When the task's nearest target turns amber and red, if one runs."""
+        fold = self.folds.get(task_id)
+        priority = self.priorities.get(task_id)
+        if fold is None or priority is None or not policy.targets:
+            return None
+        return due_of(fold, priority, policy, self.calendar, now)
+
+    def sla_all(self, policy: SlaPolicy, now: float) -> dict[str, SlaDue]:
+        """Every open task's running target."""
+        found = {task_id: self.sla(task_id, policy, now) for task_id in self.priorities}
+        return {task_id: due for task_id, due in found.items() if due is not None}
 
     def day_start(self, now: float) -> float:
         """Local midnight of ``now``'s day, in the desk's time zone."""
@@ -89,7 +117,10 @@ class LiveMetrics:
 
     # -- the board ---------------------------------------------------------------
 
-    def board(self, agents: list[AgentInfo], now: float) -> Board:
+    def board(
+        self, agents: list[AgentInfo], now: float, sla: dict[str, SlaDue] | None = None
+    ) -> Board:
+        """Today's board; ``sla``: the running targets (task id -> due) to count."""
         since = self.day_start(now)
         self._prune(since)
         rows = {
@@ -116,6 +147,16 @@ class LiveMetrics:
         kinds = sorted(set(rows) | set(waiting) | {k for v in load.values() for k in v})
         queue = self._queue(now, waiting)
         online = [a for a in people if a.presence == "online"]
+        breached: dict[str, int] = defaultdict(int)
+        near: dict[str, int] = defaultdict(int)
+        for task_id, due in (sla or {}).items():
+            fold = self.folds.get(task_id)
+            if fold is None:
+                continue
+            if due.due_at <= now:
+                breached[fold.channel] += 1
+            elif due.warn_at <= now:
+                near[fold.channel] += 1
         channels = []
         for kind in kinds:
             row = rows.get(kind)
@@ -135,6 +176,8 @@ class LiveMetrics:
                     handled=row.count(Metric.HANDLED) if row else 0,
                     first_response_p50=first.p50 if first else None,
                     first_response_p90=first.p90 if first else None,
+                    breached=breached[kind],
+                    near_breach=near[kind],
                     online=len(online),
                     available=len(available),
                     queue=queue.get(kind, [0] * QUEUE_MINUTES),

@@ -214,6 +214,18 @@ class TaskFold:
             return None
         return EngagedSpan(self.assignee, self.task_id, self.channel, self.engaged_start, now)
 
+    def running_clocks(self) -> list[tuple[Metric, float]]:
+        """The service-level clocks running now, each with when it started:
+        none while the task is pending or closed."""
+        if self.status != "open" or self.created_at is None:
+            return []
+        clocks = [(Metric.FULL_RESOLUTION, self.created_at)]
+        if self._cycle_start is not None and self._cycle_heard:
+            clocks.append((Metric.FIRST_RESPONSE, self._cycle_start))
+        elif self.unanswered_since is not None:
+            clocks.append((Metric.REPLY, self.unanswered_since))
+        return clocks
+
     # -- measures ---------------------------------------------------------------
 
     def _measure(self, metric: Metric, at: float, agent: str | None = None) -> None:

@@ -361,7 +361,7 @@ class AgentDeskApp(App[None]):
             # Before the inbox is filled: a big snapshot is sorted once, in the view kept.
             self._restore(self._to_restore, snapshot)
             self._to_restore = None
-        self.main.load_snapshot(snapshot.tasks, snapshot.channels)
+        self.main.load_snapshot(snapshot.tasks, snapshot.channels, snapshot.sla)
         return snapshot.seq
 
     # --- the console's own documents ---------------------------------------------------

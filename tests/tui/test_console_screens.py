@@ -356,3 +356,32 @@ async def _board_at(app, console_desk, size) -> None:
         await until(pilot, lambda: sum(f.waiting for f in board.board.channels) == waiting + 1)
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+@pytest.mark.parametrize("mode", ["local", "hub"])
+async def test_rows_turn_amber_then_red_by_the_tasks_service_level_target(
+    console_desk, clock, mode
+):
+    from agentdesk.metrics.sla import SlaPolicy, SlaTarget
+    from agentdesk.plugin import InboundMessage
+
+    await seed(console_desk, clock)
+    console_desk.sla_policy = SlaPolicy((SlaTarget(first_response=600),), warn_at=0.5)
+    await console_desk.live_metrics()
+    connector = (
+        ServedConnector(console_desk, "ana") if mode == "hub" else LocalConnector(console_desk)
+    )
+    app = AgentDeskApp(connector, clock=clock, search_delay=0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        task = (await console_desk.ingest("chat", InboundMessage("v1", "hello"))).task
+        inbox = app.main.inbox
+        await until(pilot, lambda: task.id in inbox.sla)
+        assert inbox._wait_level(task.id, 0, clock()) == 0
+        clock.advance(301)  # past half of ten minutes: amber
+        assert inbox._wait_level(task.id, 301, clock()) == 1
+        clock.advance(300)  # past ten minutes: red
+        assert inbox._wait_level(task.id, 601, clock()) == 2
+        await app.client.reply(task.id, "hello!")  # answered: no clock runs
+        await until(pilot, lambda: task.id not in inbox.sla)
+        assert inbox._wait_level(task.id, None, clock()) == 0

@@ -21,11 +21,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
 
-from agentdesk.api import Actor, ChannelStatus, DeskError, ErrorCode, Role, Update
+from agentdesk.api import (
+    Actor,
+    ChannelStatus,
+    DeskError,
+    ErrorCode,
+    Role,
+    SlaDue,
+    Snapshot,
+    Update,
+)
 from agentdesk.api import requests as rq
 from agentdesk.api.actor import SYSTEM
 from agentdesk.api.agents import AgentInfo, Presence
-from agentdesk.domain import IdFactory, OutboxEntry, Status
+from agentdesk.domain import IdFactory, OutboxEntry, Status, Task
 from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.events import AnyEvent
 from agentdesk.domain.evolve import evolve
@@ -33,6 +42,7 @@ from agentdesk.domain.identity_kinds import IdentityKinds, IdentityRules
 from agentdesk.domain.text import clean_text
 from agentdesk.metrics import ALWAYS, BusinessCalendar
 from agentdesk.metrics.live import LiveMetrics
+from agentdesk.metrics.sla import SlaPolicy
 from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
 
@@ -88,9 +98,11 @@ class Desk:
         bus: UpdateBus | None = None,
         routing: RoutingPass | None = None,
         calendar: BusinessCalendar = ALWAYS,
+        sla: SlaPolicy | None = None,
     ) -> None:
         """``routing``: the desk assigns waiting tasks itself (push), by its rules;
-        ``calendar``: the business hours its figures are counted in."""
+        ``calendar``: the business hours its figures are counted in;
+        ``sla``: the service-level targets its tasks are held to."""
         self.store = store
         self.thread = StoreThread()
         self.clock = clock
@@ -132,6 +144,9 @@ class Desk:
         #: for, then batch by batch as they commit.
         self.live: LiveMetrics | None = None
         self._live_lock = asyncio.Lock()
+        self.sla_policy = sla or SlaPolicy()
+        #: Each open task's running service-level target, as last published.
+        self.sla: dict[str, SlaDue] = {}
 
     # --- requests: the one entry of reads and commands ----------------------
 
@@ -178,7 +193,7 @@ class Desk:
         if isinstance(request, rq.GetBoard):
             authorize(actor, request, None)
             live = await self.live_metrics()
-            return live.board(self._everyone(), self.clock())
+            return live.board(self._everyone(), self.clock(), self.sla)
         if isinstance(request, rq.TakeNext):
             routing = self.routing or RoutingPass(RoutingConfig())
             presence, book = dict(self._presence), self.agents
@@ -197,7 +212,10 @@ class Desk:
         if reader is None:
             raise DeskError(f"unknown request {type(request).__name__}")
         authorize(actor, request, None)
-        return await self.read(lambda: reader(self._context(actor), request), urgent=True)
+        answer = await self.read(lambda: reader(self._context(actor), request), urgent=True)
+        if isinstance(answer, Snapshot):
+            answer.sla = self.sla_of(answer.tasks)
+        return answer
 
     async def read(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
         """``fn(*args)`` on the store's thread: a read, consistent in itself.
@@ -287,7 +305,8 @@ class Desk:
             self.route_soon()
         notices = notices or []
         public = [n.text for n in notices if n.agent is None]
-        if batch.tasks or batch.events or batch.customers or public:
+        sla = self._fold_in(seq, batch)
+        if batch.tasks or batch.events or batch.customers or public or sla:
             self.bus.publish(
                 Update(
                     seq=seq,
@@ -295,6 +314,7 @@ class Desk:
                     events=cast("list[AnyEvent]", list(batch.events)),
                     customers=list(batch.customers),
                     notices=public,
+                    sla=sla,
                 )
             )
         for notice in notices:
@@ -302,8 +322,26 @@ class Desk:
                 self.bus.publish(Update(seq=seq, notices=[notice.text], to=notice.agent))
         if batch.outbox_put:
             self.outbox_wakeup.set()
-        if self.live is not None and (batch.events or batch.activity):
-            self.live.apply(seq, list(batch.events), list(batch.activity))
+
+    def _fold_in(self, seq: int, batch: Batch) -> dict[str, SlaDue | None]:
+        """The live figures take the batch; the service-level clocks it moved."""
+        live = self.live
+        if live is None or not (batch.events or batch.activity or batch.tasks):
+            return {}
+        touched = live.apply(seq, list(batch.events), list(batch.activity), list(batch.tasks))
+        if not self.sla_policy.targets:
+            return {}
+        moved: dict[str, SlaDue | None] = {}
+        now = self.clock()
+        for task_id in touched:
+            due = live.sla(task_id, self.sla_policy, now)
+            if due != self.sla.get(task_id):
+                moved[task_id] = due
+                if due is None:
+                    self.sla.pop(task_id, None)
+                else:
+                    self.sla[task_id] = due
+        return moved
 
     # --- the commands that are more than one plan ----------------------------
 
@@ -375,9 +413,12 @@ class Desk:
         """The live figures, folded from the history the first time."""
         async with self._live_lock:
             if self.live is None:
-                self.live = await self.read(
+                self.live = live = await self.read(
                     LiveMetrics.from_store, self.store, self.calendar, self.clock()
                 )
+                if self.sla_policy.targets:
+                    self.sla = live.sla_all(self.sla_policy, self.clock())
+                    self.bus.publish(Update(seq=self.store.seq, sla=dict(self.sla)))
             return self.live
 
     async def _write_own(self, batch: Batch) -> None:
@@ -438,6 +479,10 @@ class Desk:
         self.bus.publish(Update(seq=self.store.seq, agents=[info]))
         self.route_soon()  # someone came (the backlog is theirs) or went
         return info
+
+    def sla_of(self, tasks: list[Task]) -> dict[str, SlaDue]:
+        """The running service-level targets of ``tasks``."""
+        return {task.id: self.sla[task.id] for task in tasks if task.id in self.sla}
 
     def everyone_offline(self) -> None:
         """The desk is closing: every agent present is offline from now."""

@@ -33,7 +33,9 @@ class LocalDeskClient(RequestMethods):
     async def request(self, request: rq.Request) -> Any:
         if isinstance(request, rq.GetSnapshot) and self._first is not None:
             (seq, tasks), self._first = self._first, None
-            return Snapshot(seq=seq, tasks=tasks, channels=self.desk.channels())
+            return Snapshot(
+                seq=seq, tasks=tasks, channels=self.desk.channels(), sla=self.desk.sla_of(tasks)
+            )
         return await self.desk.handle(self.actor, request)
 
     async def subscribe(self, since: int) -> AsyncIterator[Update]:

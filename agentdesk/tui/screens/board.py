@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -78,7 +79,14 @@ class BoardScreen(Screen[None]):
     def on_mount(self) -> None:
         channels = self.query_one("#board-channels", DataTable)
         channels.add_columns(
-            "channel", "waiting", "longest", "in", "handled", "1st resp p50/p90", "agents"
+            "channel",
+            "waiting",
+            "longest",
+            "in",
+            "handled",
+            "1st resp p50/p90",
+            "late/near",
+            "agents",
         )
         agents = self.query_one("#board-agents", DataTable)
         agents.add_columns("agent", "", "load", "online", "focus/engaged today", "on screen")
@@ -143,6 +151,7 @@ class BoardScreen(Screen[None]):
                     str(flow.received),
                     str(flow.handled),
                     f"{short(flow.first_response_p50)}/{short(flow.first_response_p90)}",
+                    _late(flow),
                     f"{flow.available}/{flow.online}",
                     key=flow.channel,
                 )
@@ -199,6 +208,15 @@ class BoardScreen(Screen[None]):
         yield
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
+
+
+def _late(flow: ChannelFlow) -> Text:
+    """Tasks past their target (red) over those near it (amber)."""
+    text = Text()
+    text.append(str(flow.breached), style="bold red" if flow.breached else "")
+    text.append("/")
+    text.append(str(flow.near_breach), style="yellow" if flow.near_breach else "")
+    return text
 
 
 def _queue_label(flow: ChannelFlow) -> str:

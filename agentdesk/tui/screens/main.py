@@ -21,7 +21,7 @@ from textual.events import DescendantFocus, Resize
 from textual.widget import Widget
 from textual.widgets import Static
 
-from agentdesk.api import ChannelStatus, Update
+from agentdesk.api import ChannelStatus, SlaDue, Update
 from agentdesk.api import requests as rq
 from agentdesk.domain import Status, Task
 
@@ -228,8 +228,14 @@ class MainScreen(TaskOpening, Navigation):
 
     # --- data from the desk -------------------------------------------------------
 
-    def load_snapshot(self, tasks: list[Task], channels: list[ChannelStatus]) -> None:
+    def load_snapshot(
+        self,
+        tasks: list[Task],
+        channels: list[ChannelStatus],
+        sla: dict[str, SlaDue] | None = None,
+    ) -> None:
         self.inbox.load(tasks)
+        self.inbox.set_sla(dict(sla or {}), whole=True)
         self.set_channels(channels)
         self._title()
 
@@ -279,6 +285,8 @@ class MainScreen(TaskOpening, Navigation):
             self._show_customer_of(self.pane())
         if update.channels:
             self.set_channels(update.channels)
+        if update.sla:
+            self.inbox.set_sla(update.sla)
         for task_id, typing in update.typing.items():
             for pane in self.conversation_panes():
                 if pane.task_id == task_id:

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from agentdesk.api import SlaDue
 from agentdesk.domain import Task
 
 from ..inbox_index import BuiltIndex, InboxIndex, InboxView, build_index
@@ -104,6 +105,9 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         self.preview_rows = preview_rows
         self.cursor_id: str | None = None
         self._cursor_row = 0
+        #: The desk's service-level clocks (task id -> due): where one runs, it
+        #: decides a row's colour instead of the waiting thresholds.
+        self.sla: dict[str, SlaDue] = {}
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         # Rich styles of the components, worked out once per theme (Textual's own
         # cache is dropped on every refresh, and rows are built between refreshes).
@@ -181,6 +185,17 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         before = self._current_row()
         self.index.upsert_many(tasks)
         self._after_change(before)
+
+    def set_sla(self, changed: dict[str, SlaDue | None], *, whole: bool = False) -> None:
+        """Take the desk's service-level clocks (``whole``: all of them, from a snapshot)."""
+        if whole:
+            self.sla = {}
+        for task_id, due in changed.items():
+            if due is None:
+                self.sla.pop(task_id, None)
+            else:
+                self.sla[task_id] = due
+        self.refresh()
 
     def set_view(self, view: InboxView) -> None:
         self.index.set_view(view)
@@ -324,7 +339,7 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
             is_cursor,
             is_cursor and self.has_focus,
             wait_text,
-            self._wait_level(waited),
+            level := self._wait_level(task.id, waited, now),
         )
         strip = self._cache.get(key)
         if strip is None:
@@ -340,7 +355,7 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
                 style=self._style,
                 me=self.index.me,
                 wait_text=wait_text,
-                wait_level=self._wait_level(waited),
+                wait_level=level,
             )
             self._cache[key] = strip
             self.rows_built += 1
@@ -360,7 +375,12 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         """Redraw waiting times (called every few seconds; only visible rows cost)."""
         self.refresh()
 
-    def _wait_level(self, waited: float | None) -> int:
+    def _wait_level(self, task_id: str, waited: float | None, now: float) -> int:
+        """0 fine, 1 amber, 2 red: by the task's service-level target where one
+        runs, else by how long the customer has waited."""
+        due = self.sla.get(task_id)
+        if due is not None:
+            return 2 if now >= due.due_at else 1 if now >= due.warn_at else 0
         if waited is None or waited < self.waiting_warn:
             return 0
         return 1 if waited < self.waiting_error else 2

@@ -49,9 +49,23 @@ DEMO_ROUTING = {
 }
 
 
+#: The demo's service-level targets (unless the config has its own): short
+#: enough that rows are seen turning amber and red within minutes.
+DEMO_SLA = {
+    "targets": [
+        {"first_response": "1h", "next_reply": "2h"},
+        {"channel": "chat", "first_response": "3m", "next_reply": "3m"},
+        {"channel": "sms", "first_response": "5m", "next_reply": "5m"},
+        {"channel": "social", "first_response": "5m", "next_reply": "5m"},
+        {"channel": "phone", "first_response": "2m"},
+    ]
+}
+
+
 def demo_config(config: Config, *, rate: float, seed: int, routing: bool = False) -> Config:
     """The user's config with its channels replaced by one simulator per channel
-    kind (and, for the team demo, ``DEMO_ROUTING``)."""
+    kind, ``DEMO_SLA`` when it has no targets (and, for the team demo,
+    ``DEMO_ROUTING``)."""
     channels = [
         ChannelConfig(
             plugin="simulator",
@@ -63,9 +77,11 @@ def demo_config(config: Config, *, rate: float, seed: int, routing: bool = False
     ]
     agent = config.agent if config.agent != "agent" else "you"
     demo = dataclasses.replace(config, channels=channels, agent=agent)
-    if routing:
-        from agentdesk.core.config import parse_config
+    from agentdesk.core.config import parse_config
 
+    if not demo.sla.targets:
+        demo = dataclasses.replace(demo, sla=parse_config({"sla": DEMO_SLA}).sla)
+    if routing:
         demo = dataclasses.replace(demo, routing=parse_config({"routing": DEMO_ROUTING}).routing)
     return demo
 

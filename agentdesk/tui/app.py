@@ -190,6 +190,7 @@ class AgentDeskApp(App[None]):
             KeyGroup("Composer", bindings_of(ComposerArea.BINDINGS)),
             KeyGroup("Search", bindings_of(SearchScreen.BINDINGS + SearchResults.BINDINGS)),
             KeyGroup("Handoff", bindings_of(HandoffScreen.BINDINGS)),
+            KeyGroup("Team board", bindings_of(BoardScreen.BINDINGS)),
             KeyGroup("Dialogs", bindings_of(ChoicePrompt.BINDINGS + HelpScreen.BINDINGS)),
             KeyGroup("Console", bindings_of(self.BINDINGS)),
         ]
@@ -459,8 +460,10 @@ class AgentDeskApp(App[None]):
         if update.agents:
             self._team_changed(update.agents)
         self.main.apply_update(update)
-        if isinstance(self.screen, BoardScreen) and (update.changes_data or update.agents):
-            self.screen.desk_changed()
+        if isinstance(self.screen, BoardScreen):
+            self.screen.desk_events(list(update.events), list(update.tasks))
+            if update.changes_data or update.agents:
+                self.screen.desk_changed()
 
     def _note_channels(self, channels: list[ChannelStatus], *, quiet: bool) -> None:
         """Toast a channel going down, and coming back."""

@@ -385,3 +385,48 @@ async def test_rows_turn_amber_then_red_by_the_tasks_service_level_target(
         await app.client.reply(task.id, "hello!")  # answered: no clock runs
         await until(pilot, lambda: task.id not in inbox.sla)
         assert inbox._wait_level(task.id, None, clock()) == 0
+
+
+@pytest.mark.parametrize("mode", ["local", "hub"])
+async def test_a_lead_watches_an_agents_screen_live_without_marking_it_read(
+    console_desk, clock, mode
+):
+    from agentdesk.api import Actor
+    from agentdesk.api import requests as rq
+    from agentdesk.domain import Priority
+    from agentdesk.plugin import InboundMessage
+    from agentdesk.tui.screens.board import BoardScreen
+
+    tasks = await seed(console_desk, clock)
+    watched = next(t for t in tasks if t.unread)
+    await console_desk.handle(Actor.embedded("admin"), rq.AddAgent(name="sam"))
+    console_desk.set_presence("sam", "online")
+    await console_desk.handle(Actor(agent="sam", role=Role.AGENT), rq.Focus(task_id=watched.id))
+    connector = (
+        ServedConnector(console_desk, "lea", Role.LEAD)
+        if mode == "hub"
+        else LocalConnector(console_desk, "lea")
+    )
+    app = AgentDeskApp(connector, clock=clock, search_delay=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("L")
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        await until(pilot, lambda: board.board is not None)
+        table = board.query_one("#board-agents")
+        row = [a.name for a in board.board.agents].index("sam")
+        table.move_cursor(row=row)
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: board.monitor.task_id == watched.id and board.monitor.events)
+        who = console_desk.store.get_customer(watched.customer_id).identities[0]
+        await console_desk.ingest(watched.channel, InboundMessage(who.value, "still there?"))
+        await until(pilot, lambda: "still there?" in screen_text(app))
+        assert console_desk.store.get_task(watched.id).unread  # watching is not reading
+        await pilot.press("p")
+        await until(pilot, lambda: not isinstance(app.screen, BoardScreen))
+        app.screen.dismiss("urgent")  # the priority prompt, for the watched task
+        await until(
+            pilot, lambda: console_desk.store.get_task(watched.id).priority == Priority.URGENT
+        )

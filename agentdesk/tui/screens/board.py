@@ -16,18 +16,24 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from agentdesk.api import DeskError
 from agentdesk.api import requests as rq
 from agentdesk.api.board import AgentLoad, Board, ChannelFlow
+from agentdesk.domain import Event, Task
 
 from ..labels import channel_badge, format_wait
 from ..safe_text import safe_line
+from ..widgets.conversation import ConversationPane
+from . import task_actions
 
 #: At most one board asked for in this many seconds, however busy the desk.
 REFRESH_SECONDS = 1.0
+#: Narrower than this, the board and the watched conversation take turns.
+NARROW = 120
 
 
 def short(seconds: float | None) -> str:
@@ -56,9 +62,14 @@ def time_text(agent: AgentLoad) -> str:
 
 class BoardScreen(Screen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="board.close"),
+        Binding("escape", "back", "Back", id="board.close"),
         Binding("L", "app.pop_screen", "Back", show=False, id="board.toggle"),
         Binding("r", "refresh_board", "Refresh", id="board.refresh"),
+        Binding(
+            "enter", "monitor", "Watch", id="board.monitor", tooltip="Watch the agent's screen"
+        ),
+        Binding("a", "reassign", "Reassign", id="board.reassign"),
+        Binding("p", "priority", "Priority", id="board.priority"),
     ]
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
@@ -67,16 +78,45 @@ class BoardScreen(Screen[None]):
         self.board: Board | None = None
         self._asked_at = 0.0
         self._again = False
+        #: The agent whose screen the monitor follows.
+        self.watched: str | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="board-body"):
-            yield Static("Team board: loading…", id="board-title")
-            yield DataTable(id="board-channels", cursor_type="row", zebra_stripes=True)
-            yield VerticalScroll(id="board-queues")
-            yield DataTable(id="board-agents", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="board-split"):
+            with Vertical(id="board-body"):
+                yield Static("Team board: loading…", id="board-title")
+                yield DataTable(id="board-channels", cursor_type="row", zebra_stripes=True)
+                yield VerticalScroll(id="board-queues")
+                yield DataTable(id="board-agents", cursor_type="row", zebra_stripes=True)
+            # Read-only: the composer is hidden and nothing here marks a task read.
+            yield ConversationPane(
+                me="",
+                canned={},
+                fields=lambda pane: {},
+                submit=lambda *args: None,
+                clock=self.clock,
+                id="board-monitor",
+            )
         yield Footer()
 
+    def on_resize(self, event: Resize) -> None:
+        # Under 120 columns one pane at a time: the board, or what is watched.
+        self.set_class(event.size.width < NARROW, "-narrow")
+
+    def action_back(self) -> None:
+        if self.has_class("-narrow") and self.has_class("-monitoring"):
+            self.remove_class("-monitoring")
+        else:
+            self.app.pop_screen()
+
+    @property
+    def monitor(self) -> ConversationPane:
+        return self.query_one("#board-monitor", ConversationPane)
+
     def on_mount(self) -> None:
+        self.monitor.query_one(".pane-title", Static).update(
+            "Select an agent and press enter to watch their screen."
+        )
         channels = self.query_one("#board-channels", DataTable)
         channels.add_columns(
             "channel",
@@ -136,6 +176,81 @@ class BoardScreen(Screen[None]):
         self._show_channels(board)
         self._show_queues(board.channels)
         self._show_agents(board.agents)
+        if self.watched is not None:
+            self._follow(self.watched)
+
+    # -- watching an agent's screen ---------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # The table takes enter for itself: selecting an agent's row is "watch".
+        if event.data_table.id == "board-agents":
+            self.action_monitor()
+
+    def action_monitor(self) -> None:
+        """Watch the highlighted agent's screen (escape goes back to the board
+        when it is too narrow for both)."""
+        table = self.query_one("#board-agents", DataTable)
+        if not table.row_count:
+            return
+        self.watched = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self.add_class("-monitoring")
+        self.monitor.current = None  # load it even if the task is the one shown
+        self._follow(self.watched)
+
+    def _follow(self, agent: str) -> None:
+        load = next((a for a in (self.board.agents if self.board else []) if a.name == agent), None)
+        task_id = load.focus_task if load else None
+        if task_id is None:
+            self.monitor.show(None, [], "")
+            self.monitor.query_one(".pane-title", Static).update(
+                f"{safe_line(agent, 24)} has no conversation on screen."
+            )
+        elif self.monitor.task_id != task_id:
+            self._watch(agent, task_id)
+
+    @work(exclusive=True, group="board-monitor")
+    async def _watch(self, agent: str, task_id: str) -> None:
+        client = self.app.client  # type: ignore[attr-defined]
+        try:
+            task = await client.get_task(task_id)
+            events = await client.thread(task_id) if task is not None else []
+        except DeskError as exc:
+            self.notify(safe_line(f"Cannot watch: {exc}", 200), severity="warning", markup=False)
+            return
+        name = task.customer_name if task is not None and task.customer_name else "customer"
+        self.monitor.show(task, events, name)
+
+    def desk_events(self, events: list[Event], tasks: list[Task]) -> None:
+        """Live: what happens on the watched conversation shows at once."""
+        for task in tasks:
+            self.monitor.update_task(task)
+        for event in events:
+            self.monitor.add_event(event)
+
+    def _watched_task(self) -> Task | None:
+        task = self.monitor.current
+        if task is None:
+            self.notify("Watch an agent's conversation first (enter).", markup=False, timeout=3)
+        return task
+
+    def action_reassign(self) -> None:
+        task = self._watched_task()
+        if task is not None:
+            self._act(task, task_actions.assign)
+
+    def action_priority(self) -> None:
+        task = self._watched_task()
+        if task is not None:
+            self._act(task, task_actions.priority)
+
+    def _act(self, task: Task, action: Callable[..., None]) -> None:
+        """Run one of the main screen's task actions on the watched task."""
+        main = self.app.main  # type: ignore[attr-defined]
+        main.acting_on = task
+        try:
+            action(main)
+        finally:
+            main.acting_on = None
 
     def _show_channels(self, board: Board) -> None:
         table = self.query_one("#board-channels", DataTable)

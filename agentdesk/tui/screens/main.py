@@ -116,6 +116,8 @@ class MainScreen(TaskOpening, Navigation):
         self._selected_none = True
         self._anchor: dict[str, int] = {}
         self._unloaded: set[str] = set()
+        #: A task another screen has the task actions act on, while it asks.
+        self.acting_on: Task | None = None
         #: The task last said to be on screen (``report_focus``).
         self._focus_said: str | None = None
 
@@ -295,7 +297,10 @@ class MainScreen(TaskOpening, Navigation):
     # --- which task an action is for -------------------------------------------------
 
     def target_task(self) -> Task | None:
-        """The task in the focused conversation, or the inbox's selected task."""
+        """The task in the focused conversation, or the inbox's selected task
+        (or the one another screen acts on: the board's watched task)."""
+        if self.acting_on is not None:
+            return self.acting_on
         if self.active_pane == "inbox-pane" or self.pane().current is None:
             return self.inbox.cursor_task
         return self.pane().current

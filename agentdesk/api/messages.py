@@ -70,6 +70,8 @@ class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False)
     typing: dict[str, bool] = msgspec.field(default_factory=dict)
     #: Service-level clocks that changed: task id -> due, or None when none runs.
     sla: dict[str, SlaDue | None] = msgspec.field(default_factory=dict)
+    #: Who has a task on their screen now, for the tasks where that changed.
+    viewers: dict[str, list[str]] = msgspec.field(default_factory=dict)
     reset: bool = False
     #: The one agent this update is for (a notice for them alone); None: everyone.
     to: str | None = None
@@ -88,6 +90,8 @@ class Snapshot(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     channels: list[ChannelStatus]
     #: The running service-level clocks of those tasks (task id -> due).
     sla: dict[str, SlaDue] = msgspec.field(default_factory=dict)
+    #: Who has each of those tasks on their screen (tasks nobody views: absent).
+    viewers: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class TimelineEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):

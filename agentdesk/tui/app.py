@@ -362,7 +362,7 @@ class AgentDeskApp(App[None]):
             # Before the inbox is filled: a big snapshot is sorted once, in the view kept.
             self._restore(self._to_restore, snapshot)
             self._to_restore = None
-        self.main.load_snapshot(snapshot.tasks, snapshot.channels, snapshot.sla)
+        self.main.load_snapshot(snapshot.tasks, snapshot.channels, snapshot.sla, snapshot.viewers)
         return snapshot.seq
 
     # --- the console's own documents ---------------------------------------------------
@@ -461,7 +461,7 @@ class AgentDeskApp(App[None]):
             self._team_changed(update.agents)
         self.main.apply_update(update)
         if isinstance(self.screen, BoardScreen):
-            self.screen.desk_events(list(update.events), list(update.tasks))
+            self.screen.desk_events(list(update.events), list(update.tasks), update.viewers)
             if update.changes_data or update.agents:
                 self.screen.desk_changed()
 

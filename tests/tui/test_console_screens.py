@@ -420,6 +420,8 @@ async def test_a_lead_watches_an_agents_screen_live_without_marking_it_read(
         table.focus()
         await pilot.press("enter")
         await until(pilot, lambda: board.monitor.task_id == watched.id and board.monitor.events)
+        await until(pilot, lambda: "also on this conversation: sam" in screen_text(app))
+        assert console_desk.activity.viewers(watched.id) == ["lea", "sam"]
         who = console_desk.store.get_customer(watched.customer_id).identities[0]
         await console_desk.ingest(watched.channel, InboundMessage(who.value, "still there?"))
         await until(pilot, lambda: "still there?" in screen_text(app))
@@ -430,3 +432,31 @@ async def test_a_lead_watches_an_agents_screen_live_without_marking_it_read(
         await until(
             pilot, lambda: console_desk.store.get_task(watched.id).priority == Priority.URGENT
         )
+        await pilot.press("escape")  # back to her own screen: she no longer watches it
+        await until(pilot, lambda: console_desk.activity.viewers(watched.id) == ["sam"])
+
+
+@pytest.mark.parametrize("mode", ["local", "hub"])
+async def test_a_conversation_shows_who_else_has_it_on_screen(console_desk, clock, mode):
+    from agentdesk.api import Actor
+    from agentdesk.api import requests as rq
+
+    tasks = await seed(console_desk, clock)
+    await console_desk.handle(Actor.embedded("admin"), rq.AddAgent(name="sam"))
+    console_desk.set_presence("sam", "online")
+    connector = (
+        ServedConnector(console_desk, "lea", Role.LEAD)
+        if mode == "hub"
+        else LocalConnector(console_desk, "lea")
+    )
+    app = AgentDeskApp(connector, clock=clock, search_delay=0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        app.main.open_task(tasks[0].id)
+        await until(pilot, lambda: console_desk.activity.viewers(tasks[0].id) == ["lea"])
+        assert "also on this conversation" not in screen_text(app)  # only herself
+        sam = Actor(agent="sam", role=Role.AGENT)
+        await console_desk.handle(sam, rq.Focus(task_id=tasks[0].id))
+        await until(pilot, lambda: "also on this conversation: sam" in screen_text(app))
+        console_desk.set_presence("sam", "offline")
+        await until(pilot, lambda: "also on this conversation" not in screen_text(app))

@@ -57,6 +57,10 @@ class ActivityLog:
         )
         return True
 
+    def viewers(self, task_id: str) -> list[str]:
+        """The agents who have ``task_id`` on their screen."""
+        return sorted(agent for agent, focus in self.focus_of.items() if focus == task_id)
+
     def _add(self, record: Activity) -> None:
         self._pending.append(record)
         if self._flushing is None:

@@ -215,6 +215,7 @@ class Desk:
         answer = await self.read(lambda: reader(self._context(actor), request), urgent=True)
         if isinstance(answer, Snapshot):
             answer.sla = self.sla_of(answer.tasks)
+            answer.viewers = self.viewers_of(answer.tasks)
         return answer
 
     async def read(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
@@ -407,7 +408,15 @@ class Desk:
             if task is None:
                 raise DeskError(f"no task {request.task_id}", ErrorCode.NOT_FOUND)
             channel = task.channel_kind
-        self.activity.focus(actor.agent, request.task_id, channel)
+        before = self.activity.focus_of.get(actor.agent)
+        if self.activity.focus(actor.agent, request.task_id, channel):
+            self._viewers_changed(before, request.task_id)
+
+    def _viewers_changed(self, *task_ids: str | None) -> None:
+        """Tell every console who now views these tasks."""
+        viewers = {tid: self.activity.viewers(tid) for tid in dict.fromkeys(task_ids) if tid}
+        if viewers:
+            self.bus.publish(Update(seq=self.store.seq, viewers=viewers))
 
     async def live_metrics(self) -> LiveMetrics:
         """The live figures, folded from the history the first time."""
@@ -465,7 +474,10 @@ class Desk:
         """Say an agent is online, away or offline; everyone's consoles hear it."""
         if self._presence.get(agent, Presence.OFFLINE) != presence:
             self._presence[agent] = presence
+        watched = self.activity.focus_of.get(agent)
         self.activity.presence(agent, presence)
+        if watched is not None and self.activity.focus_of.get(agent) is None:
+            self._viewers_changed(watched)  # gone: that screen is no longer theirs
         if presence == Presence.ONLINE:
             self._gone_since.pop(agent, None)
         elif agent not in self._gone_since:
@@ -483,6 +495,11 @@ class Desk:
     def sla_of(self, tasks: list[Task]) -> dict[str, SlaDue]:
         """The running service-level targets of ``tasks``."""
         return {task.id: self.sla[task.id] for task in tasks if task.id in self.sla}
+
+    def viewers_of(self, tasks: list[Task]) -> dict[str, list[str]]:
+        """Who has each of ``tasks`` on their screen (tasks nobody views: absent)."""
+        seen = set(self.activity.focus_of.values())
+        return {task.id: self.activity.viewers(task.id) for task in tasks if task.id in seen}
 
     def everyone_offline(self) -> None:
         """The desk is closing: every agent present is offline from now."""

@@ -34,7 +34,11 @@ class LocalDeskClient(RequestMethods):
         if isinstance(request, rq.GetSnapshot) and self._first is not None:
             (seq, tasks), self._first = self._first, None
             return Snapshot(
-                seq=seq, tasks=tasks, channels=self.desk.channels(), sla=self.desk.sla_of(tasks)
+                seq=seq,
+                tasks=tasks,
+                channels=self.desk.channels(),
+                sla=self.desk.sla_of(tasks),
+                viewers=self.desk.viewers_of(tasks),
             )
         return await self.desk.handle(self.actor, request)
 

@@ -63,7 +63,7 @@ def time_text(agent: AgentLoad) -> str:
 class BoardScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="board.close"),
-        Binding("L", "app.pop_screen", "Back", show=False, id="board.toggle"),
+        Binding("L", "leave", "Back", show=False, id="board.toggle"),
         Binding("r", "refresh_board", "Refresh", id="board.refresh"),
         Binding(
             "enter", "monitor", "Watch", id="board.monitor", tooltip="Watch the agent's screen"
@@ -107,7 +107,7 @@ class BoardScreen(Screen[None]):
         if self.has_class("-narrow") and self.has_class("-monitoring"):
             self.remove_class("-monitoring")
         else:
-            self.app.pop_screen()
+            self.action_leave()
 
     @property
     def monitor(self) -> ConversationPane:
@@ -219,13 +219,31 @@ class BoardScreen(Screen[None]):
             return
         name = task.customer_name if task is not None and task.customer_name else "customer"
         self.monitor.show(task, events, name)
+        main = self.app.main  # type: ignore[attr-defined]
+        self.monitor.me = client.me
+        self.monitor.set_viewers(main.viewers.get(task_id, []))
+        # The lead has it on screen too: the agent sees who watches.
+        with contextlib.suppress(DeskError):
+            await client.request(rq.Focus(task_id=task_id))
 
-    def desk_events(self, events: list[Event], tasks: list[Task]) -> None:
+    def action_leave(self) -> None:
+        """Back to the main screen, whose conversation is on screen again."""
+        self.app.pop_screen()
+        main = self.app.main  # type: ignore[attr-defined]
+        main._focus_said = "-"  # said again, even if it is the one said before
+        main.report_focus()
+
+    def desk_events(
+        self, events: list[Event], tasks: list[Task], viewers: dict[str, list[str]]
+    ) -> None:
         """Live: what happens on the watched conversation shows at once."""
         for task in tasks:
             self.monitor.update_task(task)
         for event in events:
             self.monitor.add_event(event)
+        watched = self.monitor.task_id
+        if watched is not None and watched in viewers:
+            self.monitor.set_viewers(viewers[watched])
 
     def _watched_task(self) -> Task | None:
         task = self.monitor.current

@@ -41,6 +41,8 @@ class DeskScreen(Screen[None]):
     _unloaded: set[str]
     #: The task last said to be on the agent's screen.
     _focus_said: str | None
+    #: Who has each task on their screen.
+    viewers: dict[str, list[str]]
 
     @property
     def desk_app(self) -> AgentDeskApp:

@@ -116,6 +116,8 @@ class MainScreen(TaskOpening, Navigation):
         self._selected_none = True
         self._anchor: dict[str, int] = {}
         self._unloaded: set[str] = set()
+        #: Who has each task on their screen (the desk says; task id -> agents).
+        self.viewers: dict[str, list[str]] = {}
         #: A task another screen has the task actions act on, while it asks.
         self.acting_on: Task | None = None
         #: The task last said to be on screen (``report_focus``).
@@ -235,9 +237,13 @@ class MainScreen(TaskOpening, Navigation):
         tasks: list[Task],
         channels: list[ChannelStatus],
         sla: dict[str, SlaDue] | None = None,
+        viewers: dict[str, list[str]] | None = None,
     ) -> None:
         self.inbox.load(tasks)
         self.inbox.set_sla(dict(sla or {}), whole=True)
+        self.viewers = dict(viewers or {})
+        for pane in self.conversation_panes():
+            pane.set_viewers(self.viewers.get(pane.task_id or "", []))
         self.set_channels(channels)
         self._title()
 
@@ -289,6 +295,14 @@ class MainScreen(TaskOpening, Navigation):
             self.set_channels(update.channels)
         if update.sla:
             self.inbox.set_sla(update.sla)
+        for task_id, names in update.viewers.items():
+            if names:
+                self.viewers[task_id] = names
+            else:
+                self.viewers.pop(task_id, None)
+            for pane in self.conversation_panes():
+                if pane.task_id == task_id:
+                    pane.set_viewers(names)
         for task_id, typing in update.typing.items():
             for pane in self.conversation_panes():
                 if pane.task_id == task_id:

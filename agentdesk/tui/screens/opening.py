@@ -43,6 +43,7 @@ class TaskOpening(DeskScreen):
         if task is not None:
             # Show what we know at once, so keys typed right after enter act on it.
             pane.begin(task, self.controller.customer_name(task))
+            pane.set_viewers(self.viewers.get(task_id, []))
             self._bind_composer(pane)
         if focus:
             self.set_focus(pane.thread)
@@ -90,6 +91,7 @@ class TaskOpening(DeskScreen):
         if customer is not None:
             self.controller.customers[customer.id] = customer
         pane.show(task, events, self.controller.customer_name(task))
+        pane.set_viewers(self.viewers.get(task_id, []))
         self._bind_composer(pane)
         self.report_focus()
         if pane.id == self.active_conv:

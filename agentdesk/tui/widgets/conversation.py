@@ -58,6 +58,7 @@ class ConversationPane(Vertical):
         )
         yield Thread(classes="thread")
         yield Static("✎ the customer is typing…", classes="typing", markup=False)
+        yield Static("", classes="viewers", markup=False)
         yield Composer(
             canned=self._canned,
             fields=lambda: self._fields(self),
@@ -119,6 +120,16 @@ class ConversationPane(Vertical):
             self._typing_timer = None
         if typing:
             self._typing_timer = self.set_timer(TYPING_SHOWN_FOR, lambda: self.set_typing(False))
+
+    def set_viewers(self, names: list[str]) -> None:
+        """Show who else has this conversation on their screen (nobody: hidden)."""
+        others = [name for name in names if name != self.me]
+        line = self.query_one(".viewers", Static)
+        line.display = bool(others)
+        if others:
+            shown = ", ".join(safe_line(name, 24) for name in others[:5])
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            line.update(f"👁 also on this conversation: {shown}{more}")
 
     def update_task(self, task: Task) -> None:
         if self.current is not None and task.id == self.current.id:

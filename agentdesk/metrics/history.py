@@ -7,6 +7,7 @@ runs the same fold batch by batch (``live.py``).
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,27 @@ def collect(
     progress: Progress | None = None,
 ) -> Collected:
     """Fold every task's history; stretches still running end at ``until``."""
+    # A report makes a million small objects that live to its end: the cyclic
+    # collector would walk them again and again (1.3-1.5 s at 1M events).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _collect(
+            store, calendar, until=until, activity_since=activity_since, progress=progress
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _collect(
+    store: Store,
+    calendar: BusinessCalendar,
+    *,
+    until: float,
+    activity_since: float,
+    progress: Progress | None,
+) -> Collected:
     total = store.stats().events
     out = Collected()
     fold: TaskFold | None = None

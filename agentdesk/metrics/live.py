@@ -38,6 +38,8 @@ class LiveMetrics:
         #: The last batch folded in: a batch at or below it is already here.
         self.seq = seq
         self.folds: dict[str, TaskFold] = {}
+        #: The tasks not closed: all the board needs to walk (history grows).
+        self.active: set[str] = set()
         self.measures: list[Measure] = []
         self.spans: list[EngagedSpan] = []
         self.activity: dict[str, list[Activity]] = defaultdict(list)
@@ -69,6 +71,10 @@ class LiveMetrics:
                     span=self.spans.append,
                 )
             task.add(event)
+            if task.status == "closed":
+                self.active.discard(event.task_id)
+            else:
+                self.active.add(event.task_id)
 
     def apply(
         self, seq: int, events: list[Event], activity: list[Activity], tasks: list[Task]
@@ -132,7 +138,7 @@ class LiveMetrics:
         waiting: dict[str, list[float]] = defaultdict(list)
         load: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         running: dict[str, list[EngagedSpan]] = defaultdict(list)
-        for task in self.folds.values():
+        for task in (self.folds[task_id] for task_id in self.active):
             if task.queue_start is not None:
                 waiting[task.channel].append(task.queue_start)
             if task.status == "open" and task.assignee is not None:

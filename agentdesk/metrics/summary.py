@@ -37,9 +37,12 @@ class GroupBy(StrEnum):
 
 def percentile(values: list[float], q: float) -> float | None:
     """The nearest-rank percentile ``q`` (0..1) of ``values``, None when empty."""
-    if not values:
+    return _ranked(sorted(values), q)
+
+
+def _ranked(ordered: list[float], q: float) -> float | None:
+    if not ordered:
         return None
-    ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
@@ -55,14 +58,14 @@ class Timed:
 
     @classmethod
     def of(cls, measures: list[Measure]) -> Timed:
-        seconds = [m.seconds for m in measures if m.seconds is not None]
-        business = [m.business for m in measures if m.business is not None]
+        seconds = sorted(m.seconds for m in measures if m.seconds is not None)
+        business = sorted(m.business for m in measures if m.business is not None)
         return cls(
             len(measures),
-            percentile(seconds, 0.5),
-            percentile(seconds, 0.9),
-            percentile(business, 0.5),
-            percentile(business, 0.9),
+            _ranked(seconds, 0.5),
+            _ranked(seconds, 0.9),
+            _ranked(business, 0.5),
+            _ranked(business, 0.9),
         )
 
 

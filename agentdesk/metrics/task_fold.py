@@ -248,6 +248,8 @@ class TaskFold:
     def business_seconds(self, start: float, end: float) -> float:
         """Business seconds from ``start`` to ``end`` with pending periods cut out."""
         total = self._calendar.seconds(start, end)
+        if not self._pending and self._pending_start is None:
+            return total
         pending = list(self._pending)
         if self._pending_start is not None:
             pending.append((self._pending_start, end))

@@ -121,3 +121,29 @@ async def test_only_leads_see_the_board(desk: Desk) -> None:
     assert refused.value.code == ErrorCode.FORBIDDEN
     assert "lead" in refused.value.message
     assert await desk.handle(Actor(agent="bo", role=Role.LEAD), rq.GetBoard())
+
+
+async def test_the_history_is_folded_beside_the_writer_then_caught_up(tmp_path, clock) -> None:
+    from agentdesk.api.agents import Presence
+    from agentdesk.metrics.live import LiveMetrics
+    from agentdesk.store.sqlite_store import SqliteStore
+
+    store = SqliteStore.open(tmp_path / "store")
+    desk = Desk(store, clock=clock)
+    desk.register_channel(ChannelStatus("chat", "test", CHANNELS["chat"], HealthState.UP))
+    await desk.ingest("chat", InboundMessage("v1", "first"))
+    # What a second connection reads, while the writer goes on.
+    reader = store.reader()
+    live = LiveMetrics.from_store(reader, ALWAYS, clock())
+    reader.close()
+    await desk.ingest("chat", InboundMessage("v2", "meanwhile"))
+    desk.set_presence("ana", Presence.ONLINE)
+    await desk.activity.drain()
+    await desk.read(live.catch_up, store, clock() - 1)
+    assert len(live.folds) == 2
+    assert [a.value for a in live.activity["ana"]] == ["online"]
+    # The desk does the same by itself: every task counts on its board.
+    board = await desk.handle(Actor.embedded("lead"), rq.GetBoard())
+    assert board.channels[0].received == 2 and board.channels[0].waiting == 2
+    await desk.read(store.close)
+    desk.close()

@@ -60,6 +60,19 @@ class LiveMetrics:
             live.activity[record.agent].append(record)
         return live
 
+    def catch_up(self, store: Store, since: float) -> None:
+        """Take what ``store`` committed after the history was read (its change
+        feed from ``self.seq``), and the activity recorded from ``since`` on."""
+        while changes := store.changes_since(self.seq):
+            for change in changes:
+                self.apply(change.seq, list(change.events), [], list(change.tasks))
+        for record in store.iter_activity(since):
+            held = self.activity[record.agent]
+            if record not in held[-64:]:  # read already, if it came before the history
+                held.append(record)
+        for records in self.activity.values():
+            records.sort(key=lambda a: a.at)
+
     def fold(self, events: Iterable[Event]) -> None:
         for event in events:
             task = self.folds.get(event.task_id)

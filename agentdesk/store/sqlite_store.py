@@ -94,6 +94,12 @@ class SqliteStore(SqliteReads):
             " restore the store from a backup or an export"
         )
 
+    def reader(self) -> SqliteStore:
+        """A second, read-only connection to the same store, for a long read
+        on another thread while this one goes on writing (WAL readers see the
+        last commit before their first read)."""
+        return SqliteStore.open(self.path.parent, read_only=True)
+
     def close(self) -> None:
         """Checkpoint the log into the file and release the store. Idempotent."""
         if self._db is None:

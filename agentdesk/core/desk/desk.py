@@ -422,13 +422,32 @@ class Desk:
         """The live figures, folded from the history the first time."""
         async with self._live_lock:
             if self.live is None:
-                self.live = live = await self.read(
-                    LiveMetrics.from_store, self.store, self.calendar, self.clock()
-                )
+                self.live = live = await self._fold_history()
                 if self.sla_policy.targets:
                     self.sla = live.sla_all(self.sla_policy, self.clock())
                     self.bus.publish(Update(seq=self.store.seq, sla=dict(self.sla)))
             return self.live
+
+    async def _fold_history(self) -> LiveMetrics:
+        """The live figures from the whole history. On a second connection in a
+        thread of its own where the store has one (seconds for a large store,
+        which would otherwise hold every read and commit behind it), then what
+        was committed meanwhile, on the store's thread."""
+        opener = getattr(self.store, "reader", None)
+        if opener is None:
+            return await self.read(LiveMetrics.from_store, self.store, self.calendar, self.clock())
+        started = self.clock()
+
+        def fold() -> LiveMetrics:
+            reader = opener()
+            try:
+                return LiveMetrics.from_store(reader, self.calendar, self.clock())
+            finally:
+                reader.close()
+
+        live = await asyncio.to_thread(fold)
+        await self.read(live.catch_up, self.store, started)
+        return live
 
     async def _write_own(self, batch: Batch) -> None:
         """Commit and publish a change the desk makes of itself."""

@@ -138,3 +138,22 @@ def test_pending_prompt(snap_compare, size):
 @pytest.mark.parametrize("theme", ["agentdesk-light", "agentdesk-high-contrast"])
 def test_themes(snap_compare, theme):
     assert snap_compare(console(theme), terminal_size=(160, 48), run_before=opened)
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param((80, 24), id="80x24"), pytest.param((200, 60), id="200x60")]
+)
+def test_team_board(snap_compare, size):
+    async def run_before(pilot):
+        app = pilot.app
+        await opened(pilot)  # the conversation on this agent's screen
+        await pilot.press("L")
+        board = app.screen
+        await until(pilot, lambda: board.board is not None and board.board.agents)
+        table = board.query_one("#board-agents")
+        table.focus()
+        await pilot.press("enter")  # watch the agent's screen
+        await until(pilot, lambda: board.monitor.events)
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=size, run_before=run_before)

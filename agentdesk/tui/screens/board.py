@@ -193,6 +193,7 @@ class BoardScreen(Screen[None]):
         if not table.row_count:
             return
         self.watched = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self.monitor.border_title = f"watching {safe_line(self.watched, 24)} · read-only"
         self.add_class("-monitoring")
         self.monitor.current = None  # load it even if the task is the one shown
         self._follow(self.watched)

@@ -27,6 +27,7 @@ from agentdesk.domain import (
     Task,
     TaskUpdate,
     Transfer,
+    Whisper,
     check_transition,
     id_time,
 )
@@ -151,6 +152,7 @@ def _every_object():
             idempotency_key="K",
         ),
         Note(id="E2", **base, text="internal"),
+        Whisper(id="E2w", **base, text="psst", to="sam"),
         StatusChange(id="E3", **base, old="open", new="pending", pending_until=9.0),
         Assignment(id="E4", **base, old_assignee=None, new_assignee="bob"),
         Transfer(id="E5", **base, new_team="billing", note="n"),

@@ -75,6 +75,8 @@ class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False)
     reset: bool = False
     #: The one agent this update is for (a notice for them alone); None: everyone.
     to: str | None = None
+    #: With ``to``: the leads see it too (a whisper).
+    leads: bool = False
 
     @property
     def changes_data(self) -> bool:

@@ -106,10 +106,12 @@ class Reply(Command, frozen=True, tag="reply"):
 
 
 class AddNote(Command, frozen=True, tag="note"):
-    """An internal note on the task, never sent to the customer."""
+    """An internal note on the task, never sent to the customer. ``whisper``
+    (leads): for the task's agent alone, and the leads."""
 
     task_id: str
     text: str
+    whisper: bool = False
     result = AnyEvent
 
 

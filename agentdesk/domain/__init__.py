@@ -20,6 +20,7 @@ from .events import (
     SurveyAnswer,
     TaskUpdate,
     Transfer,
+    Whisper,
 )
 from .ids import IdFactory, id_time
 from .outbox import OutboxEntry
@@ -51,6 +52,7 @@ __all__ = [
     "Task",
     "TaskUpdate",
     "Transfer",
+    "Whisper",
     "check_transition",
     "id_time",
     "identity_problem",

@@ -77,6 +77,18 @@ class Note(Event, tag="note"):
     text: str
 
 
+class Whisper(Event, tag="whisper"):
+    """A lead's note for the task's agent alone: only they and leads see it,
+    and search never finds it."""
+
+    text: str
+    to: str
+
+    def seen_by(self, agent: str, lead: bool) -> bool:
+        """Whether ``agent`` (a lead or not) may see it."""
+        return lead or self.to == agent
+
+
 class StatusChange(Event, tag="status"):
     old: str
     new: str
@@ -132,6 +144,7 @@ class SurveyAnswer(Event, tag="survey"):
 AnyEvent = (
     Message
     | Note
+    | Whisper
     | StatusChange
     | Assignment
     | Transfer

@@ -13,12 +13,12 @@ import unicodedata
 from collections.abc import Callable, Iterable
 
 from agentdesk.api import SearchPage
-from agentdesk.domain import CallRecord, Customer, Event, Message, Note, Task
+from agentdesk.domain import Customer, Event, Task
 from agentdesk.query.terms import Filter, Query, Sort, Term
 
 from .pager import COUNT_CAP, STRONG, WEAK
 from .reader import MAX_PAGE, hit_of
-from .records import last_activity
+from .records import event_text, last_activity
 from .snippet import preview
 
 # What a scan needs of a store: a task's customer and events.
@@ -106,12 +106,8 @@ def strong_parts(task: Task, customer: Customer) -> list[list[str]]:
 
 
 def text_parts(events: Iterable[Event]) -> list[list[str]]:
-    parts = []
-    for event in events:
-        text = getattr(event, "text", None) or getattr(event, "summary", None)
-        if isinstance(event, Message | Note | CallRecord) and text:
-            parts.append(words_of(text))
-    return parts
+    # The same searchable text as the word index's (whispers have none).
+    return [words_of(text) for event in events if (text := event_text(event))]
 
 
 def matches(query: Query, task: Task, customer: Customer, parts: list[list[str]], me, now) -> bool:

@@ -23,6 +23,7 @@ from agentdesk.domain import (
     SurveyAnswer,
     TaskUpdate,
     Transfer,
+    Whisper,
 )
 
 from .labels import DELIVERY_LABELS, channel_badge, format_time, format_wait
@@ -52,6 +53,11 @@ def describe_event(event: Event, *, now: float, customer_name: str = "customer")
     when = format_time(event.at, now)
     if isinstance(event, Message):
         return _message(event, when, customer_name)
+    if isinstance(event, Whisper):
+        header = Text.assemble(
+            ("🗣 whisper", "bold"), f" · {_who(event.actor)} to {_who(event.to)} · {when}"
+        )
+        return EventText("event -whisper", header, capped_text(event.text))
     if isinstance(event, Note):
         header = Text.assemble(("✎ internal note", "bold"), f" · {_who(event.actor)} · {when}")
         return EventText("event -note", header, capped_text(event.text))
@@ -99,6 +105,8 @@ def summarize_event(event: Event) -> str:
     if isinstance(event, Message):
         arrow = "◀" if event.direction == Direction.INBOUND else "▶"
         return f"{arrow} {channel_badge(event.channel_kind).strip()} {safe_line(event.text, 80)}"
+    if isinstance(event, Whisper):
+        return f"🗣 whisper by {who} to {_who(event.to)}: {safe_line(event.text, 80)}"
     if isinstance(event, Note):
         return f"✎ note by {who}: {safe_line(event.text, 80)}"
     if isinstance(event, StatusChange):

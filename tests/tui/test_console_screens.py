@@ -18,7 +18,7 @@ from agentdesk.tui.screens.search import SearchScreen
 from agentdesk.tui.widgets.composer import ComposerArea
 from agentdesk.tui.widgets.key_bar import KeyBar
 
-from .conftest import LocalConnector, ServedConnector, ready, screen_text, seed, until
+from .conftest import LocalConnector, ServedConnector, notices, ready, screen_text, seed, until
 
 
 class GatedClient(LocalDeskClient):
@@ -393,7 +393,7 @@ async def test_a_lead_watches_an_agents_screen_live_without_marking_it_read(
 ):
     from agentdesk.api import Actor
     from agentdesk.api import requests as rq
-    from agentdesk.domain import Priority
+    from agentdesk.domain import Priority, Whisper
     from agentdesk.plugin import InboundMessage
     from agentdesk.tui.screens.board import BoardScreen
 
@@ -432,6 +432,19 @@ async def test_a_lead_watches_an_agents_screen_live_without_marking_it_read(
         await until(
             pilot, lambda: console_desk.store.get_task(watched.id).priority == Priority.URGENT
         )
+        await console_desk.handle(
+            Actor.embedded("admin"), rq.Assign(task_id=watched.id, assignee="sam")
+        )
+        await pilot.press("w")
+        await pilot.press(*"offer the voucher", "enter")
+        await until(
+            pilot,
+            lambda: any(
+                isinstance(e, Whisper) and e.to == "sam"
+                for e in console_desk.store.events_of_task(watched.id)
+            ),
+        )
+        await until(pilot, lambda: "whisper" in screen_text(app))  # she sees it too
         await pilot.press("escape")  # back to her own screen: she no longer watches it
         await until(pilot, lambda: console_desk.activity.viewers(watched.id) == ["sam"])
 
@@ -460,3 +473,28 @@ async def test_a_conversation_shows_who_else_has_it_on_screen(console_desk, cloc
         await until(pilot, lambda: "also on this conversation: sam" in screen_text(app))
         console_desk.set_presence("sam", "offline")
         await until(pilot, lambda: "also on this conversation" not in screen_text(app))
+
+
+@pytest.mark.parametrize("name", ["sam", "al"])
+async def test_the_agent_sees_a_whisper_and_another_agent_does_not(console_desk, clock, name):
+    from agentdesk.api import Actor
+    from agentdesk.api import requests as rq
+
+    task = (await seed(console_desk, clock))[0]
+    lead = Actor(agent="lea", role=Role.LEAD)
+    app = AgentDeskApp(ServedConnector(console_desk, name, Role.AGENT), clock=clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await console_desk.handle(lead, rq.Assign(task_id=task.id, assignee="sam"))
+        app.main.open_task(task.id)
+        await until(pilot, lambda: app.main.pane().events)
+        await console_desk.handle(lead, rq.AddNote(task_id=task.id, text="psst", whisper=True))
+        if name == "sam":
+            await until(pilot, lambda: "psst" in screen_text(app))
+            assert "whisper" in screen_text(app)
+            await until(pilot, lambda: any("lea whispers" in n for n in notices(app)))
+        else:
+            for _ in range(30):
+                await pilot.pause()
+            assert "psst" not in screen_text(app)
+            assert not any("whispers" in n for n in notices(app))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agentdesk.api import DeskError, ErrorCode
+from agentdesk.api import DeskError, ErrorCode, Role
 from agentdesk.api import requests as rq
-from agentdesk.api.errors import channel_unavailable, conflict, not_found
+from agentdesk.api.errors import channel_unavailable, conflict, forbidden, not_found
 from agentdesk.api.messages import UNKNOWN_KIND
 from agentdesk.domain import (
     Assignment,
@@ -32,6 +32,7 @@ from agentdesk.domain import (
     Task,
     TaskUpdate,
     Transfer,
+    Whisper,
     check_transition,
 )
 from agentdesk.domain.evolve import evolve
@@ -146,8 +147,19 @@ def plan_note(ctx: PlanContext, request: rq.AddNote) -> Plan:
     text = clean_text(request.text, MAX_REPLY).strip()
     if not text:
         raise DeskError("the note is empty")
-    note = Note(**ctx.event_base(task), text=text)
-    return Plan(Batch(events=[note], tasks=[evolve(task, updated_at=note.at)]), [], note)
+    if not request.whisper:
+        note = Note(**ctx.event_base(task), text=text)
+        return Plan(Batch(events=[note], tasks=[evolve(task, updated_at=note.at)]), [], note)
+    if not ctx.actor.role.at_least(Role.LEAD):
+        raise forbidden(f"{ctx.actor.agent} ({ctx.actor.role}) may not whisper: that takes a lead")
+    if task.assignee is None:
+        raise DeskError(f"{task.label} has no agent to whisper to")
+    whisper = Whisper(**ctx.event_base(task), text=text, to=task.assignee)
+    notice = Notice(
+        f"{ctx.actor.agent} whispers on {task.label}: {one_line(text, 120)}", task.assignee
+    )
+    batch = Batch(events=[whisper], tasks=[evolve(task, updated_at=whisper.at)])
+    return Plan(batch, [notice], whisper)
 
 
 # --- status and ownership ----------------------------------------------------

@@ -34,7 +34,7 @@ from agentdesk.api import (
 from agentdesk.api import requests as rq
 from agentdesk.api.actor import SYSTEM
 from agentdesk.api.agents import AgentInfo, Presence
-from agentdesk.domain import IdFactory, OutboxEntry, Status, Task
+from agentdesk.domain import IdFactory, OutboxEntry, Status, Task, Whisper
 from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.events import AnyEvent
 from agentdesk.domain.evolve import evolve
@@ -307,17 +307,22 @@ class Desk:
         notices = notices or []
         public = [n.text for n in notices if n.agent is None]
         sla = self._fold_in(seq, batch)
-        if batch.tasks or batch.events or batch.customers or public or sla:
+        # Whispers go to their agent and the leads alone, in updates of their own.
+        whispers = [e for e in batch.events if isinstance(e, Whisper)]
+        events = [e for e in batch.events if e not in whispers] if whispers else batch.events
+        if batch.tasks or events or batch.customers or public or sla:
             self.bus.publish(
                 Update(
                     seq=seq,
                     tasks=list(batch.tasks),
-                    events=cast("list[AnyEvent]", list(batch.events)),
+                    events=cast("list[AnyEvent]", list(events)),
                     customers=list(batch.customers),
                     notices=public,
                     sla=sla,
                 )
             )
+        for whisper in whispers:
+            self.bus.publish(Update(seq=seq, events=[whisper], to=whisper.to, leads=True))
         for notice in notices:
             if notice.agent is not None:
                 self.bus.publish(Update(seq=seq, notices=[notice.text], to=notice.agent))
@@ -458,8 +463,10 @@ class Desk:
 
     def subscribe(self, actor: Actor, since: int) -> AsyncIterator[Published]:
         """What ``actor`` may see of the updates after ``since``, then live."""
-        agent = actor.agent
-        return self.bus.subscribe(since, lambda u: u.to is None or u.to == agent)
+        agent, lead = actor.agent, actor.role.at_least(Role.LEAD)
+        return self.bus.subscribe(
+            since, lambda u: u.to is None or u.to == agent or (u.leads and lead)
+        )
 
     def close(self) -> None:
         """End the update stream and the store's thread (the store stays open:

@@ -17,18 +17,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from agentdesk.api import DeskError
 from agentdesk.api import requests as rq
 from agentdesk.api.board import AgentLoad, Board, ChannelFlow
-from agentdesk.domain import Event, Task
 
 from ..labels import channel_badge, format_wait
 from ..safe_text import safe_line
 from ..widgets.conversation import ConversationPane
-from . import task_actions
+from .board_watch import AgentWatching
 
 #: At most one board asked for in this many seconds, however busy the desk.
 REFRESH_SECONDS = 1.0
@@ -60,7 +58,7 @@ def time_text(agent: AgentLoad) -> str:
     )
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(AgentWatching):
     BINDINGS = [
         Binding("escape", "back", "Back", id="board.close"),
         Binding("L", "leave", "Back", show=False, id="board.toggle"),
@@ -70,6 +68,13 @@ class BoardScreen(Screen[None]):
         ),
         Binding("a", "reassign", "Reassign", id="board.reassign"),
         Binding("p", "priority", "Priority", id="board.priority"),
+        Binding(
+            "w",
+            "whisper",
+            "Whisper",
+            id="board.whisper",
+            tooltip="A note for the watched conversation's agent alone (and the leads)",
+        ),
     ]
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
@@ -108,10 +113,6 @@ class BoardScreen(Screen[None]):
             self.remove_class("-monitoring")
         else:
             self.action_leave()
-
-    @property
-    def monitor(self) -> ConversationPane:
-        return self.query_one("#board-monitor", ConversationPane)
 
     def on_mount(self) -> None:
         self.monitor.query_one(".pane-title", Static).update(
@@ -178,98 +179,6 @@ class BoardScreen(Screen[None]):
         self._show_agents(board.agents)
         if self.watched is not None:
             self._follow(self.watched)
-
-    # -- watching an agent's screen ---------------------------------------------------
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        # The table takes enter for itself: selecting an agent's row is "watch".
-        if event.data_table.id == "board-agents":
-            self.action_monitor()
-
-    def action_monitor(self) -> None:
-        """Watch the highlighted agent's screen (escape goes back to the board
-        when it is too narrow for both)."""
-        table = self.query_one("#board-agents", DataTable)
-        if not table.row_count:
-            return
-        self.watched = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        self.monitor.border_title = f"watching {safe_line(self.watched, 24)} · read-only"
-        self.add_class("-monitoring")
-        self.monitor.current = None  # load it even if the task is the one shown
-        self._follow(self.watched)
-
-    def _follow(self, agent: str) -> None:
-        load = next((a for a in (self.board.agents if self.board else []) if a.name == agent), None)
-        task_id = load.focus_task if load else None
-        if task_id is None:
-            self.monitor.show(None, [], "")
-            self.monitor.query_one(".pane-title", Static).update(
-                f"{safe_line(agent, 24)} has no conversation on screen."
-            )
-        elif self.monitor.task_id != task_id:
-            self._watch(agent, task_id)
-
-    @work(exclusive=True, group="board-monitor")
-    async def _watch(self, agent: str, task_id: str) -> None:
-        client = self.app.client  # type: ignore[attr-defined]
-        try:
-            task = await client.get_task(task_id)
-            events = await client.thread(task_id) if task is not None else []
-        except DeskError as exc:
-            self.notify(safe_line(f"Cannot watch: {exc}", 200), severity="warning", markup=False)
-            return
-        name = task.customer_name if task is not None and task.customer_name else "customer"
-        self.monitor.show(task, events, name)
-        main = self.app.main  # type: ignore[attr-defined]
-        self.monitor.me = client.me
-        self.monitor.set_viewers(main.viewers.get(task_id, []))
-        # The lead has it on screen too: the agent sees who watches.
-        with contextlib.suppress(DeskError):
-            await client.request(rq.Focus(task_id=task_id))
-
-    def action_leave(self) -> None:
-        """Back to the main screen, whose conversation is on screen again."""
-        self.app.pop_screen()
-        main = self.app.main  # type: ignore[attr-defined]
-        main._focus_said = "-"  # said again, even if it is the one said before
-        main.report_focus()
-
-    def desk_events(
-        self, events: list[Event], tasks: list[Task], viewers: dict[str, list[str]]
-    ) -> None:
-        """Live: what happens on the watched conversation shows at once."""
-        for task in tasks:
-            self.monitor.update_task(task)
-        for event in events:
-            self.monitor.add_event(event)
-        watched = self.monitor.task_id
-        if watched is not None and watched in viewers:
-            self.monitor.set_viewers(viewers[watched])
-
-    def _watched_task(self) -> Task | None:
-        task = self.monitor.current
-        if task is None:
-            self.notify("Watch an agent's conversation first (enter).", markup=False, timeout=3)
-        return task
-
-    def action_reassign(self) -> None:
-        task = self._watched_task()
-        if task is not None:
-            self._act(task, task_actions.assign)
-
-    def action_priority(self) -> None:
-        task = self._watched_task()
-        if task is not None:
-            self._act(task, task_actions.priority)
-
-    def _act(self, task: Task, action: Callable[..., None]) -> None:
-        """Run one of the main screen's task actions on the watched task."""
-        main = self.app.main  # type: ignore[attr-defined]
-        main.acting_on = task
-        try:
-            action(main)
-        finally:
-            main.acting_on = None
 
     def _show_channels(self, board: Board) -> None:
         table = self.query_one("#board-channels", DataTable)

@@ -24,7 +24,7 @@ from .scroll_extent import set_scroll_extent
 from .typeahead import OrderedKeys
 
 #: How an event is drawn, from its classes: the most telling first.
-KINDS = ("failed", "queued", "note", "call", "outbound", "inbound", "system")
+KINDS = ("failed", "queued", "whisper", "note", "call", "outbound", "inbound", "system")
 #: Cells around an event's text: margin, bar and padding left; padding and margin right.
 LEFT, RIGHT = 3, 2
 

@@ -155,3 +155,28 @@ def test_moments_durations_and_bars() -> None:
     assert bar(0, 10) == ""
     assert bar(10, 10, width=4) == "████ 10"
     assert bar(1, 16, width=4) == "▎ 1"
+
+
+async def test_the_same_report_from_a_hub(store_path: Path, tmp_path: Path) -> None:
+    from served_hub import Served, add, agentdesk
+
+    lead = add(store_path, "lea", "--role", "lead")
+    agent = add(store_path, "al", "--role", "agent")
+    config = str(config_file(tmp_path))
+    period = ["--since", "2026-11-30T00:00+00:00", "--until", "2026-12-01T00:00+00:00"]
+    here = agentdesk("--config", config, "--store", str(store_path), "report", *period,
+                     "--by", "agent", "--format", "json")  # fmt: skip
+    assert here.returncode == 0, here.stderr
+    served = Served(store_path, tmp_path / "hub.log")
+    try:
+        asked = ["--config", config, "report", "--hub", served.url, *period, "--by", "agent"]
+        there = agentdesk(*asked, "--format", "json", env={"AGENTDESK_TOKEN": lead})
+        assert there.returncode == 0, there.stderr
+        refused = agentdesk(*asked, env={"AGENTDESK_TOKEN": agent})
+        assert refused.returncode == 1 and "lead" in refused.stderr
+    finally:
+        served.stop()
+    ours, theirs = json.loads(here.stdout), json.loads(there.stdout)
+    assert ours["rows"] == theirs["rows"] and ours["rows"]
+    # The hub adds what it saw itself (its agents' presence); ana's time is the same.
+    assert ours["agents"]["ana"] == theirs["agents"]["ana"]

@@ -19,6 +19,7 @@ from .actor import Role
 from .agents import AgentInfo, AgentToken, Presence
 from .board import Board
 from .messages import ChannelStatus, SearchPage, Snapshot, TimelineEntry
+from .report import ReportData
 
 
 class Request(
@@ -180,6 +181,16 @@ class GetBoard(Request, frozen=True, tag="board"):
     result = Board
 
 
+class GetReport(Request, frozen=True, tag="report"):
+    """The figures of a period grouped ``by`` channel, agent, team or day
+    (leads): what ``agentdesk report --hub`` prints."""
+
+    since: float
+    until: float
+    by: str = "channel"
+    result = ReportData
+
+
 class Focus(Request, frozen=True, tag="focus"):
     """The task now on the agent's screen (None: none): what focus time per
     channel is measured from. Changes no task, and is not queued while the
@@ -266,6 +277,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     Typing,
     Focus,
     GetBoard,
+    GetReport,
     MergeCustomers,
     TakeNext,
     ListAgents,

@@ -1,12 +1,14 @@
-"""``agentdesk report``: the desk's figures over a period, from the store.
+"""``agentdesk report``: the desk's figures over a period, from the store or a hub.
 
 Every figure comes from ``agentdesk.metrics``, the fold the hub's live board
 runs too, so the two give the same numbers for the same period. The store is
-opened read-only: a report runs beside a running hub.
+opened read-only (a report runs beside a running hub); with ``--hub`` the
+hub's desk computes it, for a lead's token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import re
 import sys
@@ -14,7 +16,12 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agentdesk.api import DeskError
+from agentdesk.api import requests as rq
+from agentdesk.api.report import ReportData
+
 from .base import CommandError, Invocation, open_store
+from .hub_target import HubTarget, add_hub_arguments, hub_target, tool_client
 from .report_render import Report, as_csv, as_json, tables
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
@@ -39,6 +46,7 @@ def add_parser(sub: Any) -> None:
         help="durations in business hours ([business_hours] in the config), pending cut out",
     )
     report.add_argument("--chart", action="store_true", help="bars of handled tasks per row")
+    add_hub_arguments(report)
     report.set_defaults(handler=run_report)
 
 
@@ -60,9 +68,6 @@ def parse_moment(text: str, now: float, zone: ZoneInfo) -> float:
 
 
 def run_report(inv: Invocation) -> int:
-    from agentdesk.metrics import GroupBy, summarize
-    from agentdesk.metrics.history import collect
-
     args = inv.args
     calendar = inv.config.business_hours
     zone = ZoneInfo(calendar.timezone)
@@ -71,31 +76,48 @@ def run_report(inv: Invocation) -> int:
     until = parse_moment(args.until, now, zone) if args.until else now
     if until <= since:
         raise CommandError("--until must come after --since")
-    store = open_store(inv.store_path, read_only=True)
-    try:
-        with _Progress(args.format == "table") as progress:
-            collected = collect(
-                store, calendar, until=until, activity_since=since, progress=progress
-            )
-    finally:
-        store.close()
-    rows = summarize(collected.measures, GroupBy(args.by), since=since, until=until, zone=zone)
-    agents = collected.agent_times(since, until)
-    report = Report(
-        by=args.by,
-        since=since,
-        until=until,
-        clock="business" if args.business else "calendar",
-        rows=rows,
-        agents={name: t for name, t in agents.items() if t.online or t.engaged or t.focus},
-    )
+    target = hub_target(inv, from_config=False)
+    if target is not None:
+        data = asyncio.run(_from_hub(target, args.by, since, until))
+    else:
+        data = _from_store(inv, args, since, until)
+    report = Report(data=data, clock="business" if args.business else "calendar")
     if args.format == "csv":
         sys.stdout.write(as_csv(report))
     elif args.format == "json":
         print(as_json(report))
     else:
-        _print_tables(report, chart=args.chart, zone=zone)
+        _print_tables(report, chart=args.chart, zone=ZoneInfo(data.zone))
     return 0
+
+
+def _from_store(inv: Invocation, args: Any, since: float, until: float) -> ReportData:
+    from agentdesk.metrics import GroupBy
+    from agentdesk.metrics.report import build_report
+
+    store = open_store(inv.store_path, read_only=True)
+    try:
+        with _Progress(args.format == "table") as progress:
+            return build_report(
+                store,
+                inv.config.business_hours,
+                GroupBy(args.by),
+                since=since,
+                until=until,
+                progress=progress,
+            )
+    finally:
+        store.close()
+
+
+async def _from_hub(target: HubTarget, by: str, since: float, until: float) -> ReportData:
+    """The hub's desk computes it (in business hours by its own calendar)."""
+    async with tool_client(target) as client:
+        try:
+            data: ReportData = await client.request(rq.GetReport(since=since, until=until, by=by))
+        except DeskError as exc:
+            raise CommandError(str(exc)) from None
+    return data
 
 
 def _print_tables(report: Report, *, chart: bool, zone: ZoneInfo) -> None:
@@ -103,8 +125,8 @@ def _print_tables(report: Report, *, chart: bool, zone: ZoneInfo) -> None:
 
     console = Console()
     shown = "%Y-%m-%d %H:%M"
-    start = datetime.datetime.fromtimestamp(report.since, zone).strftime(shown)
-    end = datetime.datetime.fromtimestamp(report.until, zone).strftime(shown)
+    start = datetime.datetime.fromtimestamp(report.data.since, zone).strftime(shown)
+    end = datetime.datetime.fromtimestamp(report.data.until, zone).strftime(shown)
     console.print(f"[bold]{start} -> {end}[/] ({zone.key})")
     if not report.rows:
         console.print("Nothing happened in this period.")

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentdesk.metrics import AgentTime, Metric, Row, Timed
+from agentdesk.api.report import AgentTime, ReportData, Row, Timed
+from agentdesk.metrics import Metric
 
 #: (column, metric, which figure) for the timed columns, in order.
 TIMED_COLUMNS: tuple[tuple[str, Metric], ...] = (
@@ -34,13 +35,23 @@ BAR_WIDTH = 40
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    by: str
-    since: float
-    until: float
-    #: "calendar" or "business": which durations the table shows.
+    """The desk's figures, and which durations to show of them."""
+
+    data: ReportData
+    #: "calendar" or "business".
     clock: str
-    rows: list[Row]
-    agents: dict[str, AgentTime]
+
+    @property
+    def by(self) -> str:
+        return self.data.by
+
+    @property
+    def rows(self) -> list[Row]:
+        return self.data.rows
+
+    @property
+    def agents(self) -> dict[str, AgentTime]:
+        return self.data.agents
 
 
 def duration(seconds: float | None) -> str:
@@ -95,8 +106,9 @@ def as_json(report: Report) -> str:
     return json.dumps(
         {
             "by": report.by,
-            "since": report.since,
-            "until": report.until,
+            "since": report.data.since,
+            "until": report.data.until,
+            "zone": report.data.zone,
             "clock": report.clock,
             "rows": [flat_row(row, report.clock) for row in report.rows],
             "agents": {

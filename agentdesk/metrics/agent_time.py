@@ -12,20 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
+from agentdesk.api.report import AgentTime
 from agentdesk.domain import Activity, ActivityKind
 
 from .measures import EngagedSpan
 
 Interval = tuple[float, float]
-
-
-@dataclass(slots=True)
-class AgentTime:
-    online: float = 0.0
-    engaged: dict[str, float] = field(default_factory=dict)
-    focus: dict[str, float] = field(default_factory=dict)
 
 
 def online_intervals(activity: Iterable[Activity], until: float) -> list[Interval]:

@@ -10,9 +10,10 @@ import datetime
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from agentdesk.api.report import Row, Timed
 
 from .measures import LATEST_PER_TASK, Measure, Metric
 
@@ -46,46 +47,17 @@ def _ranked(ordered: list[float], q: float) -> float | None:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-@dataclass(frozen=True, slots=True)
-class Timed:
-    """One timed metric over a group: how many, and p50/p90 two ways."""
-
-    count: int = 0
-    p50: float | None = None
-    p90: float | None = None
-    business_p50: float | None = None
-    business_p90: float | None = None
-
-    @classmethod
-    def of(cls, measures: list[Measure]) -> Timed:
-        seconds = sorted(m.seconds for m in measures if m.seconds is not None)
-        business = sorted(m.business for m in measures if m.business is not None)
-        return cls(
-            len(measures),
-            _ranked(seconds, 0.5),
-            _ranked(seconds, 0.9),
-            _ranked(business, 0.5),
-            _ranked(business, 0.9),
-        )
-
-
-@dataclass(slots=True)
-class Row:
-    key: str
-    counts: dict[Metric, int] = field(default_factory=dict)
-    timed: dict[Metric, Timed] = field(default_factory=dict)
-
-    def count(self, metric: Metric) -> int:
-        return self.counts.get(metric, 0)
-
-    def time(self, metric: Metric) -> Timed:
-        return self.timed.get(metric, Timed())
-
-    @property
-    def reopen_rate(self) -> float | None:
-        """Reopens per handled task."""
-        handled = self.count(Metric.HANDLED)
-        return self.count(Metric.REOPEN) / handled if handled else None
+def timed_of(measures: list[Measure]) -> Timed:
+    """One timed metric's figures over a group of its measures."""
+    seconds = sorted(m.seconds for m in measures if m.seconds is not None)
+    business = sorted(m.business for m in measures if m.business is not None)
+    return Timed(
+        len(measures),
+        _ranked(seconds, 0.5),
+        _ranked(seconds, 0.9),
+        _ranked(business, 0.5),
+        _ranked(business, 0.9),
+    )
 
 
 def in_period(measures: Iterable[Measure], since: float, until: float) -> list[Measure]:
@@ -134,6 +106,6 @@ def summarize(
         for metric in COUNTED:
             row.counts[metric] = len(by_metric.get(metric, []))
         for metric in TIMED:
-            row.timed[metric] = Timed.of(by_metric.get(metric, []))
+            row.timed[metric] = timed_of(by_metric.get(metric, []))
         rows.append(row)
     return rows

@@ -17,7 +17,7 @@ from agentdesk.domain import Task
 ADMIN_ONLY = (rq.AddAgent, rq.RevokeAgent, rq.RotateToken)
 #: The least role each request needs; a request missing here needs an admin.
 #: What a team lead watches: the whole team's figures.
-LEAD_ONLY = (rq.GetBoard,)
+LEAD_ONLY = (rq.GetBoard, rq.GetReport)
 LEAST_ROLE: dict[type[rq.Request], Role] = {
     **{
         kind: Role.AGENT

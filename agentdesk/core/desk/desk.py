@@ -34,14 +34,16 @@ from agentdesk.api import (
 from agentdesk.api import requests as rq
 from agentdesk.api.actor import SYSTEM
 from agentdesk.api.agents import AgentInfo, Presence
+from agentdesk.api.report import ReportData
 from agentdesk.domain import IdFactory, OutboxEntry, Status, Task, Whisper
 from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.events import AnyEvent
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.identity_kinds import IdentityKinds, IdentityRules
 from agentdesk.domain.text import clean_text
-from agentdesk.metrics import ALWAYS, BusinessCalendar
+from agentdesk.metrics import ALWAYS, BusinessCalendar, GroupBy
 from agentdesk.metrics.live import LiveMetrics
+from agentdesk.metrics.report import build_report
 from agentdesk.metrics.sla import SlaPolicy
 from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
@@ -190,6 +192,9 @@ class Desk:
             return await self._typing(actor, request)
         if isinstance(request, rq.Focus):
             return await self._focus(actor, request)
+        if isinstance(request, rq.GetReport):
+            authorize(actor, request, None)
+            return await self._report(request)
         if isinstance(request, rq.GetBoard):
             authorize(actor, request, None)
             live = await self.live_metrics()
@@ -433,25 +438,49 @@ class Desk:
                     self.bus.publish(Update(seq=self.store.seq, sla=dict(self.sla)))
             return self.live
 
+    async def _report(self, request: rq.GetReport) -> ReportData:
+        try:
+            by = GroupBy(request.by)
+        except ValueError:
+            raise DeskError(
+                f"a report is by channel, agent, team or day, not {request.by!r}"
+            ) from None
+        if request.until <= request.since:
+            raise DeskError("a report's period must end after it begins")
+
+        def build(store: Store) -> ReportData:
+            return build_report(store, self.calendar, by, since=request.since, until=request.until)
+
+        return await self._beside_the_writer(build)
+
+    async def _beside_the_writer(self, read: Callable[[Store], T]) -> T:
+        """``read(store)`` on a second connection in a thread of its own where
+        the store has one (a long read would hold every commit behind it),
+        else on the store's thread."""
+        opener = getattr(self.store, "reader", None)
+        if opener is None:
+            return await self.read(read, self.store)
+
+        def on_reader() -> T:
+            reader = opener()
+            try:
+                return read(reader)
+            finally:
+                reader.close()
+
+        return await asyncio.to_thread(on_reader)
+
     async def _fold_history(self) -> LiveMetrics:
         """The live figures from the whole history. On a second connection in a
         thread of its own where the store has one (seconds for a large store,
         which would otherwise hold every read and commit behind it), then what
         was committed meanwhile, on the store's thread."""
-        opener = getattr(self.store, "reader", None)
-        if opener is None:
-            return await self.read(LiveMetrics.from_store, self.store, self.calendar, self.clock())
         started = self.clock()
-
-        def fold() -> LiveMetrics:
-            reader = opener()
-            try:
-                return LiveMetrics.from_store(reader, self.calendar, self.clock())
-            finally:
-                reader.close()
-
-        live = await asyncio.to_thread(fold)
-        await self.read(live.catch_up, self.store, started)
+        live = await self._beside_the_writer(
+            lambda store: LiveMetrics.from_store(store, self.calendar, self.clock())
+        )
+        if live.seq < self.store.seq:  # read beside the writer: what came since
+            await self.read(live.catch_up, self.store, started)
         return live
 
     async def _write_own(self, batch: Batch) -> None:

@@ -44,8 +44,10 @@ class Served:
         port: int | None = None,
         debug: bool = False,
         trust: str | None = None,
+        config: Path | None = None,
     ) -> None:
-        """``trust``: the certificate a TLS hub serves (given in ``extra``)."""
+        """``trust``: the certificate a TLS hub serves (given in ``extra``);
+        ``config``: the hub's config file."""
         self.port = port or free_port()
         tls = trust is not None
         self.scheme = "https" if tls else "http"
@@ -54,6 +56,7 @@ class Served:
         )
         self.log = log
         command = [sys.executable, "-m", "agentdesk.cli", "--store", str(store)]
+        command += ["--config", str(config)] if config is not None else []
         command += ["--debug", "serve"] if debug else ["serve"]
         command += ["--port", str(self.port), "--log-format", "json", *extra]
         with log.open("wb") as out:

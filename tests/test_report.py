@@ -68,7 +68,11 @@ async def store_path(tmp_path: Path) -> Path:
 
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text('[business_hours]\ntimezone = "UTC"\nmon = "09:30-18:00"\n')
+    path.write_text(
+        '[business_hours]\ntimezone = "UTC"\nmon = "09:30-18:00"\n'
+        '[[sla.targets]]\nchannel = "chat"\nfirst_response = "1m"\n'
+        '[[sla.targets]]\nchannel = "email"\nfirst_response = "5m"\n'
+    )
     return path
 
 
@@ -112,6 +116,13 @@ def test_the_report_as_json(store_path: Path, tmp_path: Path, capsys) -> None:
     rows = {row["key"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     assert rows["chat"]["first_response_p50"] == 0
     assert rows["email"]["first_response_p50"] == 600
+    # Targets count business time: the chat's 0 s met its minute, the email's
+    # ten minutes missed its five.
+    assert (rows["chat"]["first_response_sla_met"], rows["email"]["first_response_sla_met"]) == (
+        1.0,
+        0.0,
+    )
+    assert rows["chat"]["resolution_sla_met"] is None  # no target held it
 
 
 def test_the_report_as_csv_and_as_a_table(store_path: Path, tmp_path: Path, capsys) -> None:
@@ -124,6 +135,7 @@ def test_the_report_as_csv_and_as_a_table(store_path: Path, tmp_path: Path, caps
     assert main([*argv, *period, "--chart"]) == 0
     out = capsys.readouterr().out
     assert "response" in out and "2m 00s" in out
+    assert "service-level targets met by channel" in out
     assert "time per channel: focus over engaged" in out and "ana" in out
     assert "received and handled by channel" in out
 
@@ -167,7 +179,7 @@ async def test_the_same_report_from_a_hub(store_path: Path, tmp_path: Path) -> N
     here = agentdesk("--config", config, "--store", str(store_path), "report", *period,
                      "--by", "agent", "--format", "json")  # fmt: skip
     assert here.returncode == 0, here.stderr
-    served = Served(store_path, tmp_path / "hub.log")
+    served = Served(store_path, tmp_path / "hub.log", config=Path(config))
     try:
         asked = ["--config", config, "report", "--hub", served.url, *period, "--by", "agent"]
         there = agentdesk(*asked, "--format", "json", env={"AGENTDESK_TOKEN": lead})

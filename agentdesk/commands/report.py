@@ -105,6 +105,7 @@ def _from_store(inv: Invocation, args: Any, since: float, until: float) -> Repor
                 since=since,
                 until=until,
                 progress=progress,
+                sla=inv.config.sla,
             )
     finally:
         store.close()

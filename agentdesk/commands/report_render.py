@@ -30,7 +30,20 @@ COUNT_COLUMNS: tuple[tuple[str, Metric], ...] = (
     ("handoffs", Metric.HANDOFF),
     ("reopens", Metric.REOPEN),
 )
+#: (column, clock) of the service-level columns: the share of measures held
+#: to a target that met it.
+SLA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("first response", "first_response"),
+    ("next reply", "next_reply"),
+    ("resolution", "resolution"),
+)
 BAR_WIDTH = 40
+
+
+def attainment(row: Row, clock: str) -> float | None:
+    """The share of ``clock``'s measures in ``row`` that met their target."""
+    held = row.count(f"{clock}_sla")
+    return row.count(f"{clock}_sla_met") / held if held else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +101,8 @@ def flat_row(row: Row, clock: str) -> dict[str, Any]:
         out[f"{base}_p50"] = p50
         out[f"{base}_p90"] = p90
     out["reopen_rate"] = row.reopen_rate
+    for _, clock in SLA_COLUMNS:
+        out[f"{clock}_sla_met"] = attainment(row, clock)
     return out
 
 
@@ -149,11 +164,31 @@ def tables(report: Report, *, chart: bool) -> list[Any]:
             cells.append(f"{duration(p50)}\n[dim]{duration(p90)}[/]")
         times.add_row(*cells)
     out: list[Any] = [counts, times]
+    if any(row.count(f"{clock}_sla") for row in report.rows for _, clock in SLA_COLUMNS):
+        out.append(sla_table(report))
     if chart:
         out.append(chart_table(report))
     if report.agents:
         out.append(agent_table(report.agents))
     return out
+
+
+def sla_table(report: Report) -> Any:
+    """Service-level targets met, per row: the share, and of how many."""
+    from rich.table import Table
+
+    table = Table(title=f"service-level targets met by {report.by}", title_justify="left")
+    table.add_column(report.by, no_wrap=True, min_width=6)
+    for name, _ in SLA_COLUMNS:
+        table.add_column(name, justify="right")
+    for row in report.rows:
+        cells = [row.key]
+        for _, clock in SLA_COLUMNS:
+            share = attainment(row, clock)
+            held = row.count(f"{clock}_sla")
+            cells.append("-" if share is None else f"{share:.0%} of {held}")
+        table.add_row(*cells)
+    return table
 
 
 def chart_table(report: Report) -> Any:

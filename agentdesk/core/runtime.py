@@ -103,7 +103,13 @@ class EmbeddedDesk:
                 default_priority=self.config.default_priority,
             )
             routing = self._routing()
-            desk = Desk(store, rules=rules, routing=routing, calendar=self.config.business_hours)
+            desk = Desk(
+                store,
+                rules=rules,
+                routing=routing,
+                calendar=self.config.business_hours,
+                sla=self.config.sla,
+            )
             opening.set_result((desk, (store.seq, store.tasks([Status.OPEN, Status.PENDING]))))
         except BaseException as exc:
             opening.set_exception(exc)

@@ -13,7 +13,17 @@ from agentdesk.store import Store
 
 from .calendar import BusinessCalendar
 from .history import Progress, collect
-from .summary import GroupBy, summarize
+from .measures import Measure
+from .sla import SlaPolicy
+from .summary import SLA_CLOCKS, Allowed, GroupBy, summarize
+
+
+def _allowed(policy: SlaPolicy, priorities: dict[str, str]) -> Allowed:
+    def allowed(measure: Measure) -> float | None:
+        target = policy.target_for(measure.channel, priorities.get(measure.task_id, "normal"))
+        return getattr(target, SLA_CLOCKS[measure.metric]) if target is not None else None
+
+    return allowed
 
 
 def build_report(
@@ -24,12 +34,18 @@ def build_report(
     since: float,
     until: float,
     progress: Progress | None = None,
+    sla: SlaPolicy | None = None,
 ) -> ReportData:
     """The figures of [since, until) grouped ``by``, and each agent's time
-    there (agents with none left out)."""
+    there (agents with none left out); with ``sla``, how often its targets
+    were met (a task is held to the target of its priority now)."""
     zone = ZoneInfo(calendar.timezone)
     collected = collect(store, calendar, until=until, activity_since=since, progress=progress)
-    rows = summarize(collected.measures, by, since=since, until=until, zone=zone)
+    allowed = None
+    if sla is not None and sla.targets:
+        priorities = {task.id: str(task.priority) for task in store.tasks()}
+        allowed = _allowed(sla, priorities)
+    rows = summarize(collected.measures, by, since=since, until=until, zone=zone, allowed=allowed)
     agents = {
         name: time
         for name, time in collected.agent_times(since, until).items()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,16 @@ def group_key(measure: Measure, by: GroupBy, zone: ZoneInfo) -> str:
     return datetime.datetime.fromtimestamp(measure.at, zone).date().isoformat()
 
 
+#: The measures a service-level target holds, by the clock's name.
+SLA_CLOCKS = {
+    Metric.FIRST_RESPONSE: "first_response",
+    Metric.REPLY: "next_reply",
+    Metric.FULL_RESOLUTION: "resolution",
+}
+#: The business seconds a measure was allowed (None: no target held it).
+Allowed = Callable[[Measure], float | None]
+
+
 def summarize(
     measures: Iterable[Measure],
     by: GroupBy,
@@ -94,8 +104,11 @@ def summarize(
     since: float,
     until: float,
     zone: ZoneInfo,
+    allowed: Allowed | None = None,
 ) -> list[Row]:
-    """One row per group (sorted by key), over the measures of the period."""
+    """One row per group (sorted by key), over the measures of the period.
+    With ``allowed``, the rows count for each held clock how many measures
+    had a target (``<clock>_sla``) and how many met it (``<clock>_sla_met``)."""
     groups: dict[str, dict[Metric, list[Measure]]] = defaultdict(lambda: defaultdict(list))
     for measure in in_period(measures, since, until):
         groups[group_key(measure, by, zone)][measure.metric].append(measure)
@@ -107,5 +120,20 @@ def summarize(
             row.counts[metric] = len(by_metric.get(metric, []))
         for metric in TIMED:
             row.timed[metric] = timed_of(by_metric.get(metric, []))
+        if allowed is not None:
+            _attainment(row, by_metric, allowed)
         rows.append(row)
     return rows
+
+
+def _attainment(row: Row, by_metric: dict[Metric, list[Measure]], allowed: Allowed) -> None:
+    for metric, clock in SLA_CLOCKS.items():
+        held = met = 0
+        for measure in by_metric.get(metric, []):
+            target = allowed(measure)
+            if target is None or measure.business is None:
+                continue
+            held += 1
+            met += measure.business <= target
+        row.counts[f"{clock}_sla"] = held
+        row.counts[f"{clock}_sla_met"] = met

@@ -449,7 +449,14 @@ class Desk:
             raise DeskError("a report's period must end after it begins")
 
         def build(store: Store) -> ReportData:
-            return build_report(store, self.calendar, by, since=request.since, until=request.until)
+            return build_report(
+                store,
+                self.calendar,
+                by,
+                since=request.since,
+                until=request.until,
+                sla=self.sla_policy,
+            )
 
         return await self._beside_the_writer(build)
 

@@ -24,6 +24,9 @@ def add_parser(sub: Any) -> None:
         "console", help="open the console on the configured store or hub (default)"
     )
     add_hub_arguments(console)
+    console.add_argument(
+        "--lead", action="store_true", help="open on the team board (for team leads; L toggles)"
+    )
     console.set_defaults(handler=run_console)
     demo = sub.add_parser(
         "demo", help="the console on a throwaway store, with simulated customers writing in"
@@ -114,6 +117,7 @@ def _run_app(
     state_dir: Path,
     hub: HubTarget | None = None,
     greeting: str = "",
+    lead: bool = False,
 ) -> int:
     connector: Any
     problems: list[str] = []
@@ -149,6 +153,7 @@ def _run_app(
         teams=config.teams,
         docs=state_dir / FILE_NAME,
         greeting=greeting,
+        lead=lead,
         problems=problems,
         idle_away=config.hub.away_after_minutes * 60,
     )
@@ -167,7 +172,9 @@ def _state_dir(inv: Invocation, default: Path) -> Path:
 
 def run_console(inv: Invocation) -> int:
     state = _state_dir(inv, inv.config.state)
-    return _run_app(inv.config, inv.store_path, state, hub_target(inv))
+    return _run_app(
+        inv.config, inv.store_path, state, hub_target(inv), lead=getattr(inv.args, "lead", False)
+    )
 
 
 def run_demo(inv: Invocation) -> int:

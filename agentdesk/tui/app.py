@@ -121,13 +121,16 @@ class AgentDeskApp(App[None]):
         greeting: str = "",
         idle_away: float = IDLE_AWAY_SECONDS,
         problems: list[str] | None = None,
+        lead: bool = False,
     ) -> None:
         """``docs``: the console's documents, or the file to keep them in (default:
         ``console.json`` in the user state directory); ``greeting``: a word shown
         once the console opens (how others join the team demo); ``idle_away``:
         seconds without a key before the agent shows as away (0: never);
-        ``problems``: what the caller found wrong, shown once the console opens."""
+        ``problems``: what the caller found wrong, shown once the console opens;
+        ``lead``: open on the team board."""
         super().__init__()
+        self.lead = lead
         self.connector = connector
         self.client: DeskClient | None = None
         #: Why the desk could not be opened, if it could not: the console then
@@ -279,6 +282,9 @@ class AgentDeskApp(App[None]):
             try:
                 seq = await self._load_snapshot()
                 self._presence("online")
+                if self.lead:  # once, on the first snapshot: the lead starts on the board
+                    self.lead = False
+                    self.action_board()
                 attempt = 0
                 reset = False
                 async for update in self.client.subscribe(seq):

@@ -498,3 +498,15 @@ async def test_the_agent_sees_a_whisper_and_another_agent_does_not(console_desk,
                 await pilot.pause()
             assert "psst" not in screen_text(app)
             assert not any("whispers" in n for n in notices(app))
+
+
+async def test_a_lead_console_opens_on_the_board(console_desk, clock):
+    from agentdesk.tui.screens.board import BoardScreen
+
+    await seed(console_desk, clock)
+    app = AgentDeskApp(LocalConnector(console_desk), clock=clock, lead=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen))
+        await until(pilot, lambda: app.screen.board is not None)
+        await pilot.press("L")
+        assert app.screen is app.main

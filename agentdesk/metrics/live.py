@@ -124,6 +124,10 @@ class LiveMetrics:
         local = datetime.datetime.fromtimestamp(now, self.zone)
         return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
+    def tidy(self, now: float) -> None:
+        """Drop, once a day, what no longer counts for today."""
+        self._prune(self.day_start(now))
+
     def _prune(self, since: float) -> None:
         """Once a day: drop what no longer counts for the day that began at ``since``."""
         if self._pruned_for == since:

@@ -340,10 +340,11 @@ class Desk:
         if live is None or not (batch.events or batch.activity or batch.tasks):
             return {}
         touched = live.apply(seq, list(batch.events), list(batch.activity), list(batch.tasks))
+        now = self.clock()
+        live.tidy(now)  # a hub runs for days: yesterday's measures go at midnight
         if not self.sla_policy.targets:
             return {}
         moved: dict[str, SlaDue | None] = {}
-        now = self.clock()
         for task_id in touched:
             due = live.sla(task_id, self.sla_policy, now)
             if due != self.sla.get(task_id):

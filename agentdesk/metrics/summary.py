@@ -65,26 +65,44 @@ def in_period(measures: Iterable[Measure], since: float, until: float) -> list[M
     task's latest counts, the earlier ones are dropped first."""
     latest: dict[tuple[Metric, str], Measure] = {}
     kept: list[Measure] = []
+    keep, last_only = kept.append, LATEST_PER_TASK
     for measure in measures:
-        if measure.metric in LATEST_PER_TASK:
+        if measure.metric in last_only:
             key = (measure.metric, measure.task_id)
             held = latest.get(key)
             if held is None or measure.at >= held.at:
                 latest[key] = measure
-        else:
-            kept.append(measure)
-    kept.extend(latest.values())
-    return [m for m in kept if since <= m.at < until]
+        elif since <= measure.at < until:
+            keep(measure)
+    kept.extend(m for m in latest.values() if since <= m.at < until)
+    return kept
 
 
 def group_key(measure: Measure, by: GroupBy, zone: ZoneInfo) -> str:
+    return key_function(by, zone)(measure)
+
+
+def key_function(by: GroupBy, zone: ZoneInfo) -> Callable[[Measure], str]:
+    """What a measure is grouped by, chosen once for a whole summary."""
     if by == GroupBy.CHANNEL:
-        return measure.channel or NONE_KEY
+        return lambda m: m.channel or NONE_KEY
     if by == GroupBy.AGENT:
-        return measure.agent or NONE_KEY
+        return lambda m: m.agent or NONE_KEY
     if by == GroupBy.TEAM:
-        return measure.team or NONE_KEY
-    return datetime.datetime.fromtimestamp(measure.at, zone).date().isoformat()
+        return lambda m: m.team or NONE_KEY
+    days: dict[int, str] = {}
+
+    def day(measure: Measure) -> str:
+        # Zones change offset on the quarter hour at most: one date per quarter.
+        quarter = int(measure.at // 900)
+        found = days.get(quarter)
+        if found is None:
+            found = days[quarter] = (
+                datetime.datetime.fromtimestamp(measure.at, zone).date().isoformat()
+            )
+        return found
+
+    return day
 
 
 #: The measures a service-level target holds, by the clock's name.
@@ -110,8 +128,9 @@ def summarize(
     With ``allowed``, the rows count for each held clock how many measures
     had a target (``<clock>_sla``) and how many met it (``<clock>_sla_met``)."""
     groups: dict[str, dict[Metric, list[Measure]]] = defaultdict(lambda: defaultdict(list))
+    key_of = key_function(by, zone)
     for measure in in_period(measures, since, until):
-        groups[group_key(measure, by, zone)][measure.metric].append(measure)
+        groups[key_of(measure)][measure.metric].append(measure)
     rows = []
     for key in sorted(groups):
         by_metric = groups[key]

@@ -286,3 +286,29 @@ async def test_a_customers_own_agent_is_preferred(desk):
     task = (await desk.ingest("chat", message)).task
     await settled(desk)
     assert desk.store.get_task(task.id).assignee == "bob"
+
+
+async def test_consoles_hear_why_a_task_waits_in_a_word(desk):
+    await agent(desk, "ann", capacity={"chat": 1})
+    updates = desk.bus.subscribe(desk.store.seq)
+    first = await write(desk, "c1", "hello")  # ann takes it
+    waits = await write(desk, "c2", "hello again")  # ann is full
+    french = await write(desk, "c3", "Je voudrais me faire rembourser")  # nobody has fr
+    assert first.assignee == "ann" and waits.assignee is None
+    said: dict[str, str] = {}
+    while True:
+        try:
+            published = await asyncio.wait_for(anext(updates), 0.2)
+        except TimeoutError:
+            break
+        said.update(published.update.waiting)
+    assert said[waits.id] == "all busy"
+    assert said[french.id] == "no billing,fr"
+    assert first.id not in said
+    snapshot = await desk.handle(DESK_ACTOR, rq.GetSnapshot())
+    assert snapshot.waiting == {waits.id: "all busy", french.id: "no billing,fr"}
+    # ann closes hers: the waiting one is hers now, and no longer said to wait.
+    await desk.handle(DESK_ACTOR, rq.SetStatus(task_id=first.id, status=Status.CLOSED))
+    await settled(desk)
+    assert desk.store.get_task(waits.id).assignee == "ann"
+    assert waits.id not in desk.waiting

@@ -72,6 +72,9 @@ class Update(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False)
     sla: dict[str, SlaDue | None] = msgspec.field(default_factory=dict)
     #: Who has a task on their screen now, for the tasks where that changed.
     viewers: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: Why waiting tasks wait, in a word ("no de", "all busy"), where that
+    #: changed; "" when a task no longer waits.
+    waiting: dict[str, str] = msgspec.field(default_factory=dict)
     reset: bool = False
     #: The one agent this update is for (a notice for them alone); None: everyone.
     to: str | None = None
@@ -94,6 +97,8 @@ class Snapshot(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     sla: dict[str, SlaDue] = msgspec.field(default_factory=dict)
     #: Who has each of those tasks on their screen (tasks nobody views: absent).
     viewers: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: Why each of those tasks that waits does, in a word (routing's).
+    waiting: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class TimelineEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):

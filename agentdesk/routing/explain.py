@@ -66,16 +66,48 @@ def waiting_reason(
     task: WaitingTask, agents: list[AgentState], now: float, rules: RoutingRules | None = None
 ) -> str:
     """One line: "no one available with fr", "everyone with billing at capacity on chat"."""
+    case, who = waiting_case(task, agents, now, rules)
+    needs = ", ".join(sorted(task.skills))
+    with_needs = f" with {needs}" if needs else ""
+    if case == "preferred":
+        return who
+    if case == "unskilled":
+        return f"no agent has {needs}" if needs else "no agents"
+    if case == "absent":
+        return f"no one available{with_needs}"
+    return f"everyone{with_needs} at capacity on {task.kind}"
+
+
+def waiting_word(
+    task: WaitingTask, agents: list[AgentState], now: float, rules: RoutingRules | None = None
+) -> str:
+    """The same, in the few characters an inbox row has: "for sam", "no de",
+    "away: fr", "all busy"."""
+    case, who = waiting_case(task, agents, now, rules)
+    needs = ",".join(sorted(task.skills))
+    if case == "preferred":
+        return f"for {who.split()[2]}"
+    if case == "unskilled":
+        return f"no {needs}" if needs else "no agents"
+    if case == "absent":
+        return f"away: {needs}" if needs else "all away"
+    return "all busy"
+
+
+def waiting_case(
+    task: WaitingTask, agents: list[AgentState], now: float, rules: RoutingRules | None = None
+) -> tuple[str, str]:
+    """Why ``task`` waits: ``preferred`` (with the sentence saying for whom),
+    ``unskilled`` (nobody has its skills), ``absent`` (those who have them are
+    away) or ``busy`` (they are at capacity)."""
     rules = rules or RoutingRules()
     preferred = next((a for a in agents if a.name == task.preferred_agent), None)
     wait = rules.preferred_wait(task.kind) - (now - task.waiting_since)
     if preferred is not None and preferred.available and wait > 0:
-        return f"waiting for {preferred.name} ({wait:.0f} s more)"
+        return "preferred", f"waiting for {preferred.name} ({wait:.0f} s more)"
     skilled = [a for a in agents if task.skills <= a.skills]
-    needs = ", ".join(sorted(task.skills))
     if not skilled:
-        return f"no agent has {needs}" if needs else "no agents"
-    present = [a for a in skilled if a.available]
-    if not present:
-        return f"no one available with {needs}" if needs else "no one available"
-    return f"everyone{' with ' + needs if needs else ''} at capacity on {task.kind}"
+        return "unskilled", ""
+    if not any(a.available for a in skilled):
+        return "absent", ""
+    return "busy", ""

@@ -368,7 +368,9 @@ class AgentDeskApp(App[None]):
             # Before the inbox is filled: a big snapshot is sorted once, in the view kept.
             self._restore(self._to_restore, snapshot)
             self._to_restore = None
-        self.main.load_snapshot(snapshot.tasks, snapshot.channels, snapshot.sla, snapshot.viewers)
+        self.main.load_snapshot(
+            snapshot.tasks, snapshot.channels, snapshot.sla, snapshot.viewers, snapshot.waiting
+        )
         return snapshot.seq
 
     # --- the console's own documents ---------------------------------------------------

@@ -149,6 +149,8 @@ class Desk:
         self.sla_policy = sla or SlaPolicy()
         #: Each open task's running service-level target, as last published.
         self.sla: dict[str, SlaDue] = {}
+        #: Why each waiting task waits, in a word, as routing last said.
+        self.waiting: dict[str, str] = {}
 
     # --- requests: the one entry of reads and commands ----------------------
 
@@ -221,6 +223,7 @@ class Desk:
         if isinstance(answer, Snapshot):
             answer.sla = self.sla_of(answer.tasks)
             answer.viewers = self.viewers_of(answer.tasks)
+            answer.waiting = self.waiting_of(answer.tasks)
         return answer
 
     async def read(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
@@ -559,6 +562,10 @@ class Desk:
         """The running service-level targets of ``tasks``."""
         return {task.id: self.sla[task.id] for task in tasks if task.id in self.sla}
 
+    def waiting_of(self, tasks: list[Task]) -> dict[str, str]:
+        """Why those of ``tasks`` that wait do, in a word."""
+        return {task.id: self.waiting[task.id] for task in tasks if task.id in self.waiting}
+
     def viewers_of(self, tasks: list[Task]) -> dict[str, list[str]]:
         """Who has each of ``tasks`` on their screen (tasks nobody views: absent)."""
         seen = set(self.activity.focus_of.values())
@@ -613,7 +620,16 @@ class Desk:
         made: int = await self.execute(
             DESK_ACTOR, lambda ctx: routing.plan(ctx, presence, book, gone)
         )
+        self._reasons_changed(routing.reasons)
         return made
+
+    def _reasons_changed(self, reasons: dict[str, str]) -> None:
+        """Tell the consoles why waiting tasks wait, where that changed."""
+        changed = {tid: word for tid, word in reasons.items() if self.waiting.get(tid) != word}
+        changed.update({tid: "" for tid in self.waiting if tid not in reasons})
+        self.waiting = dict(reasons)
+        if changed:
+            self.bus.publish(Update(seq=self.store.seq, waiting=changed))
 
     async def forget_old_commands(self) -> int:
         """Drop the ids of commands applied longer ago than ``applied.KEEP_SECONDS``."""

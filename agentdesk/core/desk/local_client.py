@@ -39,6 +39,7 @@ class LocalDeskClient(RequestMethods):
                 channels=self.desk.channels(),
                 sla=self.desk.sla_of(tasks),
                 viewers=self.desk.viewers_of(tasks),
+                waiting=self.desk.waiting_of(tasks),
             )
         return await self.desk.handle(self.actor, request)
 

@@ -29,7 +29,7 @@ from agentdesk.domain import (
 )
 from agentdesk.domain.evolve import evolve
 from agentdesk.routing import DEFAULT_CAPACITY, REALTIME_KINDS, AgentState, WaitingTask, route
-from agentdesk.routing.explain import explain
+from agentdesk.routing.explain import explain, waiting_word
 from agentdesk.search.scan import matches, strong_parts, text_parts
 from agentdesk.store import Batch
 
@@ -56,6 +56,8 @@ class RoutingPass:
         self.detector = detector
         # The skills a task needs follow from its first message: worked out once.
         self._skills: dict[str, tuple[frozenset[str], str | None]] = {}
+        #: Why each task the last pass left waiting waits, in a word (task id -> word).
+        self.reasons: dict[str, str] = {}
 
     def plan(
         self,
@@ -74,6 +76,7 @@ class RoutingPass:
         live = [returned.get(t.id, t) for t in live]
         waiting = [t for t in live if t.status == Status.OPEN and t.assignee is None]
         if not waiting:
+            self.reasons = {}
             return Plan(Batch(tasks=tasks, events=events), [], 0)
         agents = agent_states(live, presence, book)
         by_id = {task.id: task for task in waiting}
@@ -83,7 +86,9 @@ class RoutingPass:
             if named != task.skills:
                 # Written once: the inbox shows what a waiting task needs.
                 tasks.append(evolve(task, skills=named, updated_at=ctx.now))
-        for chosen in route(queue, agents, ctx.now, self.config.rules):
+        made = route(queue, agents, ctx.now, self.config.rules)
+        self.reasons = self._reasons(queue, {a.task_id for a in made}, agents, ctx.now)
+        for chosen in made:
             task = by_id[chosen.task_id]
             event = Assignment(
                 **ctx.event_base(task, ROUTER), old_assignee=None, new_assignee=chosen.agent
@@ -98,6 +103,26 @@ class RoutingPass:
         latest = {task.id: task for task in tasks}
         batch = Batch(tasks=list(latest.values()), events=events)
         return Plan(batch, notices, len(notices))
+
+    def _reasons(
+        self, queue: list[WaitingTask], assigned: set[str], agents: list[AgentState], now: float
+    ) -> dict[str, str]:
+        """Why each task left waiting waits, in a word for the inbox. Tasks
+        alike (skills, kind, preferred agent) share one answer: a pass over
+        ten thousand tasks asks a few dozen questions."""
+        rules = self.config.rules
+        known: dict[tuple[object, ...], str] = {}
+        found = {}
+        for task in queue:
+            if task.id in assigned:
+                continue
+            waited = now - task.waiting_since < rules.preferred_wait(task.kind)
+            key = (task.skills, task.kind, task.preferred_agent, waited)
+            word = known.get(key)
+            if word is None:
+                word = known[key] = waiting_word(task, agents, now, rules)
+            found[task.id] = word
+        return found
 
     def named_skills(self, ctx: PlanContext, task: Task) -> list[str]:
         """The skills routing reads on ``task``, the primary first: shown in the

@@ -238,9 +238,11 @@ class MainScreen(TaskOpening, Navigation):
         channels: list[ChannelStatus],
         sla: dict[str, SlaDue] | None = None,
         viewers: dict[str, list[str]] | None = None,
+        waiting: dict[str, str] | None = None,
     ) -> None:
         self.inbox.load(tasks)
         self.inbox.set_sla(dict(sla or {}), whole=True)
+        self.inbox.set_reasons(dict(waiting or {}), whole=True)
         self.viewers = dict(viewers or {})
         for pane in self.conversation_panes():
             pane.set_viewers(self.viewers.get(pane.task_id or "", []))
@@ -295,6 +297,8 @@ class MainScreen(TaskOpening, Navigation):
             self.set_channels(update.channels)
         if update.sla:
             self.inbox.set_sla(update.sla)
+        if update.waiting:
+            self.inbox.set_reasons(update.waiting)
         for task_id, names in update.viewers.items():
             if names:
                 self.viewers[task_id] = names

@@ -108,6 +108,8 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         #: The desk's service-level clocks (task id -> due): where one runs, it
         #: decides a row's colour instead of the waiting thresholds.
         self.sla: dict[str, SlaDue] = {}
+        #: Why waiting tasks wait, in a word (routing's; task id -> word).
+        self.reasons: dict[str, str] = {}
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         # Rich styles of the components, worked out once per theme (Textual's own
         # cache is dropped on every refresh, and rows are built between refreshes).
@@ -185,6 +187,18 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
         before = self._current_row()
         self.index.upsert_many(tasks)
         self._after_change(before)
+
+    def set_reasons(self, changed: dict[str, str], *, whole: bool = False) -> None:
+        """Take routing's word on why tasks wait ("" : no longer waiting)."""
+        if whole:
+            self.reasons = {}
+        for task_id, word in changed.items():
+            if word:
+                self.reasons[task_id] = word
+            else:
+                self.reasons.pop(task_id, None)
+        self._cache.clear()  # the rows' text changed, not their revision
+        self.refresh()
 
     def set_sla(self, changed: dict[str, SlaDue | None], *, whole: bool = False) -> None:
         """Take the desk's service-level clocks (``whole``: all of them, from a snapshot)."""
@@ -340,6 +354,7 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
             is_cursor and self.has_focus,
             wait_text,
             level := self._wait_level(task.id, waited, now),
+            reason := self.reasons.get(task.id, ""),
         )
         strip = self._cache.get(key)
         if strip is None:
@@ -356,6 +371,7 @@ class InboxList(OrderedKeys, ScrollView, can_focus=True):
                 me=self.index.me,
                 wait_text=wait_text,
                 wait_level=level,
+                reason=reason,
             )
             self._cache[key] = strip
             self.rows_built += 1

@@ -33,12 +33,13 @@ def paint_row(
     me: str,
     wait_text: str,
     wait_level: int,
+    reason: str = "",
 ) -> Strip:
     """Line ``line`` (0 or 1) of ``task``'s row, ``width`` cells wide.
 
     ``base`` is the row's style (the cursor's on the selected row); ``style``
     gives the component styles (``inbox--muted``...); ``wait_level`` is 0, 1
-    (warning) or 2 (error).
+    (warning) or 2 (error); ``reason``: why routing lets it wait, in a word.
     """
     muted = style("inbox--muted")
     wait_style = (
@@ -59,9 +60,9 @@ def paint_row(
     status_style = muted if task.status != Status.OPEN else Style()
     priority = PRIORITY_LABELS.get(task.priority, "")
     if task.assignee is None:
-        # Waiting: what it needs, when routing has said (no one has it, or all are busy).
+        # Waiting: why, when routing has said (no one has it, all are busy), else its needs.
         needs = f"needs {','.join(task.skills)}" if task.skills else "—"
-        assignee, assignee_style = needs, muted
+        assignee, assignee_style = (reason or needs), muted
     elif task.assignee == me:
         assignee, assignee_style = "me", style("inbox--mine")
     else:

@@ -111,16 +111,21 @@ class RoutingPass:
         alike (skills, kind, preferred agent) share one answer: a pass over
         ten thousand tasks asks a few dozen questions."""
         rules = self.config.rules
-        known: dict[tuple[object, ...], str] = {}
+        present = {agent.name for agent in agents if agent.available}
+        known: dict[tuple[frozenset[str], str], str] = {}
         found = {}
         for task in queue:
             if task.id in assigned:
                 continue
-            waited = now - task.waiting_since < rules.preferred_wait(task.kind)
-            key = (task.skills, task.kind, task.preferred_agent, waited)
+            preferred = task.preferred_agent
+            if preferred in present and now - task.waiting_since < rules.preferred_wait(task.kind):
+                found[task.id] = f"for {preferred}"  # the agents need not be looked at
+                continue
+            key = (task.skills, task.kind)
             word = known.get(key)
             if word is None:
-                word = known[key] = waiting_word(task, agents, now, rules)
+                alike = dataclasses.replace(task, preferred_agent=None)
+                word = known[key] = waiting_word(alike, agents, now, rules)
             found[task.id] = word
         return found
 

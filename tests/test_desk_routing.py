@@ -312,3 +312,60 @@ async def test_consoles_hear_why_a_task_waits_in_a_word(desk):
     await settled(desk)
     assert desk.store.get_task(waits.id).assignee == "ann"
     assert waits.id not in desk.waiting
+
+
+async def test_a_customer_field_gives_skills_and_a_channel_gives_priority(clock):
+    table = {
+        "enabled": True,
+        "rules": [
+            {"customer": {"plan": ["Enterprise", "gold"]}, "skills": ["key-accounts"]},
+            {"customer": {"plan": "gold"}, "when": "refund", "priority": 2},
+            {"when": "channel:chat", "priority": 1},
+        ],
+    }
+    config = parse_config({"routing": table}).routing
+    desk = Desk(MemoryStore(), clock=clock, routing=RoutingPass(config))
+    for name, caps in CHANNELS.items():
+        desk.register_channel(ChannelStatus(name, "test", caps, HealthState.UP))
+    try:
+        await agent(desk, "ann")
+        await agent(desk, "kim", skills=("key-accounts",), online=False)
+        big = InboundMessage("c1@example.com", "a refund please", attributes={"plan": "enterprise"})
+        gold = InboundMessage("c2", "a refund please", attributes={"plan": "GOLD"})
+        plain = InboundMessage("c3", "a refund please", attributes={"plan": "free"})
+        tasks = [(await desk.ingest(ch, m)).task for ch, m in (("mail", big), ("chat", gold))]
+        tasks.append((await desk.ingest("chat", plain)).task)
+        await settled(desk)
+        big_task, gold_task, plain_task = (desk.store.get_task(t.id) for t in tasks)
+        # Only kim has the skill and she is away: the key accounts wait for her.
+        assert big_task.assignee is None and gold_task.assignee is None
+        assert big_task.skills == gold_task.skills == ["key-accounts"]
+        assert plain_task.assignee == "ann" and plain_task.skills == []
+        explained = await desk.handle(DESK_ACTOR, rq.ExplainRouting(task_id=gold_task.id))
+        # normal 1, +2 for a gold customer's refund, +1 for chat
+        assert "; chat; priority 4; " in explained[0]
+        explained = await desk.handle(DESK_ACTOR, rq.ExplainRouting(task_id=big_task.id))
+        assert "; email; priority 1; " in explained[0]
+        desk.set_presence("kim", Presence.ONLINE)
+        await settled(desk)
+        assert desk.store.get_task(gold_task.id).assignee == "kim"
+    finally:
+        desk.close()
+
+
+@pytest.mark.parametrize(
+    ("rule", "key", "says"),
+    [
+        ({"skills": ["x"]}, "routing.rules[0]", "needs a condition"),
+        ({"when": "refund"}, "routing.rules[0]", "needs `skills`, `priority`"),
+        ({"customer": {"plan": 3}, "skills": ["x"]}, "routing.rules[0].customer.plan", "text"),
+        ({"customer": {"plan": []}, "skills": ["x"]}, "routing.rules[0].customer.plan", "value"),
+        ({"when": "refund", "priority": "high"}, "routing.rules[0].priority", "whole number"),
+        ({"when": "refund", "priority": 99}, "routing.rules[0].priority", "from -10 to 10"),
+    ],
+)
+def test_a_malformed_rule_names_its_key(rule, key, says):
+    with pytest.raises(ConfigError) as error:
+        parse_config({"routing": {"enabled": True, "rules": [rule]}}, source="team.toml")
+    assert str(error.value).startswith(f"team.toml: {key}: ")
+    assert says in str(error.value)

@@ -246,7 +246,7 @@ def test_explain_names_each_agent_passed_over_and_the_decision():
     ]
     wanted = task("t1", waited=30, skills=frozenset({"fr", "billing"}), primary_skill="fr")
     lines = explain(wanted, agents, NOW)
-    assert lines[0] == "needs billing, fr (primary: fr); chat; waiting 30 s"
+    assert lines[0] == "needs billing, fr (primary: fr); chat; priority 1; waiting 30 s"
     assert "  ann: not available (away or offline)" in lines
     assert "  bob: at capacity on chat (3/3)" in lines
     assert "  cy: lacks billing, fr" in lines

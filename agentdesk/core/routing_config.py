@@ -17,6 +17,12 @@ skills = ["fr"]
 [[routing.rules]]
 when = "tag:billing OR refund"
 skills = ["billing"]
+
+[[routing.rules]]
+customer = { plan = ["enterprise", "gold"] }   # the customer's fields
+when = "channel:chat"                          # and, when both, this too
+skills = ["key-accounts"]
+priority = 1                                   # queue points gained
 ```
 
 A task needs the skills of every rule its first message matches; the first
@@ -36,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentdesk.query import Query, QuerySyntaxError, parse_query
+from agentdesk.query.fold import fold
 from agentdesk.routing import RoutingRules
 
 from .language import known_code
@@ -46,8 +53,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class SkillRule:
-    when: Query
-    skills: tuple[str, ...]
+    """What a task matching ``when`` (and ``customer``) needs and gains."""
+
+    when: Query | None = None
+    skills: tuple[str, ...] = ()
+    #: Customer fields (folded) and the values any of which they must hold.
+    customer: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Queue priority points the task gains (or loses, below zero).
+    priority: int = 0
+
+    def matches_customer(self, attributes: dict[str, str]) -> bool:
+        folded = {fold(name): fold(value) for name, value in attributes.items()}
+        return all(folded.get(name) in values for name, values in self.customer.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +105,7 @@ def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
     if not isinstance(raw_rules, list):
         raise r.fail("routing.rules", "expected an array of tables ([[routing.rules]])")
     for index, raw in enumerate(raw_rules):
-        key = f"routing.rules[{index}]"
-        rule = r.table(key, raw)
-        r.check_keys(key, rule, {"when", "skills"})
-        if "when" not in rule or "skills" not in rule:
-            raise r.fail(key, "a rule needs both `when` and `skills`")
-        text = r.text(f"{key}.when", rule["when"])
-        try:
-            when = parse_query(text)
-        except QuerySyntaxError as exc:
-            raise r.fail(f"{key}.when", exc.message) from None
-        skills = tuple(r.texts(f"{key}.skills", rule["skills"]))
-        if not skills:
-            raise r.fail(f"{key}.skills", "name at least one skill")
-        rules.append(SkillRule(when, skills))
+        rules.append(_rule(r, f"routing.rules[{index}]", raw))
     languages = tuple(
         code.lower() for code in r.texts("routing.languages", table.get("languages", []))
     )
@@ -119,3 +123,31 @@ def parse_routing(r: _Reader, table: dict[str, Any]) -> RoutingConfig:
         channel_languages={name: code.lower() for name, code in by_channel.items()},
         away_grace=r.number("routing.away_grace", table.get("away_grace", 120.0), 0),
     )
+
+
+def _rule(r: _Reader, key: str, raw: Any) -> SkillRule:
+    rule = r.table(key, raw)
+    r.check_keys(key, rule, {"when", "customer", "skills", "priority"})
+    if "when" not in rule and "customer" not in rule:
+        raise r.fail(key, "a rule needs a condition: `when`, `customer` or both")
+    if "skills" not in rule and "priority" not in rule:
+        raise r.fail(key, "a rule needs `skills`, `priority` or both")
+    when = None
+    if "when" in rule:
+        try:
+            when = parse_query(r.text(f"{key}.when", rule["when"]))
+        except QuerySyntaxError as exc:
+            raise r.fail(f"{key}.when", exc.message) from None
+    skills = tuple(r.texts(f"{key}.skills", rule.get("skills", [])))
+    if "skills" in rule and not skills:
+        raise r.fail(f"{key}.skills", "name at least one skill")
+    customer: dict[str, frozenset[str]] = {}
+    for name, wanted in r.table(f"{key}.customer", rule.get("customer", {})).items():
+        where = f"{key}.customer.{name}"
+        values = [wanted] if isinstance(wanted, str) else wanted
+        texts = r.texts(where, values) if isinstance(values, list) else [r.text(where, values)]
+        if not texts:
+            raise r.fail(where, "name at least one value")
+        customer[fold(name)] = frozenset(fold(text) for text in texts)
+    priority = r.integer(f"{key}.priority", rule.get("priority", 0), -10, 10)
+    return SkillRule(when, skills, customer, priority)

@@ -36,7 +36,7 @@ def explain(
     lines = [
         f"needs {', '.join(sorted(task.skills)) or 'no skill'}"
         + (f" (primary: {task.primary_skill})" if task.primary_skill else "")
-        + f"; {task.kind}; waiting {now - task.waiting_since:.0f} s"
+        + f"; {task.kind}; priority {task.priority}; waiting {now - task.waiting_since:.0f} s"
     ]
     if task.preferred_agent:
         preferred = next((a for a in agents if a.name == task.preferred_agent), None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from agentdesk.api.agents import Presence
 from agentdesk.api.errors import not_found
@@ -46,6 +47,16 @@ PRIORITY_POINTS = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priori
 VIP_TAG = "vip"
 
 
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """What the rules give a waiting task, worked out once from its first message."""
+
+    skills: frozenset[str]
+    primary: str | None
+    #: Priority points the matching rules add.
+    points: int = 0
+
+
 class RoutingPass:
     """Plans the assignments of one pass (see the module's words)."""
 
@@ -55,7 +66,7 @@ class RoutingPass:
         self.config = config
         self.detector = detector
         # The skills a task needs follow from its first message: worked out once.
-        self._skills: dict[str, tuple[frozenset[str], str | None]] = {}
+        self._skills: dict[str, _Needs] = {}
         #: Why each task the last pass left waiting waits, in a word (task id -> word).
         self.reasons: dict[str, str] = {}
 
@@ -207,14 +218,14 @@ class RoutingPass:
         return lines + explain(self.waiting_task(ctx, task), agents, ctx.now, self.config.rules)
 
     def waiting_task(self, ctx: PlanContext, task: Task) -> WaitingTask:
-        skills, primary = self.skills_of(ctx, task)
+        needs = self._needs(ctx, task)
         points = PRIORITY_POINTS.get(task.priority, 1) + (1 if VIP_TAG in task.tags else 0)
         return WaitingTask(
             id=task.id,
             kind=task.channel_kind,
-            skills=skills,
-            primary_skill=primary,
-            priority=points,
+            skills=needs.skills,
+            primary_skill=needs.primary,
+            priority=points + needs.points,
             waiting_since=task.waiting_since or task.created_at,
             preferred_agent=preferred_agent(ctx, task),
             team=task.team,
@@ -222,6 +233,10 @@ class RoutingPass:
 
     def skills_of(self, ctx: PlanContext, task: Task) -> tuple[frozenset[str], str | None]:
         """The skills of every rule the task matches; the first one's first is primary."""
+        needs = self._needs(ctx, task)
+        return needs.skills, needs.primary
+
+    def _needs(self, ctx: PlanContext, task: Task) -> _Needs:
         known = self._skills.get(task.id)
         if known is not None:
             return known
@@ -230,14 +245,18 @@ class RoutingPass:
         language = self.config.channel_languages.get(task.channel) or self._language(task, events)
         if language:
             needed.insert(0, language)  # a customer's language comes before the topic
+        points = 0
         customer = ctx.store.get_customer(task.customer_id)
         if customer is not None and self.config.skill_rules:
             parts = strong_parts(task, customer) + text_parts(events)
             for rule in self.config.skill_rules:
-                if matches(rule.when, task, customer, parts, None, ctx.now):
+                if rule.customer and not rule.matches_customer(customer.attributes):
+                    continue
+                if rule.when is None or matches(rule.when, task, customer, parts, None, ctx.now):
                     needed.extend(rule.skills)
+                    points += rule.priority
         ordered = tuple(dict.fromkeys(needed))
-        found = (frozenset(ordered), ordered[0] if ordered else None)
+        found = _Needs(frozenset(ordered), ordered[0] if ordered else None, points)
         self._skills[task.id] = found
         return found
 

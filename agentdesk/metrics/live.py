@@ -22,18 +22,24 @@ from agentdesk.store import Store
 
 from .agent_time import agent_time
 from .calendar import BusinessCalendar
-from .history import PRESENCE_LOOKBACK
+from .history import PRESENCE_LOOKBACK, Collected
 from .measures import EngagedSpan, Measure, Metric
 from .sla import SlaPolicy, due_of
 from .summary import GroupBy, summarize
 from .task_fold import TaskFold
 
 QUEUE_MINUTES = 60
+#: Days of measures, spans and activity the hub holds before today, so a
+#: report of the last month is summed from memory instead of a full pass.
+HELD_DAYS = 31
 
 
 class LiveMetrics:
-    def __init__(self, calendar: BusinessCalendar, seq: int = 0) -> None:
+    def __init__(
+        self, calendar: BusinessCalendar, seq: int = 0, held_days: float = HELD_DAYS
+    ) -> None:
         self.calendar = calendar
+        self.held = held_days * 86400.0
         self.zone = ZoneInfo(calendar.timezone)
         #: The last batch folded in: a batch at or below it is already here.
         self.seq = seq
@@ -43,21 +49,31 @@ class LiveMetrics:
         self.measures: list[Measure] = []
         self.spans: list[EngagedSpan] = []
         self.activity: dict[str, list[Activity]] = defaultdict(list)
+        # What no longer counts for today but a report of the held days reads
+        # (kept apart so the board walks today's alone).
+        self.earlier = Collected()
+        #: What is held reaches back to here (0: everything since the first batch).
+        self.held_from = 0.0
         self._pruned_for = 0.0
         #: The priority of each open or pending task (tasks carry it, events may not).
         self.priorities: dict[str, str] = {}
+        #: Every task's priority: a report holds a task to its priority's target.
+        self.every_priority: dict[str, str] = {}
 
     @classmethod
     def from_store(cls, store: Store, calendar: BusinessCalendar, now: float) -> LiveMetrics:
         """Fold the whole history (call it where the store may be read)."""
         live = cls(calendar, store.seq)
         live.fold(store.iter_events())
-        live.priorities = {
-            task.id: str(task.priority) for task in store.tasks([Status.OPEN, Status.PENDING])
-        }
-        since = live.day_start(now) - PRESENCE_LOOKBACK
-        for record in store.iter_activity(since):
+        for task in store.tasks():
+            live.every_priority[task.id] = str(task.priority)
+            if task.status != Status.CLOSED:
+                live.priorities[task.id] = str(task.priority)
+        today = live.day_start(now)
+        for record in store.iter_activity(today - live.held):
             live.activity[record.agent].append(record)
+        live.held_from = today - live.held
+        live._prune(today)
         return live
 
     def catch_up(self, store: Store, since: float) -> None:
@@ -100,6 +116,7 @@ class LiveMetrics:
         for record in activity:
             self.activity[record.agent].append(record)
         for task in tasks:
+            self.every_priority[task.id] = str(task.priority)
             if task.status == Status.CLOSED:
                 self.priorities.pop(task.id, None)
             else:
@@ -129,14 +146,46 @@ class LiveMetrics:
         self._prune(self.day_start(now))
 
     def _prune(self, since: float) -> None:
-        """Once a day: drop what no longer counts for the day that began at ``since``."""
+        """Once a day: what no longer counts for the day that began at ``since``
+        moves to the held days; what is older than those goes."""
         if self._pruned_for == since:
             return
         self._pruned_for = since
-        self.measures = [m for m in self.measures if m.at >= since - PRESENCE_LOOKBACK]
-        self.spans = [s for s in self.spans if s.end >= since - PRESENCE_LOOKBACK]
-        for agent, records in self.activity.items():
-            self.activity[agent] = [a for a in records if a.at >= since - PRESENCE_LOOKBACK]
+        today, cut = since - PRESENCE_LOOKBACK, since - self.held
+        self.held_from = max(self.held_from, cut)
+        earlier = self.earlier
+        earlier.measures = [m for m in earlier.measures if m.at >= cut]
+        earlier.measures += [m for m in self.measures if cut <= m.at < today]
+        # In place: every task's fold appends to these very lists.
+        self.measures[:] = [m for m in self.measures if m.at >= today]
+        earlier.spans = [s for s in earlier.spans if s.end >= cut]
+        earlier.spans += [s for s in self.spans if cut <= s.end < today]
+        self.spans[:] = [s for s in self.spans if s.end >= today]
+        for agent in set(earlier.activity) | set(self.activity):
+            records = self.activity.get(agent, [])
+            held = [a for a in earlier.activity.get(agent, []) if a.at >= cut]
+            earlier.activity[agent] = held + [a for a in records if cut <= a.at < today]
+            self.activity[agent] = [a for a in records if a.at >= today]
+
+    # -- reports -------------------------------------------------------------------
+
+    def covers(self, since: float) -> bool:
+        """Whether a report from ``since`` finds all it reads here (its measures,
+        and the presence before it that says who was online when it began)."""
+        return since - PRESENCE_LOOKBACK >= self.held_from
+
+    def collected(self, until: float) -> Collected:
+        """What a full pass would collect, from what is held: the lists are
+        copies (the loop goes on folding while a report is summed elsewhere)."""
+        running = [span for t in self.active if (span := self.folds[t].open_span(until))]
+        activity: dict[str, list[Activity]] = defaultdict(list)
+        for agent in set(self.earlier.activity) | set(self.activity):
+            activity[agent] = self.earlier.activity.get(agent, []) + self.activity.get(agent, [])
+        return Collected(
+            measures=self.earlier.measures + self.measures,
+            spans=self.earlier.spans + self.spans + running,
+            activity=activity,
+        )
 
     # -- the board ---------------------------------------------------------------
 

@@ -6,19 +6,20 @@ hub (whose desk runs this on a connection of its own).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from agentdesk.api.report import ReportData
 from agentdesk.store import Store
 
 from .calendar import BusinessCalendar
-from .history import Progress, collect
+from .history import Collected, Progress, collect
 from .measures import Measure
 from .sla import SlaPolicy
 from .summary import SLA_CLOCKS, Allowed, GroupBy, summarize
 
 
-def _allowed(policy: SlaPolicy, priorities: dict[str, str]) -> Allowed:
+def _allowed(policy: SlaPolicy, priorities: Mapping[str, str]) -> Allowed:
     def allowed(measure: Measure) -> float | None:
         target = policy.target_for(measure.channel, priorities.get(measure.task_id, "normal"))
         return getattr(target, SLA_CLOCKS[measure.metric]) if target is not None else None
@@ -39,12 +40,31 @@ def build_report(
     """The figures of [since, until) grouped ``by``, and each agent's time
     there (agents with none left out); with ``sla``, how often its targets
     were met (a task is held to the target of its priority now)."""
-    zone = ZoneInfo(calendar.timezone)
     collected = collect(store, calendar, until=until, activity_since=since, progress=progress)
-    allowed = None
+    priorities: Mapping[str, str] = {}
     if sla is not None and sla.targets:
         priorities = {task.id: str(task.priority) for task in store.tasks()}
-        allowed = _allowed(sla, priorities)
+    return report_of(
+        collected, calendar, by, since=since, until=until, sla=sla, priorities=priorities
+    )
+
+
+def report_of(
+    collected: Collected,
+    calendar: BusinessCalendar,
+    by: GroupBy,
+    *,
+    since: float,
+    until: float,
+    sla: SlaPolicy | None = None,
+    priorities: Mapping[str, str] | None = None,
+) -> ReportData:
+    """A report from what a full pass collected, or the hub's live figures
+    hold (``LiveMetrics.collected``): the same sums either way."""
+    zone = ZoneInfo(calendar.timezone)
+    allowed = None
+    if sla is not None and sla.targets:
+        allowed = _allowed(sla, priorities or {})
     rows = summarize(collected.measures, by, since=since, until=until, zone=zone, allowed=allowed)
     agents = {
         name: time

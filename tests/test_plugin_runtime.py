@@ -445,3 +445,70 @@ async def test_a_reply_on_a_channel_whose_plugin_cannot_load_waits_in_the_outbox
         "delivery once the plugin loads",
         timeout=15,
     )
+
+
+class Gatekeeper(Channel):
+    """Knows who opted out, and says so before a reply is queued; and one
+    address on which its check itself breaks."""
+
+    plugin = "gatekeeper"
+    capabilities = Capabilities(kind="sms", identity_kind="phone")
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self.sent: list[str] = []
+
+    async def start(self) -> None:
+        for number in ("+33600000001", "+33600000002", "+33600000003"):
+            await self.context.emit(InboundMessage(number, "hello"))
+
+    def refuse(self, to: str, text: str) -> str | None:
+        if to == "+33600000002":
+            return "the customer has opted out (STOP) \x1b[2J"
+        if to == "+33600000003":
+            raise RuntimeError("the check broke")
+        return None
+
+    async def send(self, outbound: Any) -> Any:
+        from agentdesk.plugin import Delivery
+
+        self.sent.append(outbound.to)
+        return Delivery(external_id=f"ok-{outbound.key}")
+
+
+async def test_a_channel_refuses_a_reply_before_it_is_queued(
+    tmp_path: Path, catalog: PluginCatalog
+) -> None:
+    from agentdesk.api import DeskError, ErrorCode
+
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["gatekeeper"] = Gatekeeper
+    harness = Harness(tmp_path, catalog)
+    await harness.start(("gatekeeper", "sms", {}))
+    try:
+        await until(lambda: len(harness.messages("sms")) == 3, "three customers")
+        store = harness.desk.store
+        tasks = {store.get_customer(t.customer_id).identities[0].value: t for t in store.tasks()}
+        client = LocalDeskClient(harness.desk, "ana")
+        with pytest.raises(DeskError) as refused:
+            await client.reply(tasks["+33600000002"].id, "Your parcel left today")
+        assert refused.value.code == ErrorCode.CHANNEL_UNAVAILABLE
+        assert refused.value.message == "sms will not send this: the customer has opted out (STOP)"
+        assert harness.desk.store.outbox() == []  # nothing queued, nothing on the timeline
+        assert len(harness.messages("sms")) == 3
+        # A check that breaks refuses nothing: send has the last word.
+        sent = await client.reply(tasks["+33600000003"].id, "Your parcel left today")
+        fine = await client.reply(tasks["+33600000001"].id, "Your parcel left today")
+        await until(lambda: store.outbox() == [], "both sent")
+        assert {store.get_event(sent.id).delivery, store.get_event(fine.id).delivery} == {
+            DeliveryState.SENT
+        }
+        # A channel that is not running refuses nothing: replies wait for it.
+        assert harness.runtime is not None
+        await harness.runtime.stop()
+        harness.runtime = None
+        waiting = await client.reply(tasks["+33600000002"].id, "Your parcel left today")
+        assert [e.key for e in store.outbox()] == [waiting.id]
+    finally:
+        if harness.runtime is not None:
+            await harness.runtime.stop()

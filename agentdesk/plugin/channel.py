@@ -60,6 +60,23 @@ class Channel:
 
         raise PermanentDeliveryError(f"channel {self.plugin!r} cannot send messages")
 
+    def refuse(self, to: str, text: str) -> str | None:
+        """Why a reply to ``to`` can never be sent, asked before it is queued.
+
+        Return a sentence the agent reads ("the customer has opted out
+        (STOP)"), and the reply is refused with it and nothing is queued;
+        return None to let it be queued and sent as usual. For what the
+        channel already knows — an opt-out it recorded, a messaging window
+        that closed — not for outages (those are ``send``'s to report, and the
+        reply waits in the outbox).
+
+        Called on the desk's store thread, not the event loop, while the reply
+        is planned: read state the instance holds, do no I/O, await nothing,
+        return within a millisecond. Asked only while the channel runs; an
+        exception is logged and counts as None. The default refuses nothing.
+        """
+        return None
+
     async def send_typing(self, to: str, typing: bool = True) -> None:
         """Show the customer at ``to`` that an agent is writing (or has stopped).
 

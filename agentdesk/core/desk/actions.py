@@ -40,7 +40,7 @@ from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Capabilities, HandoffContext
 from agentdesk.store import Batch
 
-from .context import Plan, PlanContext
+from .context import Plan, PlanContext, address
 from .stream import Notice
 
 MAX_REPLY = 100_000
@@ -88,6 +88,8 @@ def queue_message(
     if caps is not None and caps.max_text_length and len(text) > caps.max_text_length:
         limit = caps.max_text_length
         raise DeskError(f"the reply is {len(text)} characters; {channel} takes at most {limit}")
+    if ctx.refusal is not None and (why := ctx.refusal(channel, address(to), text)):
+        raise channel_unavailable(f"{channel} will not send this: {why}")
     message = Message(
         **ctx.event_base(task),
         direction=Direction.OUTBOUND,
@@ -139,7 +141,7 @@ def typing_target(ctx: PlanContext, task_id: str) -> tuple[str, str] | None:
         to = recipient(ctx, task, task.channel)
     except DeskError:
         return None  # nobody to show it to
-    return task.channel, to.split(":", 1)[-1]
+    return task.channel, address(to)
 
 
 def plan_note(ctx: PlanContext, request: rq.AddNote) -> Plan:

@@ -9,7 +9,7 @@ thread for one planning, so the store it holds is read there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -20,6 +20,12 @@ from agentdesk.domain.identity_kinds import IdentityKinds
 from agentdesk.store import Batch, Store
 
 from .stream import Notice
+
+
+def address(identity: str) -> str:
+    """The address a channel writes to (``Outbound.to``) from a stored
+    ``kind:value`` identity."""
+    return identity.split(":", 1)[-1]
 
 
 class Plan(NamedTuple):
@@ -40,6 +46,8 @@ class PlanContext:
     actor: Actor
     #: How addresses of each kind are read and compared.
     kinds: IdentityKinds
+    #: (channel, to, text) -> why the channel will never send that reply.
+    refusal: Callable[[str, str, str], str | None] | None = None
 
     def task(self, task_id: str) -> Task:
         """The task, or ``not_found`` for the agent."""

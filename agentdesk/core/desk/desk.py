@@ -68,6 +68,9 @@ ROUTING_DELAY = 0.05
 HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 # (channel, to, typing): relays an agent's typing to a running channel.
 TypingGateway = Callable[[str, str, bool], Awaitable[None]]
+#: (channel, to, text) -> why the channel refuses the reply, or None; called
+#: on the store's thread while a reply is planned.
+RefusalGateway = Callable[[str, str, str], str | None]
 T = TypeVar("T")
 
 AGENT_PLANNERS: dict[type[rq.Request], Callable[[PlanContext, Any], Plan]] = {
@@ -140,6 +143,7 @@ class Desk:
         self.kinds = IdentityKinds()
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
+        self._refusal_gateway: RefusalGateway | None = None
         self.activity = ActivityLog(self._write_own, clock)
         self.calendar = calendar
         #: Today's figures, folded from the history at the first board asked
@@ -291,7 +295,15 @@ class Desk:
         return seq, plan
 
     def _context(self, actor: Actor) -> PlanContext:
-        return PlanContext(self.store, self.clock(), self.ids, self._channels, actor, self.kinds)
+        return PlanContext(
+            self.store,
+            self.clock(),
+            self.ids,
+            self._channels,
+            actor,
+            self.kinds,
+            self._refusal_gateway,
+        )
 
     def published(self, seq: int, batch: Batch, notices: list[Notice] | None) -> None:
         """After a commit: the outbox and state kept here follow, then the updates go out."""
@@ -698,6 +710,10 @@ class Desk:
 
     def set_typing_gateway(self, gateway: TypingGateway | None) -> None:
         self._typing_gateway = gateway
+
+    def set_refusal_gateway(self, gateway: RefusalGateway | None) -> None:
+        """Who says, before a reply is queued, that its channel will never send it."""
+        self._refusal_gateway = gateway
 
     @property
     def handoff_gateway(self) -> HandoffGateway | None:

@@ -14,7 +14,7 @@ from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Delivery, DeliveryReceipt, Outbound
 from agentdesk.store import Batch
 
-from .context import Plan, PlanContext
+from .context import Plan, PlanContext, address
 from .stream import Notice
 
 RETRY_AFTER_SECONDS = 30.0
@@ -70,7 +70,7 @@ def outbound_for(ctx: PlanContext, entry: OutboxEntry) -> Outbound:
     references = tuple(m.external_id for m in same_channel if m.external_id)[-20:]
     return Outbound(
         key=entry.key,
-        to=message.identity.split(":", 1)[-1],
+        to=address(message.identity),
         text=message.text,
         task_id=task.id,
         task_number=task.number,

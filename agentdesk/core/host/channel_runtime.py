@@ -83,6 +83,7 @@ class ChannelRuntime:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
         self.desk.set_handoff_gateway(self.handoff)
         self.desk.set_typing_gateway(self.send_typing)
+        self.desk.set_refusal_gateway(self.refuse)
 
     def _add(self, channel: ChannelConfig) -> None:
         where = f"{self.config.source}: channels[{channel.index}]"
@@ -164,10 +165,16 @@ class ChannelRuntime:
         if supervisor is not None:
             await supervisor.send_typing(to, typing)
 
+    def refuse(self, channel: str, to: str, text: str) -> str | None:
+        """Whether ``channel`` refuses a reply before it is queued (on the store's thread)."""
+        supervisor = self.supervisors.get(channel)
+        return None if supervisor is None else supervisor.refuse(to, text)
+
     async def stop(self) -> None:
         """Stop channels, hand what they queued to the desk, stop the dispatcher and server."""
         self.desk.set_handoff_gateway(None)
         self.desk.set_typing_gateway(None)
+        self.desk.set_refusal_gateway(None)
         await asyncio.gather(*(s.shutdown() for s in self.supervisors.values()))
         for pump in self.pumps.values():
             await pump.flush(self.settings.stop_timeout)

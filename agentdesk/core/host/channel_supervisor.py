@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentdesk.core.config import Config
+from agentdesk.domain.text import clean_text
 from agentdesk.plugin import (
     Channel,
     ChannelConnectionError,
@@ -233,6 +234,23 @@ class ChannelSupervisor:
             raise TemporaryDeliveryError(
                 f"channel {self.name} did not answer in {limit:g} s"
             ) from None
+
+    def refuse(self, to: str, text: str) -> str | None:
+        """The running instance's ``refuse``, on the store's thread; one that
+        fails or answers nonsense refuses nothing (``send`` will tell)."""
+        instance = self.instance
+        if instance is None or not self.up:
+            return None
+        try:
+            said = instance.refuse(to, text)
+        except Exception:
+            log.exception("channel %s: refuse failed", self.name)
+            return None
+        if said is not None and not isinstance(said, str):
+            log.warning("channel %s: refuse returned %r, not text or None", self.name, said)
+            return None
+        # Shown to agents: cleaned like any text that did not come from us.
+        return (clean_text(said, 300).strip() or None) if said else None
 
     async def send_typing(self, to: str, typing: bool) -> None:
         """Relay an agent's typing; a channel that fails at it is not degraded

@@ -21,6 +21,7 @@ from .errors import (
 from .hosts import is_loopback
 from .identity import BUILTIN_IDENTITY_KINDS, IdentityKind
 from .options import Option, OptionKind, parse_options
+from .sms_segments import SegmentCount, sms_segments
 from .types import (
     Capabilities,
     Delivery,
@@ -64,9 +65,11 @@ __all__ = [
     "PluginContext",
     "PluginError",
     "PluginState",
+    "SegmentCount",
     "TemporaryDeliveryError",
     "TypingSignal",
     "WebSocketEndpoint",
     "is_loopback",
     "parse_options",
+    "sms_segments",
 ]

@@ -23,7 +23,9 @@ class Capabilities:
     outbound: bool = True
     #: Longest text ``send`` accepts, in characters; None means no limit.
     max_text_length: int | None = None
-    #: Length of one billed segment (SMS: 160 GSM-7 characters), for the counter.
+    #: Set (to 160) for a channel billed in SMS segments: the composer then
+    #: counts segments as carriers do (``sms_segments``: GSM-7 160/153, UCS-2
+    #: 70/67) and names the characters that force UCS-2.
     segment_length: int | None = None
     threading: bool = False
     attachments: bool = False

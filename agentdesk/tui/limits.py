@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentdesk.plugin import Capabilities
+from agentdesk.plugin import Capabilities, sms_segments
 
-# The GSM 03.38 basic character set and its extension table (each extension
-# character costs two). Text outside it is sent as UCS-2, with shorter segments.
-_GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENDED = set("^{}\\[~]|€")
+#: Characters named after "UCS-2:" before the rest are summed up as "…".
+SHOWN_CHARACTERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +18,8 @@ class TextCount:
     limit: int | None
     segments: int | None
     unicode: bool = False
+    #: The characters that turned an SMS into UCS-2 (shorter segments).
+    unicode_characters: tuple[str, ...] = ()
 
     @property
     def over(self) -> bool:
@@ -33,28 +30,31 @@ class TextCount:
         if self.segments is not None:
             text += f" · {self.segments} segment{'s' if self.segments != 1 else ''}"
             if self.unicode:
-                text += " (unicode)"
+                text += " · UCS-2: " + _shown(self.unicode_characters)
         if self.over:
             text += " · too long"
         return text
 
 
+def _shown(characters: tuple[str, ...]) -> str:
+    # Invisible and combining characters would show as nothing: name their code.
+    named = [c if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}" for c in characters]
+    more = len(named) - SHOWN_CHARACTERS
+    return " ".join(named[:SHOWN_CHARACTERS]) + (f" +{more}" if more > 0 else "")
+
+
 def count_text(text: str, capabilities: Capabilities | None) -> TextCount:
-    """Count ``text`` against a channel's ``max_text_length`` and ``segment_length``."""
+    """Count ``text`` against a channel's ``max_text_length`` and, where it
+    declares ``segment_length``, in SMS segments as they are billed."""
     if capabilities is None:
         return TextCount(len(text), None, None)
-    segment = capabilities.segment_length
-    if not segment:
+    if not capabilities.segment_length:
         return TextCount(len(text), capabilities.max_text_length, None)
-    unicode = any(ch not in _GSM_BASIC and ch not in _GSM_EXTENDED for ch in text)
-    if unicode:
-        # UCS-2 carries 70 characters where GSM-7 carries 160.
-        single = max(1, segment * 70 // 160)
-        units = len(text)
-    else:
-        single = segment
-        units = len(text) + sum(1 for ch in text if ch in _GSM_EXTENDED)
-    # A message in several parts loses room to the concatenation header.
-    multi = max(1, single - (3 if unicode else 7))
-    segments = 0 if units == 0 else 1 if units <= single else -(-units // multi)
-    return TextCount(len(text), capabilities.max_text_length, segments, unicode)
+    count = sms_segments(text)
+    return TextCount(
+        len(text),
+        capabilities.max_text_length,
+        count.segments,
+        count.unicode,
+        count.unicode_characters,
+    )

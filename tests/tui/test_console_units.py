@@ -85,6 +85,13 @@ def test_sms_counter_counts_segments_and_the_limit():
     assert count_text("€" * 80, SMS).segments == 1  # extension characters cost two
     unicode = count_text("日本" * 36, SMS)
     assert unicode.unicode and unicode.segments == 2
+    assert unicode.describe() == "72/480 · 2 segments · UCS-2: 日 本"
+    # One curly apostrophe makes the whole text UCS-2: the agent is told which.
+    curly = count_text("It’s on its way " + "x" * 60, SMS)
+    assert curly.segments == 2 and curly.describe().endswith("UCS-2: ’")
+    assert count_text("It's on its way " + "x" * 60, SMS).describe() == "76/480 · 1 segment"
+    hidden = count_text("a​b " + "éàüœ😀", SMS).describe()
+    assert hidden.endswith("UCS-2: U+200B U+00A0 œ 😀")
     over = count_text("x" * 481, SMS)
     assert over.over and "481/480" in over.describe() and "too long" in over.describe()
     assert count_text("hi", None).describe() == "2 chars"

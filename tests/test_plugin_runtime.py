@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from calling_channel import Caller
 
 from agentdesk.core.config import ChannelConfig, Config, HttpConfig
 from agentdesk.core.desk import Desk
@@ -509,6 +510,57 @@ async def test_a_channel_refuses_a_reply_before_it_is_queued(
         harness.runtime = None
         waiting = await client.reply(tasks["+33600000002"].id, "Your parcel left today")
         assert [e.key for e in store.outbox()] == [waiting.id]
+    finally:
+        if harness.runtime is not None:
+            await harness.runtime.stop()
+
+
+async def test_call_back_asks_the_calling_channel_and_says_why_not(
+    tmp_path: Path, catalog: PluginCatalog
+) -> None:
+    from agentdesk.api import Actor, DeskError, ErrorCode, Role
+    from agentdesk.api import requests as rq
+
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["caller"] = Caller
+    harness = Harness(tmp_path, catalog)
+    runtime = await harness.start(
+        ("caller", "phone", {}),
+        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1}),
+    )
+    try:
+        await harness.wait_up("phone")
+        await until(lambda: len(list(harness.desk.store.tasks())) == 2, "two tasks")
+        store = harness.desk.store
+        phone_task = next(t for t in store.tasks() if t.channel == "phone")
+        chat_task = next(t for t in store.tasks() if t.channel == "sim-chat")
+        said = await harness.desk.handle(
+            Actor(agent="ana", role=Role.AGENT), rq.CallBack(task_id=phone_task.id)
+        )
+        assert said == "ringing ana's phone, then +33600000009"  # hostile bytes cleaned
+        instance = runtime.supervisors["phone"].instance
+        assert isinstance(instance, Caller)
+        ((to, agent, key),) = instance.placed
+        assert (to, agent) == ("+33600000009", "ana") and key
+        # A chat customer with no phone number: the refusal says so.
+        with pytest.raises(DeskError) as no_phone:
+            await harness.desk.handle(Actor.embedded("ana"), rq.CallBack(task_id=chat_task.id))
+        assert no_phone.value.code == ErrorCode.CHANNEL_UNAVAILABLE
+        assert "no phone identity" in no_phone.value.message
+        for who, says in (("nobody", "no phone is configured"), ("busy", "busy (429)")):
+            with pytest.raises(DeskError) as refused:
+                await harness.desk.handle(Actor.embedded(who), rq.CallBack(task_id=phone_task.id))
+            assert refused.value.message.startswith("phone: ") and says in refused.value.message
+        with pytest.raises(DeskError) as not_calling:
+            asked = rq.CallBack(task_id=phone_task.id, channel="sim-chat")
+            await harness.desk.handle(Actor.embedded("ana"), asked)
+        assert "does not place calls" in not_calling.value.message
+        assert len(instance.placed) == 1
+        await runtime.stop()
+        harness.runtime = None
+        with pytest.raises(DeskError) as stopped:
+            await harness.desk.handle(Actor.embedded("ana"), rq.CallBack(task_id=phone_task.id))
+        assert "not running" in stopped.value.message
     finally:
         if harness.runtime is not None:
             await harness.runtime.stop()

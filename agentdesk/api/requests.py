@@ -199,6 +199,19 @@ class Focus(Request, frozen=True, tag="focus"):
     task_id: str | None = None
 
 
+class CallBack(Request, frozen=True, tag="call_back"):
+    """Call the task's customer back by phone: the channel rings the agent,
+    then puts the customer through; the call's record lands on the timeline
+    when it ends. ``channel``: which calling channel (default: the task's own
+    if it places calls, else the first that does). Not queued while the hub
+    is away: a call placed late is worse than none. The answer is a line for
+    the agent."""
+
+    task_id: str
+    channel: str | None = None
+    result = str
+
+
 class TakeNext(Command, frozen=True, tag="take_next"):
     """Pull: the agent takes the best waiting task for them, by routing's rules."""
 
@@ -280,6 +293,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     GetReport,
     MergeCustomers,
     TakeNext,
+    CallBack,
     ListAgents,
     ExplainRouting,
     AddAgent,

@@ -77,6 +77,28 @@ class Channel:
         """
         return None
 
+    async def call_back(self, to: str, *, agent: str, key: str) -> str:
+        """Call the customer at ``to`` back for ``agent`` (their name): for a
+        channel that declares ``calls``, when the agent presses *call back*.
+
+        Place the call (ring the agent's phone, then put the customer
+        through, or however the provider bridges) and return once the
+        provider has taken it, with one line the agent reads ("ringing your
+        phone, then +33612345678"). The call's outcome comes later, as an
+        ``InboundCall`` you emit with ``direction="outbound"``. ``key`` is
+        unique to the agent's request: the same key twice must place one call.
+
+        Raise ``PermanentDeliveryError`` when it cannot be done (no phone
+        configured for this agent, a number the provider refuses) and
+        ``TemporaryDeliveryError`` or ``ChannelConnectionError`` when the
+        provider is busy or unreachable: the agent reads your message, and
+        nothing is retried — a call placed late is worse than none. The
+        default refuses.
+        """
+        from .errors import PermanentDeliveryError
+
+        raise PermanentDeliveryError(f"channel {self.plugin!r} cannot place calls")
+
     async def send_typing(self, to: str, typing: bool = True) -> None:
         """Show the customer at ``to`` that an agent is writing (or has stopped).
 

@@ -31,6 +31,8 @@ class Capabilities:
     attachments: bool = False
     typing_indicators: bool = False
     read_receipts: bool = False
+    #: The channel places calls for agents (it implements ``Channel.call_back``).
+    calls: bool = False
 
 
 @dataclass(frozen=True, slots=True)

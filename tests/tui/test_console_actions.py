@@ -522,3 +522,45 @@ async def test_n_takes_the_next_waiting_task_and_opens_it(make_app, console_desk
         await until(pilot, lambda: app.main.pane().task_id == tasks[0].id)
         await pilot.press("escape", "N")
         await until(pilot, lambda: console_desk.store.get_task(tasks[1].id).assignee == "ana")
+
+
+async def test_call_back_rings_the_agent_through_the_calling_channel(
+    make_app, console_desk, clock, tmp_path
+):
+    from calling_channel import Caller
+
+    from agentdesk.core.config import ChannelConfig, Config, HttpConfig
+    from agentdesk.core.host.channel_runtime import ChannelRuntime
+    from agentdesk.core.host.discovery import PluginCatalog
+
+    tasks = await seed(console_desk, clock)
+    config = Config(
+        source="test.toml",
+        store=tmp_path / "store",
+        http=HttpConfig(host="127.0.0.1", port=0),
+        channels=[ChannelConfig("caller", "phone", {}, 0)],
+    )
+    runtime = ChannelRuntime(
+        console_desk, config, catalog=PluginCatalog({"caller": Caller}, {}, [])
+    )
+    await runtime.start()
+    app = make_app()
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await ready(pilot)
+            app.main.open_task(tasks[2].id)  # Cy wrote by SMS: a phone number
+            await pilot.press("escape", "c")
+            await until(pilot, lambda: any("ringing" in str(n.message) for n in app._notifications))
+            said = [str(n.message) for n in app._notifications if "ringing" in str(n.message)]
+            assert said == [f"{tasks[2].label}: ringing ana's phone, then +34600111222"]
+            instance = runtime.supervisors["phone"].instance
+            assert [p[:2] for p in instance.placed] == [("+34600111222", "ana")]
+            app.main.open_task(tasks[1].id)  # Bo wrote by email alone
+            await pilot.press("escape", "c")
+            await until(
+                pilot,
+                lambda: any("no phone identity" in str(n.message) for n in app._notifications),
+            )
+            assert len(instance.placed) == 1
+    finally:
+        await runtime.stop()

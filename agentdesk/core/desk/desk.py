@@ -52,6 +52,7 @@ from ..routing_config import RoutingConfig
 from . import actions, agents, applied, outbox_book
 from .activity_log import ActivityLog
 from .authorize import authorize
+from .call_back import call_target
 from .context import Plan, PlanContext
 from .inflow import Inflow
 from .ingest import InboundRejected, Ingestor, IngestRules
@@ -68,6 +69,8 @@ ROUTING_DELAY = 0.05
 HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 # (channel, to, typing): relays an agent's typing to a running channel.
 TypingGateway = Callable[[str, str, bool], Awaitable[None]]
+#: (channel, to, agent, key) -> a line for the agent, once the call is placed.
+CallGateway = Callable[[str, str, str, str], Awaitable[str]]
 #: (channel, to, text) -> why the channel refuses the reply, or None; called
 #: on the store's thread while a reply is planned.
 RefusalGateway = Callable[[str, str, str], str | None]
@@ -144,6 +147,7 @@ class Desk:
         self._handoff_gateway: HandoffGateway | None = None
         self._typing_gateway: TypingGateway | None = None
         self._refusal_gateway: RefusalGateway | None = None
+        self._call_gateway: CallGateway | None = None
         self.activity = ActivityLog(self._write_own, clock)
         self.calendar = calendar
         #: Today's figures, folded from the history at the first board asked
@@ -198,6 +202,8 @@ class Desk:
             return await self._typing(actor, request)
         if isinstance(request, rq.Focus):
             return await self._focus(actor, request)
+        if isinstance(request, rq.CallBack):
+            return await self._call_back(actor, request)
         if isinstance(request, rq.GetReport):
             authorize(actor, request, None)
             return await self._report(request)
@@ -425,6 +431,16 @@ class Desk:
         found = await self.read(target, urgent=True)
         if found is not None:
             await gateway(found[0], found[1], request.typing)
+
+    async def _call_back(self, actor: Actor, request: rq.CallBack) -> str:
+        target = await self.read(lambda: call_target(self._context(actor), request), urgent=True)
+        gateway = self._call_gateway
+        if gateway is None:
+            raise DeskError(
+                f"{target.channel} is not running here: calls are placed where channels run",
+                ErrorCode.CHANNEL_UNAVAILABLE,
+            )
+        return await gateway(target.channel, target.to, actor.agent, self.ids.new())
 
     async def _focus(self, actor: Actor, request: rq.Focus) -> None:
         authorize(actor, request, None)  # seeing a task is enough: reads are open to all
@@ -710,6 +726,10 @@ class Desk:
 
     def set_typing_gateway(self, gateway: TypingGateway | None) -> None:
         self._typing_gateway = gateway
+
+    def set_call_gateway(self, gateway: CallGateway | None) -> None:
+        """Who places calls back (the channel runtime)."""
+        self._call_gateway = gateway
 
     def set_refusal_gateway(self, gateway: RefusalGateway | None) -> None:
         """Who says, before a reply is queued, that its channel will never send it."""

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from agentdesk.api import UNLOADED, ChannelStatus
+from agentdesk.api import UNLOADED, ChannelStatus, DeskError, ErrorCode
 from agentdesk.core.config import ChannelConfig, Config
 from agentdesk.plugin import (
     ChannelConnectionError,
@@ -84,6 +84,7 @@ class ChannelRuntime:
         self.desk.set_handoff_gateway(self.handoff)
         self.desk.set_typing_gateway(self.send_typing)
         self.desk.set_refusal_gateway(self.refuse)
+        self.desk.set_call_gateway(self.call_back)
 
     def _add(self, channel: ChannelConfig) -> None:
         where = f"{self.config.source}: channels[{channel.index}]"
@@ -165,6 +166,12 @@ class ChannelRuntime:
         if supervisor is not None:
             await supervisor.send_typing(to, typing)
 
+    async def call_back(self, channel: str, to: str, agent: str, key: str) -> str:
+        supervisor = self.supervisors.get(channel)
+        if supervisor is None:
+            raise DeskError(f"channel {channel} is not running here", ErrorCode.CHANNEL_UNAVAILABLE)
+        return await supervisor.call_back(to, agent, key)
+
     def refuse(self, channel: str, to: str, text: str) -> str | None:
         """Whether ``channel`` refuses a reply before it is queued (on the store's thread)."""
         supervisor = self.supervisors.get(channel)
@@ -175,6 +182,7 @@ class ChannelRuntime:
         self.desk.set_handoff_gateway(None)
         self.desk.set_typing_gateway(None)
         self.desk.set_refusal_gateway(None)
+        self.desk.set_call_gateway(None)
         await asyncio.gather(*(s.shutdown() for s in self.supervisors.values()))
         for pump in self.pumps.values():
             await pump.flush(self.settings.stop_timeout)

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentdesk.api import DeskError, ErrorCode
 from agentdesk.core.config import Config
 from agentdesk.domain.text import clean_text
 from agentdesk.plugin import (
@@ -32,6 +33,7 @@ from agentdesk.plugin import (
     Health,
     HealthState,
     Outbound,
+    PermanentDeliveryError,
     PluginConfigError,
     TemporaryDeliveryError,
 )
@@ -235,6 +237,24 @@ class ChannelSupervisor:
                 f"channel {self.name} did not answer in {limit:g} s"
             ) from None
 
+    async def call_back(self, to: str, agent: str, key: str) -> str:
+        """The running instance places a call; its refusal, a timeout or a
+        fault becomes a ``DeskError`` the agent reads (nothing is retried)."""
+        instance = self.instance
+        if instance is None or not self.up:
+            raise _cannot_call(f"{self.name} is not running: try again once it is up")
+        limit = self.settings.send_timeout
+        try:
+            said = await asyncio.wait_for(instance.call_back(to, agent=agent, key=key), limit)
+        except TimeoutError:
+            raise _cannot_call(f"{self.name} did not place the call within {limit:g} s") from None
+        except (PermanentDeliveryError, TemporaryDeliveryError, ChannelConnectionError) as exc:
+            raise _cannot_call(f"{self.name}: {clean_text(str(exc), 300)}") from None
+        except Exception:
+            log.exception("channel %s: call_back failed", self.name)
+            raise _cannot_call(f"{self.name} failed to place the call (see the log)") from None
+        return clean_text(str(said), 300).strip() or f"calling {to}"
+
     def refuse(self, to: str, text: str) -> str | None:
         """The running instance's ``refuse``, on the store's thread; one that
         fails or answers nonsense refuses nothing (``send`` will tell)."""
@@ -290,6 +310,10 @@ class ChannelSupervisor:
             await task
         await self._teardown()
         self.update(state=HealthState.STOPPED, detail="", next_retry_at=None)
+
+
+def _cannot_call(why: str) -> DeskError:
+    return DeskError(why, ErrorCode.CHANNEL_UNAVAILABLE)
 
 
 def _safe_health(channel: Channel) -> Health:

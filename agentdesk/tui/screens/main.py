@@ -65,6 +65,14 @@ class MainScreen(TaskOpening, Navigation):
         ),
         Binding("t", "transfer", "Transfer", show=False, id="transfer"),
         Binding("h", "handoff", "Handoff", show=False, id="handoff"),
+        Binding(
+            "c",
+            "call_back",
+            "Call back",
+            show=False,
+            id="call_back",
+            tooltip="Ring your phone, then put the customer through (a channel that places calls)",
+        ),
         Binding("number_sign", "tags", "Tags", show=False, id="tags"),
         Binding("exclamation_mark", "priority", "Priority", show=False, id="priority"),
         Binding("slash", "search", "Search", id="search"),
@@ -407,6 +415,19 @@ class MainScreen(TaskOpening, Navigation):
         task = self.target_task()
         if task is not None:
             self.run_worker(task_actions.handoff(self, task))
+
+    def action_call_back(self) -> None:
+        task = self.target_task()
+        if task is None:
+            return
+
+        async def call() -> None:
+            said = await self.controller.call(lambda c: c.request(rq.CallBack(task_id=task.id)))
+            if said is not None:
+                self.notify(f"{task.label}: {said}", title="Calling", timeout=8, markup=False)
+
+        # Not queued behind other commands: a call is now or not at all.
+        self.run_worker(call(), group="call_back", exclusive=True)
 
     def action_search(self) -> None:
         task_actions.search(self)

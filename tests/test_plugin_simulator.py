@@ -148,3 +148,25 @@ async def test_send_refuses_what_the_channel_cannot_take(tmp_path: Path) -> None
     assert not phone.capabilities.outbound
     with pytest.raises(PermanentDeliveryError):
         await phone.send(outbound)
+
+
+async def test_a_call_back_lands_as_an_outbound_call_record(tmp_path: Path) -> None:
+    ctx = context(tmp_path, kind="phone", count=1, seed=4)
+    channel = SIMULATOR(ctx)
+    assert channel.capabilities.calls
+    await channel.start()
+    first = await ctx.next_inbound(5)
+    said = await channel.call_back(first.identity, agent="ana", key="k1")
+    assert said == f"your phone rings first (simulated), then {first.identity}"
+    assert await channel.call_back(first.identity, agent="ana", key="k1") == (
+        f"already calling {first.identity}"
+    )
+    record = await ctx.next_inbound(5)
+    assert isinstance(record, InboundCall) and record.direction == "outbound"
+    assert record.identity == first.identity and record.summary.startswith("Called back by ana")
+    assert record.outcome in ("answered", "missed")
+    await asyncio.sleep(0.05)
+    assert not ctx.pending_inbound()  # one call for one key
+    await channel.stop()
+    with pytest.raises(ChannelConnectionError):
+        await channel.call_back(first.identity, agent="ana", key="k2")

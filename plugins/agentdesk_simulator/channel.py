@@ -44,7 +44,7 @@ CAPABILITIES = {
     ),
     "sms": Capabilities("sms", "phone", max_text_length=1600, segment_length=160),
     "social": Capabilities("social", "social", max_text_length=1000),
-    "phone": Capabilities("phone", "phone", realtime=True, outbound=False),
+    "phone": Capabilities("phone", "phone", realtime=True, outbound=False, calls=True),
 }
 # Delivered keys remembered across restarts, so a resent reply is not answered twice.
 _REMEMBERED_KEYS = 500
@@ -87,6 +87,7 @@ class SimulatorChannel(Channel):
         self.deliveries: Counter[str] = Counter()
         self.emitted = 0
         self._delivered: dict[str, str] = {}
+        self._called: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False
 
@@ -282,6 +283,29 @@ class SimulatorChannel(Channel):
                 task_number=outbound.task_number if email else None,
             )
         ]
+
+    async def call_back(self, to: str, *, agent: str, key: str) -> str:
+        """A simulated call: the customer picks up three times in four, and
+        the call's record comes ``reply_delay`` seconds later."""
+        if not self._running:
+            raise ChannelConnectionError("the simulator is not running")
+        if key in self._called:
+            return f"already calling {to}"
+        self._called.add(key)
+        chance = random.Random(f"call:{self.seed}:{key}")
+        person = self.world.person_for(to)
+        answered = chance.random() < 0.75
+        call = InboundCall(
+            identity=to,
+            direction="outbound",
+            duration_seconds=round(chance.uniform(60, 600)) if answered else 0,
+            outcome="answered" if answered else "missed",
+            summary=f"Called back by {agent}" + ("" if answered else ": no answer"),
+            external_id=f"sim-call-{self.seed}-{hashlib.sha256(key.encode()).hexdigest()[:16]}",
+            customer_name=person.name if person else "",
+        )
+        self._spawn(self._answer_later([call]), "call back")
+        return f"your phone rings first (simulated), then {to}"
 
     async def _answer_later(self, answers: list[Inbound]) -> None:
         await asyncio.sleep(self.reply_delay)

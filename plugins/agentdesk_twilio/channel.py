@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
@@ -18,17 +18,18 @@ from agentdesk.plugin import (
     Option,
     Outbound,
     PluginContext,
-    is_loopback,
 )
 
 from .api import TwilioApi
 from .deliveries import DeliveryBook
-from .failures import BadCredentials
+from .failures import OPTED_OUT, BadCredentials
+from .guard import webhook_detail
+from .inbound import IncomingSms
 from .media import MediaStore
 from .optout import OptOutBook
 from .receiver import Receiver
 from .sender import Sender
-from .settings import MAX_BODY, OPTIONS, build_settings
+from .settings import MAX_BODY, OPTIONS, build_settings, e164
 from .spool import Spool
 from .webhook import Webhooks
 
@@ -61,9 +62,8 @@ class TwilioSmsChannel(Channel):
         self.settings = build_settings(context.options)
         self._book = DeliveryBook(context.state)
         self._optouts = OptOutBook(context.state)
-        self._receiver = Receiver(
-            context, Spool(context.data_dir / "spool"), self._optouts, self._book, None
-        )
+        spool = Spool(context.data_dir / "spool", IncomingSms.from_json)
+        self._receiver = Receiver(context, spool, self._optouts, self._book, None)
         self._sender = Sender(
             self.settings, self._book, self._optouts, self._status_url, context.logger
         )
@@ -119,17 +119,7 @@ class TwilioSmsChannel(Channel):
         self.context.report(health)
 
     def _webhook_detail(self) -> str:
-        base = self.context.base_url
-        if base is None:
-            return "the desk's HTTP server is not running: Twilio cannot reach the webhook"
-        url = base + self.inbound_path
-        host = urlsplit(base).hostname or ""
-        if is_loopback(host):
-            self.context.logger.warning(
-                "the webhook is %s, which Twilio cannot reach: set [http] public_url", url
-            )
-            return f"webhook {url} (loopback: set [http] public_url for Twilio)"
-        return f"webhook {url}"
+        return webhook_detail(self.context.base_url, self.inbound_path, self.context.logger)
 
     # -- sending ---------------------------------------------------------------------
 
@@ -151,6 +141,14 @@ class TwilioSmsChannel(Channel):
         if base is None:
             return None
         return f"{base}{self.status_path}?key={quote(key, safe='')}"
+
+    def refuse(self, to: str, text: str) -> str | None:
+        """Before a reply is queued: a customer who texted STOP gets nothing
+        until they text START (Twilio would refuse it too, error 21610)."""
+        number = e164(to)
+        if number is not None and self._optouts.opted_out(number):
+            return f"{OPTED_OUT}; they can text START to hear from you again"
+        return None
 
     def is_opted_out(self, number: str) -> bool:
         """Whether ``number`` texted STOP (and not START since)."""

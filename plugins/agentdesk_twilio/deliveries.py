@@ -33,10 +33,18 @@ class DeliveryRecord:
 class DeliveryBook:
     """Outbox key → MessageSid, durable, bounded to the latest ``MEMORY`` keys."""
 
-    def __init__(self, state: PluginState, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        state: PluginState,
+        clock: Callable[[], float] = time.time,
+        *,
+        state_key: str = STATE_KEY,
+    ) -> None:
         self._state = state
         self._clock = clock
-        stored = state.get(STATE_KEY)
+        # The voice channel keeps its call backs in a book of their own.
+        self._state_key = state_key
+        stored = state.get(state_key)
         # The memory is the truth; each write stores a snapshot of all of it, in
         # order, so two sends racing never lose each other's entry.
         self._entries: dict[str, dict[str, Any]] = (
@@ -104,4 +112,4 @@ class DeliveryBook:
 
     async def _save(self) -> None:
         async with self._lock:
-            await self._state.set(STATE_KEY, {k: dict(v) for k, v in self._entries.items()})
+            await self._state.set(self._state_key, {k: dict(v) for k, v in self._entries.items()})

@@ -34,6 +34,18 @@ _PERMANENT = {
     21660: "the channel's from_number is not a number of this Twilio account",
 }
 
+# The same for a call the channel asks Twilio to place (the voice channel's call back).
+_PERMANENT_CALL = {
+    21210: "the channel's number is not one of this Twilio account's (so not a caller id)",
+    21211: "{to} is not a valid phone number",
+    21212: "the channel's number is not a valid caller id",
+    21214: "{to} cannot be reached by phone",
+    21215: "the Twilio account may not call this country (see Geo Permissions in the console)",
+    21216: "the Twilio account may not call {to} (a blocked or premium number)",
+    21217: "{to} is not a valid phone number",
+    21219: "{to} is not a verified number (a trial account calls verified numbers only)",
+}
+
 # What a failed or undelivered status callback's ErrorCode means, for the log.
 STATUS_ERRORS = {
     30001: "Twilio's queue overflowed",
@@ -113,30 +125,35 @@ def retry_after_seconds(header: str | None, now: float | None = None) -> float |
 
 
 def delivery_error(
-    error: ApiError, to: str, retry_after: float | None
+    error: ApiError, to: str, retry_after: float | None, *, what: str = "message"
 ) -> TemporaryDeliveryError | PermanentDeliveryError:
-    """The typed error for Twilio's refusal of a message to ``to``."""
+    """The typed error for Twilio's refusal of a message (or, with ``what="call"``,
+    of a call) to ``to``."""
     code, status = error.code, error.status
     tag = f" (Twilio {code})" if code is not None else f" (HTTP {status})"
-    if code == CODE_OPTED_OUT:
+    if code == CODE_OPTED_OUT and what == "message":
         return OptedOut()
+    # A reply waits in the outbox and is retried; a call is never retried for
+    # the agent (a call placed late is worse than none): they try again.
+    again = "retrying" if what == "message" else "try again"
     if code == CODE_TOO_MANY_REQUESTS or status == 429:
-        wait = f"; retrying in {retry_after:.0f} s" if retry_after else "; retrying later"
-        return TwilioBusy(f"Twilio is limiting how fast we send{wait}{tag}", retry_after)
+        wait = f"; {again} in {retry_after:.0f} s" if retry_after else f"; {again} later"
+        verb = "send" if what == "message" else "call"
+        return TwilioBusy(f"Twilio is limiting how fast we {verb}{wait}{tag}", retry_after)
     if status >= 500:
         return TwilioBusy(
-            f"Twilio failed on its side{tag}; retrying later", retry_after, maybe_sent=True
+            f"Twilio failed on its side{tag}; {again} later", retry_after, maybe_sent=True
         )
     if code == CODE_AUTHENTICATE or status == 401:
         return BadCredentials(
             "Twilio refused the channel's credentials: check account_sid and "
             f"auth_token (or api_key_sid and api_key_secret){tag}"
         )
-    sentence = _PERMANENT.get(code or 0)
+    sentence = (_PERMANENT if what == "message" else _PERMANENT_CALL).get(code or 0)
     if sentence is not None:
         return PermanentDeliveryError(sentence.format(to=to) + tag)
     detail = f": {error.message}" if error.message else ""
-    return PermanentDeliveryError(f"Twilio refused the message{detail}{tag}")
+    return PermanentDeliveryError(f"Twilio refused the {what}{detail}{tag}")
 
 
 def status_problem(error_code: str | None) -> str:

@@ -40,7 +40,7 @@ class Receiver:
     def __init__(
         self,
         context: PluginContext,
-        spool: Spool,
+        spool: Spool[IncomingSms],
         optouts: OptOutBook,
         book: DeliveryBook,
         media: MediaStore | None,

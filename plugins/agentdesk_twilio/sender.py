@@ -20,13 +20,13 @@ from agentdesk.plugin import (
     Outbound,
     PermanentDeliveryError,
     TemporaryDeliveryError,
+    sms_segments,
 )
 
 from .api import AmbiguousSend, SentMessage, TwilioApi
 from .deliveries import DeliveryBook, DeliveryRecord
 from .failures import OptedOut, TwilioBusy
 from .optout import OptOutBook
-from .segments import segments
 from .settings import MAX_BODY, TwilioSettings, e164
 
 #: How far Twilio's clock and ours may disagree when matching a message that
@@ -91,7 +91,7 @@ class Sender:
         wait = self.hold_until - self.clock()
         if wait > 0:
             raise TwilioBusy(f"Twilio asked us to wait; retrying in {wait:.0f} s", wait)
-        count = segments(outbound.text)
+        count = sms_segments(outbound.text)
         detail = f"{count.segments} segment{'s' if count.segments != 1 else ''} ({count.encoding})"
         if earlier is not None:
             # A send of this key began and its answer never came: Twilio may have it.
@@ -160,7 +160,7 @@ def check_reply(outbound: Outbound) -> str:
     if not outbound.text.strip():
         raise PermanentDeliveryError("the reply is empty")
     if len(outbound.text) > MAX_BODY:
-        count = segments(outbound.text)
+        count = sms_segments(outbound.text)
         raise PermanentDeliveryError(
             f"the reply is {len(outbound.text)} characters ({count.segments} segments); "
             f"an SMS through Twilio takes at most {MAX_BODY}"

@@ -9,6 +9,11 @@ resource, or an error ``{"code", "message", "more_info", "status"}``;
 to a file server. ``send_inbound`` and ``send_status`` post to a channel's
 routes exactly as Twilio does, signed with ``X-Twilio-Signature``.
 
+For voice, ``POST .../Calls.json`` places a call (To, From, Twiml or Url,
+StatusCallback and its events are checked) and answers 201 with the call
+resource; ``incoming_call`` and ``play`` give a ``CallPlayer``
+(``twilio_calls``) that drives a call's webhooks at the channel.
+
 Every API request is recorded. A test can make the next requests fail with
 given codes (``fail_next``), or answer late (``stall_next``), and count how
 many times a reply was sent (``count``, by the outbox key the channel puts
@@ -25,9 +30,10 @@ import hmac
 import re
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -37,6 +43,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from agentdesk.plugin.serving import EmbeddedServer
+
+from .twilio_calls import CALL_EVENTS, CallPlayer, FakeCall, new_sid
 
 ACCOUNT_SID = "AC" + "5ef8732a3c49700934481addd5ce1659"
 AUTH_TOKEN = "12345678901234567890123456789012"
@@ -59,10 +67,6 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> st
     return base64.b64encode(mac.digest()).decode()
 
 
-def new_sid(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex
-
-
 @dataclass
 class RecordedRequest:
     method: str
@@ -71,6 +75,8 @@ class RecordedRequest:
     form: dict[str, str]
     user: str | None
     content_type: str
+    #: The form as posted, a name possibly repeated (StatusCallbackEvent).
+    pairs: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +154,9 @@ class FakeTwilio:
         self.api_keys = dict(api_keys if api_keys is not None else {API_KEY_SID: API_KEY_SECRET})
         self.requests: list[RecordedRequest] = []
         self.messages: list[FakeMessage] = []
+        self.calls: list[FakeCall] = []
+        #: The account's numbers: a call may only come from one of them (else 21210).
+        self.numbers: set[str] = {NUMBER}
         #: Numbers that texted STOP: a send to them is error 21610, as at Twilio.
         self.opted_out: set[str] = set()
         #: Media files by MediaSid: (content type, bytes).
@@ -163,6 +172,7 @@ class FakeTwilio:
             routes=[
                 Route(f"{base}/Messages.json", self._create, methods=["POST"]),
                 Route(f"{base}/Messages.json", self._list, methods=["GET"]),
+                Route(f"{base}/Calls.json", self._create_call, methods=["POST"]),
                 Route(f"{base}/Messages/{{message}}/Media/{{media}}", self._media_link),
                 Route("/cdn/{media}", self._media_file),
             ],
@@ -195,8 +205,9 @@ class FakeTwilio:
             self._failures.append(Failure(status, code, message, retry_after))
 
     def stall_next(self, seconds: float, *, after_create: bool = True) -> None:
-        """Make the next create wait ``seconds`` before answering: after making the
-        message (the client times out though Twilio has it) or before (it never does)."""
+        """Make the next create (of a message or a call) wait ``seconds`` before
+        answering: after making it (the client times out though Twilio has it) or
+        before (it never does)."""
         self._stalls.append(_Stall(seconds, after_create))
 
     def count(self, key: str) -> int:
@@ -205,6 +216,32 @@ class FakeTwilio:
 
     def creates(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("Messages.json")]
+
+    def call_creates(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("Calls.json")]
+
+    def incoming_call(
+        self, caller: str, *, status_url: str | None, to: str = NUMBER, signature: str | None = ""
+    ) -> CallPlayer:
+        """A customer calls the number; ``status_url`` is the number's "Call status
+        changes" URL (None: not configured)."""
+        return CallPlayer(self, caller, to, status_url, signature=signature)
+
+    def play(self, call: FakeCall) -> CallPlayer:
+        """The call back the Calls API placed, as Twilio then runs it."""
+        player = CallPlayer(
+            self,
+            call.from_,
+            call.to,
+            call.status_callback,
+            sid=call.sid,
+            direction="outbound-api",
+            status_events=tuple(call.status_events),
+        )
+        if call.twiml:
+            player.twiml = ET.fromstring(call.twiml)
+            player.verbs.update({verb.tag: verb for verb in player.twiml})
+        return player
 
     def add_media(self, message_sid: str, content_type: str, data: bytes) -> str:
         """Serve a media file; returns its link as an inbound webhook gives it."""
@@ -314,7 +351,8 @@ class FakeTwilio:
     # -- the API ------------------------------------------------------------------------
 
     async def _record(self, request: Request) -> RecordedRequest:
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        form = dict(pairs)
         auth = request.headers.get("authorization", "")
         user = None
         if auth.startswith("Basic "):
@@ -326,6 +364,7 @@ class FakeTwilio:
             form,
             user,
             request.headers.get("content-type", ""),
+            pairs,
         )
         self.requests.append(recorded)
         return recorded
@@ -392,6 +431,65 @@ class FakeTwilio:
         if stall is not None and stall.after_create:
             await asyncio.sleep(stall.seconds)
         return JSONResponse(message.resource(self.account_sid), status_code=201)
+
+    async def _create_call(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        form = recorded.form
+        to, sender = form.get("To", ""), form.get("From", "")
+        twiml, url = form.get("Twiml"), form.get("Url")
+        if not to:
+            return _error(400, 21201, "No 'To' number is specified")
+        if not sender:
+            return _error(400, 21213, "Caller phone number is required")
+        if not _E164.fullmatch(to):
+            return _error(400, 21211, f"Invalid 'To' Phone Number: {to}")
+        if sender not in self.numbers:
+            return _error(
+                400, 21210, f"The source phone number provided, {sender}, is not yet verified"
+            )
+        if not twiml and not url:
+            return _error(400, 21205, "A 'Url', 'Twiml' or 'ApplicationSid' is required.")
+        if twiml is not None:
+            if len(twiml) > 4000:
+                return _error(400, 21232, "Twiml is too long (4000 characters at most)")
+            try:
+                root = ET.fromstring(twiml)
+            except ET.ParseError:
+                return _error(400, 12100, "Document parse failure")
+            if root.tag != "Response":
+                return _error(400, 12100, "The root element must be Response")
+        callback = form.get("StatusCallback")
+        if callback is not None and urlsplit(callback).scheme not in ("http", "https"):
+            return _error(400, 21609, "Invalid StatusCallback url")
+        events = [value for name, value in recorded.pairs if name == "StatusCallbackEvent"]
+        if any(event not in CALL_EVENTS for event in events):
+            return _error(400, None, "StatusCallbackEvent must be initiated, ringing, ...")
+        if form.get("StatusCallbackMethod", "POST") not in ("GET", "POST"):
+            return _error(400, None, "StatusCallbackMethod must be GET or POST")
+        stall = self._stalls.popleft() if self._stalls else None
+        if stall is not None and not stall.after_create:
+            await asyncio.sleep(stall.seconds)
+            if await request.is_disconnected():
+                return Response(status_code=499)
+        call = FakeCall(
+            sid=new_sid("CA"),
+            to=to,
+            from_=sender,
+            twiml=twiml,
+            url=url,
+            status_callback=callback,
+            # Without StatusCallbackEvent, Twilio reports the end of the call only.
+            status_events=events or ["completed"],
+            timeout=int(form.get("Timeout", "60")),
+            created=time.time(),
+        )
+        self.calls.append(call)
+        if stall is not None and stall.after_create:
+            await asyncio.sleep(stall.seconds)
+        return JSONResponse(call.resource(self.account_sid), status_code=201)
 
     async def _list(self, request: Request) -> Response:
         recorded = await self._record(request)

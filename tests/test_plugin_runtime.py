@@ -564,3 +564,39 @@ async def test_call_back_asks_the_calling_channel_and_says_why_not(
     finally:
         if harness.runtime is not None:
             await harness.runtime.stop()
+
+
+async def test_a_handoff_onto_a_phone_line_is_a_call_back(
+    tmp_path: Path, catalog: PluginCatalog
+) -> None:
+    from agentdesk.api import Actor, DeskError
+    from agentdesk.api import requests as rq
+    from agentdesk.domain import Handoff
+
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["caller"] = Caller
+    harness = Harness(tmp_path, catalog)
+    runtime = await harness.start(
+        ("caller", "phone", {}),
+        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1}),
+    )
+    try:
+        await harness.wait_up("phone")
+        await until(lambda: len(list(harness.desk.store.tasks())) == 2, "two tasks")
+        store = harness.desk.store
+        chat = next(t for t in store.tasks() if t.channel == "sim-chat")
+        to_phone = rq.Handoff(
+            task_id=chat.id, to_channel="phone", to_identity="+33 6 11 22 33 44", message="hi"
+        )
+        with pytest.raises(DeskError, match="no phone is configured"):
+            await harness.desk.handle(Actor.embedded("nobody"), to_phone)
+        assert store.get_task(chat.id).channel == "sim-chat"  # a refused call moves nothing
+        moved = await harness.desk.handle(Actor.embedded("ana"), to_phone)
+        assert moved.channel == "phone" and moved.channel_kind == "phone"
+        instance = runtime.supervisors["phone"].instance
+        assert [p[:2] for p in instance.placed] == [("+33611223344", "ana")]
+        [handoff] = [e for e in store.events_of_task(chat.id) if isinstance(e, Handoff)]
+        assert handoff.context == "ringing ana's phone, then +33611223344"
+        assert store.outbox() == []  # nothing to send on a line that takes no text
+    finally:
+        await runtime.stop()

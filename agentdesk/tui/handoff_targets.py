@@ -27,7 +27,7 @@ def handoff_targets(
     new: list[HandoffTarget] = []
     for channel in channels:
         caps = channel.capabilities
-        if not caps.outbound or channel.name == task.channel:
+        if not (caps.outbound or caps.calls) or channel.name == task.channel:
             continue
         for identity in customer.identities if customer else []:
             if identity.kind == caps.identity_kind:

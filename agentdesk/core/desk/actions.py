@@ -313,7 +313,7 @@ def _handoff_target(ctx: PlanContext, task: Task, to_channel: str) -> Capabiliti
     if status.capabilities.kind == UNKNOWN_KIND:
         # No conversation there yet, and no way to know whom to address.
         raise channel_unavailable(f"channel {to_channel} is not loaded: {status.last_error}")
-    if not status.capabilities.outbound:
+    if not status.capabilities.outbound and not status.capabilities.calls:
         raise channel_unavailable(f"channel {to_channel} cannot send messages")
     return status.capabilities
 
@@ -345,7 +345,7 @@ def plan_handoff(ctx: PlanContext, request: rq.Handoff, identity: Identity, cont
     )
     batch.events.append(event)
     updated = evolve(task, channel=request.to_channel, channel_kind=caps.kind, updated_at=event.at)
-    if context:
+    if context and caps.outbound:  # a calling channel's context is the call it placed
         queue_message(ctx, batch, updated, context, request.to_channel, str(identity))
         updated = evolve(updated, waiting_since=None, preview=one_line(context, 200))
     batch.tasks.append(updated)

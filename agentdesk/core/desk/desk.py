@@ -402,7 +402,14 @@ class Desk:
         identity, handoff = await self.read(check, urgent=True)
         context = handoff.context
         gateway = self._handoff_gateway
-        if gateway is not None:
+        target = self._channels.get(request.to_channel)
+        if target is not None and target.capabilities.calls and not target.capabilities.outbound:
+            # Onto a phone line: the handoff is the call back, placed first
+            # (a refused call moves nothing); its key makes a replay ring once.
+            context = await self._place_call(
+                request.to_channel, handoff.to, actor.agent, command_id or self.ids.new()
+            )
+        elif gateway is not None:
             outbound = await gateway(request.to_channel, handoff)
             if outbound is not None and context:
                 context = clean_text(outbound.text, actions.MAX_REPLY).strip() or context
@@ -434,13 +441,16 @@ class Desk:
 
     async def _call_back(self, actor: Actor, request: rq.CallBack) -> str:
         target = await self.read(lambda: call_target(self._context(actor), request), urgent=True)
+        return await self._place_call(target.channel, target.to, actor.agent, self.ids.new())
+
+    async def _place_call(self, channel: str, to: str, agent: str, key: str) -> str:
         gateway = self._call_gateway
         if gateway is None:
             raise DeskError(
-                f"{target.channel} is not running here: calls are placed where channels run",
+                f"{channel} is not running here: calls are placed where channels run",
                 ErrorCode.CHANNEL_UNAVAILABLE,
             )
-        return await gateway(target.channel, target.to, actor.agent, self.ids.new())
+        return await gateway(channel, to, agent, key)
 
     async def _focus(self, actor: Actor, request: rq.Focus) -> None:
         authorize(actor, request, None)  # seeing a task is enough: reads are open to all

@@ -16,6 +16,8 @@ class HandoffTarget:
     kind: str
     identity_kind: str
     identity: str | None
+    #: A phone line that takes no text: the handoff there is a call back.
+    calls: bool = False
 
 
 def handoff_targets(
@@ -29,10 +31,13 @@ def handoff_targets(
         caps = channel.capabilities
         if not (caps.outbound or caps.calls) or channel.name == task.channel:
             continue
+        calling = caps.calls and not caps.outbound
         for identity in customer.identities if customer else []:
             if identity.kind == caps.identity_kind:
                 known.append(
-                    HandoffTarget(channel.name, caps.kind, caps.identity_kind, identity.value)
+                    HandoffTarget(
+                        channel.name, caps.kind, caps.identity_kind, identity.value, calling
+                    )
                 )
-        new.append(HandoffTarget(channel.name, caps.kind, caps.identity_kind, None))
+        new.append(HandoffTarget(channel.name, caps.kind, caps.identity_kind, None, calling))
     return known + new

@@ -562,5 +562,17 @@ async def test_call_back_rings_the_agent_through_the_calling_channel(
                 lambda: any("no phone identity" in str(n.message) for n in app._notifications),
             )
             assert len(instance.placed) == 1
+            # Handing Cy's SMS off onto the phone line is a call back too.
+            app.main.open_task(tasks[2].id)
+            await pilot.press("escape", "h")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "HandoffScreen")
+            screen = app.screen
+            assert (screen.targets[0].channel, screen.targets[0].calls) == ("phone", True)
+            await until(pilot, lambda: screen.query_one("#message").disabled)
+            assert "your phone rings" in str(screen.query_one("#message-hint").render())
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: console_desk.store.get_task(tasks[2].id).channel == "phone")
+            assert [p[:2] for p in instance.placed][-1] == ("+34600111222", "ana")
+            assert console_desk.store.outbox() == []
     finally:
         await runtime.stop()

@@ -20,6 +20,9 @@ from ..handoff_targets import HandoffTarget, handoff_targets
 from ..labels import channel_badge
 from ..safe_text import safe_line
 
+FIRST_MESSAGE = "First message (edit or clear it):"
+CALL_BACK = "A call back: your phone rings, then the customer's (no message is sent)."
+
 
 @dataclass(frozen=True, slots=True)
 class HandoffRequest:
@@ -66,7 +69,7 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
             options = [Option(self._label(t), id=str(i)) for i, t in enumerate(self.targets)]
             yield OptionList(*options, id="targets")
             yield Input(placeholder="new address", id="identity", disabled=True)
-            yield Label("First message (edit or clear it):", classes="dialog-hint")
+            yield Label(FIRST_MESSAGE, id="message-hint", classes="dialog-hint")
             yield TextArea(context_line(task, self.customer), id="message", soft_wrap=True)
             yield Static(
                 "enter choose · ctrl+s hand off · escape cancel",
@@ -100,6 +103,9 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
         identity.disabled = target is None or target.identity is not None
         if target is not None and target.identity is None:
             identity.placeholder = f"new {target.identity_kind} for {target.channel}"
+        calling = target is not None and target.calls
+        self.query_one("#message", TextArea).disabled = calling
+        self.query_one("#message-hint", Label).update(CALL_BACK if calling else FIRST_MESSAGE)
         self._error("")
 
     @on(OptionList.OptionSelected, "#targets")
@@ -143,7 +149,8 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
             identity = normalize_identity(target.identity_kind, typed)
         else:
             identity = target.identity
-        message = self.query_one("#message", TextArea).text.strip() or None
+        text = self.query_one("#message", TextArea).text.strip()
+        message = None if target.calls or not text else text
         self.dismiss(HandoffRequest(target.channel, identity, message))
 
     def action_cancel(self) -> None:

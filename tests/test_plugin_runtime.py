@@ -600,3 +600,50 @@ async def test_a_handoff_onto_a_phone_line_is_a_call_back(
         assert store.outbox() == []  # nothing to send on a line that takes no text
     finally:
         await runtime.stop()
+
+
+class SlowStart(Channel):
+    """Serves a webhook, but only once ``ready`` is set: a channel starting."""
+
+    plugin = "slow-start"
+    capabilities = Capabilities(kind="chat", identity_kind="chat")
+    needs_http = True
+    ready: asyncio.Event | None = None
+
+    async def start(self) -> None:
+        assert SlowStart.ready is not None
+        await SlowStart.ready.wait()
+        self.context.add_route("/hook", self.hook, methods=("POST",))
+
+    async def hook(self, request: Any) -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse("taken")
+
+
+async def test_a_webhook_to_a_channel_not_running_yet_is_asked_to_retry(
+    tmp_path: Path, catalog: PluginCatalog
+) -> None:
+    import httpx
+
+    SlowStart.ready = asyncio.Event()
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["slow-start"] = SlowStart
+    harness = Harness(tmp_path, catalog)
+    runtime = await harness.start(("slow-start", "hooks", {}), ("no-such-plugin", "broken", {}))
+    try:
+        await until(lambda: runtime.http.running, "the HTTP server")
+        async with httpx.AsyncClient(base_url=runtime.http.base_url) as client:
+            for path in ("/channels/hooks/hook", "/channels/broken/anything"):
+                early = await client.post(path, content=b"From=%2B336&Body=hi")
+                assert early.status_code == 503, path
+                assert early.headers["retry-after"] == "5"
+            assert (await client.post("/channels/nobody/hook")).status_code == 404
+            SlowStart.ready.set()
+            await harness.wait_up("hooks")
+            taken = await client.post("/channels/hooks/hook", content=b"From=%2B336&Body=hi")
+            assert (taken.status_code, taken.text) == (200, "taken")
+            # A running channel's path that does not exist is not found, as before.
+            assert (await client.post("/channels/hooks/other")).status_code == 404
+    finally:
+        await runtime.stop()

@@ -69,6 +69,7 @@ class ChannelRuntime:
         if self.catalog is None:
             self.catalog = await asyncio.to_thread(discover, self.config.plugin_paths)
         await asyncio.to_thread(shared_ssl_context)  # so http_client() never blocks the loop
+        self.http.expect_channels([c.name for c in self.config.channels if c.enabled])
         for channel in self.config.channels:
             if channel.enabled:
                 self._add(channel)

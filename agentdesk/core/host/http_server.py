@@ -9,7 +9,7 @@ otherwise, and runs only when some channel needs it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentdesk.core.config import HttpConfig
 from agentdesk.plugin import HttpEndpoint, WebSocketEndpoint
@@ -18,6 +18,11 @@ from agentdesk.plugin.serving import EmbeddedServer
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse
+
+
+#: Seconds a provider is asked to wait before posting again to a channel
+#: that is not running.
+RETRY_AFTER = 5
 
 
 def channel_prefix(channel: str) -> str:
@@ -48,6 +53,9 @@ class DeskHttpServer:
         )
         self._health = health or _healthz
         self._health_route = False
+        # Configured channels: a webhook for one that is not running (starting,
+        # restarting, down, its plugin broken) is told to come back, not 404.
+        self._expected: frozenset[str] = frozenset()
 
     @property
     def running(self) -> bool:
@@ -101,6 +109,31 @@ class DeskHttpServer:
             if path.startswith(prefix)
         ]
 
+    def expect_channels(self, names: Sequence[str]) -> None:
+        """The channels configured here: while one has no routes, a request
+        under its ``/channels/<name>/`` is answered 503 with ``Retry-After``."""
+        self._expected = frozenset(names)
+
+    async def _unrouted(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.responses import PlainTextResponse
+        from starlette.websockets import WebSocketClose
+
+        parts = str(scope.get("path", "")).split("/")
+        name = parts[2] if len(parts) > 2 and parts[1] == "channels" else None
+        waiting = name in self._expected and not self.channel_routes(name or "")
+        if scope["type"] == "websocket":
+            await WebSocketClose(code=1013 if waiting else 1000)(scope, receive, send)
+            return
+        if waiting:
+            response = PlainTextResponse(
+                f"channel {name} is not running yet; retry later",
+                503,
+                headers={"Retry-After": str(RETRY_AFTER)},
+            )
+        else:
+            response = PlainTextResponse("Not Found", 404)
+        await response(scope, receive, send)
+
     def has_channel_routes(self) -> bool:
         return any(
             getattr(route, "path", "").startswith("/channels/") for route in self._server.routes
@@ -110,6 +143,7 @@ class DeskHttpServer:
         """Listen and serve; returns the base URL. OSError when the port is taken."""
         if not self._health_route:  # added here: routes bring in the web framework
             self._server.add_route("/healthz", self._health)
+            self._server.app.router.default = self._unrouted
             self._health_route = True
         return await self._server.start()
 

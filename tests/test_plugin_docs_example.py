@@ -40,7 +40,7 @@ def example_code() -> str:
 
 
 def test_the_example_is_short() -> None:
-    assert len(example_code().splitlines()) < 60
+    assert len(example_code().splitlines()) < 62
 
 
 @dataclass
@@ -174,3 +174,28 @@ async def test_installed_through_an_entry_point_it_runs_in_the_desk(
     finally:
         await runtime.stop()
     assert not runtime.http.running
+
+
+async def test_agentdesk_plugins_check_passes_it_posting_its_own_sample_webhook(
+    tmp_path: Path, gateway: Gateway
+) -> None:
+    write_module(tmp_path / "plugins", "docs_example_checked")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'plugin_paths = ["{tmp_path / "plugins"}"]\nstore = "{tmp_path / "store"}"\n'
+        '[[channels]]\nplugin = "webhook-sms"\nname = "sms-fr"\n'
+        f'send_url = "{gateway.url}"\ntoken = "s3cret"\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "agentdesk.cli", "--config", str(config)]
+    check = await asyncio.create_subprocess_exec(
+        *command, "plugins", "check", "webhook-sms", "--send-to", "+15550100",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(check.communicate(), 120)
+    text = out.decode()
+    assert check.returncode == 0, text
+    assert "webhook-sms passes the contract" in text
+    [inbound] = [line for line in text.splitlines() if "inbound items" in line]
+    assert "passed" in inbound  # posted its sample webhook: not skipped, not waited out
+    assert gateway.tokens == {"Bearer s3cret"}  # the send checks really sent

@@ -149,6 +149,7 @@ async def check_plugin(
         send_enabled=send_to is not None,
         send_address=address,
         step_timeout=args.timeout,
+        inbound_timeout=args.timeout,
     )
     return await run_contract(subject)
 

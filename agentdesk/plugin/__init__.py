@@ -35,6 +35,7 @@ from .types import (
     InboundMessage,
     InboundSurvey,
     Outbound,
+    SampleWebhook,
     TypingSignal,
 )
 
@@ -65,6 +66,7 @@ __all__ = [
     "PluginContext",
     "PluginError",
     "PluginState",
+    "SampleWebhook",
     "SegmentCount",
     "TemporaryDeliveryError",
     "TypingSignal",

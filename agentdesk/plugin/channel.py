@@ -7,7 +7,15 @@ from typing import ClassVar
 from .context import PluginContext
 from .identity import IdentityKind
 from .options import Option
-from .types import Capabilities, Delivery, HandoffContext, Health, HealthState, Outbound
+from .types import (
+    Capabilities,
+    Delivery,
+    HandoffContext,
+    Health,
+    HealthState,
+    Outbound,
+    SampleWebhook,
+)
 
 
 class Channel:
@@ -36,6 +44,11 @@ class Channel:
     identity_kinds: ClassVar[tuple[IdentityKind, ...]] = ()
     #: Whether the channel serves HTTP routes (the desk starts its server only if one does).
     needs_http: ClassVar[bool] = False
+    #: For a webhook channel: a request its provider would send, which
+    #: ``agentdesk plugins check`` posts once the channel started, expecting
+    #: an emitted item. Read on the instance, so a property may build it from
+    #: the options (a signed request); None: the check cannot trigger inbound.
+    sample_webhook: SampleWebhook | None = None
 
     def __init__(self, context: PluginContext) -> None:
         self.context = context

@@ -20,6 +20,7 @@ from .contract_session import (
     ContractFailure,
     ContractSkip,
     ContractSubject,
+    Session,
     require,
     session,
 )
@@ -102,6 +103,8 @@ async def check_inbound(subject: ContractSubject) -> None:
         await s.start()
         if subject.trigger_inbound is not None:
             await subject.trigger_inbound(s.channel, s.ctx)
+        elif type(s.channel).needs_http:
+            await post_sample(s)
         try:
             await s.ctx.next_inbound(subject.inbound_timeout)
         except TimeoutError as exc:
@@ -109,6 +112,28 @@ async def check_inbound(subject: ContractSubject) -> None:
         problems = [p for item in s.ctx.emitted for p in inbound_problems(item)]
         require(not problems, "; ".join(problems[:5]))
         await s.stop()
+
+
+async def post_sample(s: Session) -> None:
+    """Post the channel's own sample webhook to its route, as its provider would."""
+    sample = s.channel.sample_webhook
+    if sample is None:
+        raise ContractSkip(
+            "a webhook channel without sample_webhook: declare one so the check can post "
+            "what the provider sends"
+        )
+    import httpx
+
+    url = s.ctx.url(f"/channels/{s.subject.channel_name}{sample.path}")
+    headers = {"content-type": sample.content_type, **sample.headers}
+    async with httpx.AsyncClient(timeout=s.subject.step_timeout) as client:
+        answer = await client.request(
+            sample.method, url, content=sample.body.encode(), headers=headers
+        )
+    require(
+        answer.status_code < 300,
+        f"the sample webhook got HTTP {answer.status_code}: {answer.text[:200]}",
+    )
 
 
 async def check_send_idempotent(subject: ContractSubject) -> None:

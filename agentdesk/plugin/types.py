@@ -36,6 +36,20 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class SampleWebhook:
+    """A request the channel's provider would send to one of its routes:
+    what ``agentdesk plugins check`` posts to check inbound."""
+
+    #: The route's path, as given to ``add_route`` ("/inbound").
+    path: str
+    body: str
+    content_type: str = "application/json"
+    method: str = "POST"
+    #: More headers (a signature computed from the options, say).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class InboundAttachment:
     name: str
     content_type: str = "application/octet-stream"

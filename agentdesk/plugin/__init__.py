@@ -10,6 +10,7 @@ conformance kit.
 
 from .channel import Channel, Enricher
 from .context import HttpEndpoint, PluginContext, PluginState, WebSocketEndpoint
+from .delivery_ledger import DeliveryLedger, DeliveryRecord
 from .errors import (
     ChannelConnectionError,
     DeliveryError,
@@ -46,7 +47,9 @@ __all__ = [
     "ChannelConnectionError",
     "Delivery",
     "DeliveryError",
+    "DeliveryLedger",
     "DeliveryReceipt",
+    "DeliveryRecord",
     "Enricher",
     "HandoffContext",
     "Health",

@@ -13,6 +13,7 @@ from agentdesk.plugin import (
     Capabilities,
     Channel,
     Delivery,
+    DeliveryLedger,
     Health,
     HealthState,
     Option,
@@ -21,7 +22,6 @@ from agentdesk.plugin import (
 )
 
 from .api import TwilioApi
-from .deliveries import DeliveryBook
 from .failures import OPTED_OUT, BadCredentials
 from .guard import webhook_detail
 from .inbound import IncomingSms
@@ -60,7 +60,7 @@ class TwilioSmsChannel(Channel):
     def __init__(self, context: PluginContext) -> None:
         super().__init__(context)
         self.settings = build_settings(context.options)
-        self._book = DeliveryBook(context.state)
+        self._book = DeliveryLedger(context.state)
         self._optouts = OptOutBook(context.state)
         spool = Spool(context.data_dir / "spool", IncomingSms.from_json)
         self._receiver = Receiver(context, spool, self._optouts, self._book, None)

@@ -12,9 +12,8 @@ import asyncio
 import logging
 from collections import OrderedDict
 
-from agentdesk.plugin import DeliveryReceipt, InboundMessage, PluginContext
+from agentdesk.plugin import DeliveryLedger, DeliveryReceipt, InboundMessage, PluginContext
 
-from .deliveries import DeliveryBook
 from .failures import CODE_OPTED_OUT, status_problem
 from .inbound import IncomingSms, StatusReport
 from .media import MediaStore
@@ -42,7 +41,7 @@ class Receiver:
         context: PluginContext,
         spool: Spool[IncomingSms],
         optouts: OptOutBook,
-        book: DeliveryBook,
+        book: DeliveryLedger,
         media: MediaStore | None,
     ) -> None:
         self.context = context

@@ -17,6 +17,8 @@ from agentdesk.plugin import (
     ChannelConnectionError,
     Delivery,
     DeliveryError,
+    DeliveryLedger,
+    DeliveryRecord,
     Outbound,
     PermanentDeliveryError,
     TemporaryDeliveryError,
@@ -24,7 +26,6 @@ from agentdesk.plugin import (
 )
 
 from .api import AmbiguousSend, SentMessage, TwilioApi
-from .deliveries import DeliveryBook, DeliveryRecord
 from .failures import OptedOut, TwilioBusy
 from .optout import OptOutBook
 from .settings import MAX_BODY, TwilioSettings, e164
@@ -38,7 +39,7 @@ class Sender:
     def __init__(
         self,
         settings: TwilioSettings,
-        book: DeliveryBook,
+        book: DeliveryLedger,
         optouts: OptOutBook,
         status_url: Callable[[str], str | None],
         logger: logging.Logger,
@@ -58,8 +59,8 @@ class Sender:
     async def send(self, outbound: Outbound) -> Delivery:
         to = check_reply(outbound)
         record = self.book.get(outbound.key)
-        if record is not None and record.sid is not None:
-            return Delivery(external_id=record.sid, detail="already sent")
+        if record is not None and record.external_id is not None:
+            return Delivery(external_id=record.external_id, detail="already sent")
         running = self._in_flight.get(outbound.key)
         if running is not None:
             return await asyncio.shield(running)
@@ -138,7 +139,7 @@ class Sender:
     ) -> SentMessage | None:
         """The message an unanswered send made, if Twilio has it: same number and
         text, made after that send began, and not credited to another reply."""
-        taken = self.book.known_sids()
+        taken = self.book.known_ids()
         for message in await api.recent_messages(to):
             if message.sid in taken or message.body != text:
                 continue

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from agentdesk.plugin import (
     ChannelConnectionError,
     DeliveryError,
+    DeliveryLedger,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
 
 from ..account import e164
-from ..deliveries import DeliveryBook
 from ..failures import TwilioBusy
 from ..rest import AmbiguousSend, Form
 from . import twiml
@@ -51,7 +51,7 @@ class CallBacks:
         self,
         settings: VoiceSettings,
         book: CallBook,
-        keys: DeliveryBook,
+        keys: DeliveryLedger,
         webhooks: VoiceWebhooks,
         public_url: Callable[[], str | None],
         logger: logging.Logger,
@@ -94,8 +94,8 @@ class CallBacks:
         async with self._lock:
             if key:
                 record = self.keys.get(key)
-                if record is not None and record.sid is not None:
-                    return PlacedCallBack(record.sid, phone, to)
+                if record is not None and record.external_id is not None:
+                    return PlacedCallBack(record.external_id, phone, to)
                 if record is not None:
                     raise PermanentDeliveryError(
                         "Twilio never answered an earlier try of this call back and may have "

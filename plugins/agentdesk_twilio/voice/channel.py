@@ -11,13 +11,13 @@ import httpx
 from agentdesk.plugin import (
     Capabilities,
     Channel,
+    DeliveryLedger,
     Health,
     HealthState,
     Option,
     PluginContext,
 )
 
-from ..deliveries import DeliveryBook
 from ..failures import BadCredentials
 from ..guard import webhook_detail
 from ..spool import Spool
@@ -67,7 +67,7 @@ class TwilioVoiceChannel(Channel):
         self._call_backs = CallBacks(
             self.settings,
             self.book,
-            DeliveryBook(context.state, state_key=CALL_BACK_KEYS),
+            DeliveryLedger(context.state, state_key=CALL_BACK_KEYS),
             self.webhooks,
             lambda: context.base_url,
             context.logger,

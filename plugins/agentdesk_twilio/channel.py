@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import ClassVar
+from collections.abc import Coroutine
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
 from agentdesk.plugin import (
     Capabilities,
-    Channel,
     Delivery,
     DeliveryLedger,
-    Health,
-    HealthState,
     Option,
     Outbound,
     PluginContext,
 )
 
 from .api import TwilioApi
-from .failures import OPTED_OUT, BadCredentials
+from .failures import OPTED_OUT
 from .guard import webhook_detail
 from .inbound import IncomingSms
+from .lifecycle import TwilioChannel
 from .media import MediaStore
 from .optout import OptOutBook
 from .receiver import Receiver
@@ -37,7 +34,7 @@ INBOUND_PATH = "/inbound"
 STATUS_PATH = "/status"
 
 
-class TwilioSmsChannel(Channel):
+class TwilioSmsChannel(TwilioChannel):
     """SMS and MMS with the customers of one Twilio number (or Messaging Service).
 
     Routes, under ``/channels/<name>``: ``/inbound`` (Twilio's "A message comes
@@ -77,62 +74,33 @@ class TwilioSmsChannel(Channel):
         #: Full paths of the routes on the desk's server (paste their URLs in Twilio's console).
         self.inbound_path = context.add_route(INBOUND_PATH, webhooks.incoming, methods=("POST",))
         self.status_path = context.add_route(STATUS_PATH, webhooks.status, methods=("POST",))
-        self._client: httpx.AsyncClient | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._health = Health(HealthState.STOPPED)
 
     # -- lifecycle -----------------------------------------------------------------
 
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        client = self.context.http_client(timeout=httpx.Timeout(self.settings.timeout))
-        self._client = client
+    def timeout(self) -> float:
+        return self.settings.timeout
+
+    def attach(self, client: httpx.AsyncClient) -> None:
         self._sender.api = TwilioApi(self.settings, client)
         self._receiver.media = MediaStore(
             self.settings, client, self.context.data_dir / "media", self.context.logger
         )
-        self._task = self.context.spawn(
-            self._receiver.run(), name=f"twilio-{self.context.channel_name}"
-        )
-        self._set_health(Health(HealthState.UP, self._webhook_detail()))
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+    def detach(self) -> None:
         self._sender.api = None
         self._receiver.media = None
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-        if self._health.state != HealthState.STOPPED:
-            self._set_health(Health(HealthState.STOPPED))
 
-    def health(self) -> Health:
-        return self._health
+    def drain(self) -> Coroutine[Any, Any, None]:
+        return self._receiver.run()
 
-    def _set_health(self, health: Health) -> None:
-        self._health = health
-        self.context.report(health)
-
-    def _webhook_detail(self) -> str:
+    def webhook_detail(self) -> str:
         return webhook_detail(self.context.base_url, self.inbound_path, self.context.logger)
 
     # -- sending ---------------------------------------------------------------------
 
     async def send(self, outbound: Outbound) -> Delivery:
         """Send the reply once per key (see ``Sender``); a refused login degrades the channel."""
-        try:
-            delivery = await self._sender.send(outbound)
-        except BadCredentials as exc:
-            self._set_health(Health(HealthState.DEGRADED, str(exc)))
-            raise
-        if self._health.state == HealthState.DEGRADED and self._task is not None:
-            self._set_health(Health(HealthState.UP, self._webhook_detail()))
-        return delivery
+        return await self.guarded(self._sender.send(outbound))
 
     def _status_url(self, key: str) -> str | None:
         """Where Twilio reports this reply's delivery; the key rides in the URL,

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import ClassVar
+from collections.abc import Coroutine
+from typing import Any, ClassVar
 
 import httpx
 
 from agentdesk.plugin import (
     Capabilities,
-    Channel,
     DeliveryLedger,
-    Health,
-    HealthState,
     Option,
     PluginContext,
 )
 
-from ..failures import BadCredentials
 from ..guard import webhook_detail
+from ..lifecycle import TwilioChannel
 from ..spool import Spool
 from .api import CallsApi
 from .book import CallBook
@@ -31,7 +27,7 @@ from .settings import VOICE_OPTIONS, build_voice_settings
 from .webhooks import VoiceWebhooks
 
 
-class TwilioVoiceChannel(Channel):
+class TwilioVoiceChannel(TwilioChannel):
     """Calls to one Twilio number, as call records; agents call customers back.
 
     Routes, under ``/channels/<name>``: ``/voice`` (the number's "A call comes
@@ -72,44 +68,22 @@ class TwilioVoiceChannel(Channel):
             lambda: context.base_url,
             context.logger,
         )
-        self._client: httpx.AsyncClient | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._health = Health(HealthState.STOPPED)
 
     # -- lifecycle -----------------------------------------------------------------
 
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        client = self.context.http_client(timeout=httpx.Timeout(self.settings.account.timeout))
-        self._client = client
+    def timeout(self) -> float:
+        return self.settings.account.timeout
+
+    def attach(self, client: httpx.AsyncClient) -> None:
         self._call_backs.api = CallsApi(self.settings.account, client)
-        self._task = self.context.spawn(
-            self.receiver.run(), name=f"twilio-voice-{self.context.channel_name}"
-        )
-        self._set_health(Health(HealthState.UP, self._webhook_detail()))
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+    def detach(self) -> None:
         self._call_backs.api = None
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-        if self._health.state != HealthState.STOPPED:
-            self._set_health(Health(HealthState.STOPPED))
 
-    def health(self) -> Health:
-        return self._health
+    def drain(self) -> Coroutine[Any, Any, None]:
+        return self.receiver.run()
 
-    def _set_health(self, health: Health) -> None:
-        self._health = health
-        self.context.report(health)
-
-    def _webhook_detail(self) -> str:
+    def webhook_detail(self) -> str:
         voice = webhook_detail(self.context.base_url, self.paths.voice, self.context.logger)
         base = self.context.base_url
         return f"{voice}; status callback {base}{self.paths.status}" if base else voice
@@ -141,11 +115,5 @@ class TwilioVoiceChannel(Channel):
         is not running. Nothing is retried by the channel: a call placed late
         is worse than none.
         """
-        try:
-            placed = await self._call_backs.place(to, agent=agent, key=key)
-        except BadCredentials as exc:
-            self._set_health(Health(HealthState.DEGRADED, str(exc)))
-            raise
-        if self._health.state == HealthState.DEGRADED and self._task is not None:
-            self._set_health(Health(HealthState.UP, self._webhook_detail()))
+        placed = await self.guarded(self._call_backs.place(to, agent=agent, key=key))
         return f"ringing {placed.agent_phone}, then {placed.customer}"

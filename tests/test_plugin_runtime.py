@@ -515,22 +515,30 @@ async def test_a_channel_refuses_a_reply_before_it_is_queued(
             await harness.runtime.stop()
 
 
+async def phone_and_chat(tmp_path: Path, catalog: PluginCatalog) -> Harness:
+    """A calling channel with one caller waiting, beside a simulated chat."""
+    catalog = PluginCatalog(dict(catalog.channels), {}, [])
+    catalog.channels["caller"] = Caller
+    harness = Harness(tmp_path, catalog)
+    await harness.start(
+        ("caller", "phone", {}),
+        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1}),
+    )
+    await harness.wait_up("phone")
+    await until(lambda: len(list(harness.desk.store.tasks())) == 2, "two tasks")
+    return harness
+
+
 async def test_call_back_asks_the_calling_channel_and_says_why_not(
     tmp_path: Path, catalog: PluginCatalog
 ) -> None:
     from agentdesk.api import Actor, DeskError, ErrorCode, Role
     from agentdesk.api import requests as rq
 
-    catalog = PluginCatalog(dict(catalog.channels), {}, [])
-    catalog.channels["caller"] = Caller
-    harness = Harness(tmp_path, catalog)
-    runtime = await harness.start(
-        ("caller", "phone", {}),
-        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1}),
-    )
+    harness = await phone_and_chat(tmp_path, catalog)
+    runtime = harness.runtime
+    assert runtime is not None
     try:
-        await harness.wait_up("phone")
-        await until(lambda: len(list(harness.desk.store.tasks())) == 2, "two tasks")
         store = harness.desk.store
         phone_task = next(t for t in store.tasks() if t.channel == "phone")
         chat_task = next(t for t in store.tasks() if t.channel == "sim-chat")
@@ -573,16 +581,10 @@ async def test_a_handoff_onto_a_phone_line_is_a_call_back(
     from agentdesk.api import requests as rq
     from agentdesk.domain import Handoff
 
-    catalog = PluginCatalog(dict(catalog.channels), {}, [])
-    catalog.channels["caller"] = Caller
-    harness = Harness(tmp_path, catalog)
-    runtime = await harness.start(
-        ("caller", "phone", {}),
-        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1}),
-    )
+    harness = await phone_and_chat(tmp_path, catalog)
+    runtime = harness.runtime
+    assert runtime is not None
     try:
-        await harness.wait_up("phone")
-        await until(lambda: len(list(harness.desk.store.tasks())) == 2, "two tasks")
         store = harness.desk.store
         chat = next(t for t in store.tasks() if t.channel == "sim-chat")
         to_phone = rq.Handoff(

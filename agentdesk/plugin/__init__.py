@@ -36,6 +36,7 @@ from .types import (
     InboundMessage,
     InboundSurvey,
     Outbound,
+    ReplyTemplate,
     SampleWebhook,
     TypingSignal,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "PluginContext",
     "PluginError",
     "PluginState",
+    "ReplyTemplate",
     "SampleWebhook",
     "SegmentCount",
     "TemporaryDeliveryError",

@@ -11,6 +11,27 @@ from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyTemplate:
+    """A message the provider approved in advance, sendable when free text is not.
+
+    ``text`` is what the customer reads, with ``{{1}}``, ``{{2}}``... where the
+    agent's parameters go; ``parameters`` names them for the agent, in order.
+    """
+
+    name: str
+    text: str
+    language: str = ""
+    parameters: tuple[str, ...] = ()
+
+    def render(self, values: tuple[str, ...]) -> str:
+        """The text with ``values`` in place of its placeholders."""
+        out = self.text
+        for number, value in enumerate(values, start=1):
+            out = out.replace("{{" + str(number) + "}}", value)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a channel can do. The console adapts to it (length counters, typing)."""
 
@@ -33,6 +54,13 @@ class Capabilities:
     read_receipts: bool = False
     #: The channel places calls for agents (it implements ``Channel.call_back``).
     calls: bool = False
+    #: Free text may be sent only this many hours after the customer's last
+    #: message on this channel (WhatsApp's customer-service window); after it,
+    #: only one of ``templates``. None: no window. The desk refuses free text
+    #: outside it before queueing, and the composer shows the time left.
+    reply_window_hours: float | None = None
+    #: The templates an agent may send, inside or outside the window.
+    templates: tuple[ReplyTemplate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +181,10 @@ class Outbound:
     thread_ref: str | None = None
     references: tuple[str, ...] = ()
     agent: str = ""
+    #: Set when the agent sent one of the channel's ``templates``: its name and
+    #: the parameters, in order. ``text`` is then the rendered template.
+    template: str | None = None
+    template_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

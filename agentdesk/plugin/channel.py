@@ -122,6 +122,16 @@ class Channel:
         The default does nothing.
         """
 
+    async def mark_read(self, to: str, external_ids: tuple[str, ...]) -> None:
+        """Tell the customer at ``to`` that an agent has read their messages.
+
+        Called for channels that declare ``read_receipts`` when an agent opens
+        the conversation: ``external_ids`` are the ``external_id`` of the
+        customer's messages on this channel not yet marked, oldest first.
+        Best effort, as ``send_typing``: an exception is logged and dropped.
+        The default does nothing.
+        """
+
     async def handoff_in(self, handoff: HandoffContext) -> Outbound | None:
         """Open a conversation that comes from another channel.
 

@@ -14,6 +14,7 @@ from .delivery_ledger import DeliveryLedger, DeliveryRecord
 from .errors import (
     ChannelConnectionError,
     DeliveryError,
+    LookupUnavailable,
     PermanentDeliveryError,
     PluginConfigError,
     PluginError,
@@ -62,6 +63,7 @@ __all__ = [
     "InboundCall",
     "InboundMessage",
     "InboundSurvey",
+    "LookupUnavailable",
     "Option",
     "OptionKind",
     "Outbound",

@@ -172,5 +172,23 @@ class Enricher:
         self.context = context
 
     async def lookup(self, identity_kind: str, value: str) -> dict[str, str] | None:
-        """Profile fields for this identity, or None when the CRM does not know it."""
+        """Profile fields for this identity, or None when the CRM does not know it.
+
+        ``identity_kind`` is one of the desk's identity kinds (``"email"``,
+        ``"phone"`` in E.164, or a kind a channel declared) and ``value`` the
+        customer's address of that kind; the desk asks for each identity of
+        the customer in turn, in a worker, never holding up the console or
+        ingest, and caches what it gets for the configured time.
+
+        Return the fields in the order the customer pane shows them, keys in
+        lower case (``company``, ``plan``, ``lifetime_value``, ``deals``,
+        ``owner``, ``link``): agents filter on them (``company:acme``) and
+        routing rules read them as customer fields. Values are shown as text,
+        cleaned of control characters by the desk.
+
+        Raise ``LookupUnavailable("timeout")`` when the CRM cannot answer now;
+        any other exception is reported the same way with its type name.
+        Use ``self.context.http_client()`` for requests, with a timeout of a
+        few seconds: a look-up slower than the desk's limit is abandoned.
+        """
         return None

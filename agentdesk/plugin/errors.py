@@ -37,3 +37,12 @@ class PermanentDeliveryError(DeliveryError):
     """Never retry (invalid address, message refused): the reason is shown on the message."""
 
     temporary = False
+
+
+class LookupUnavailable(PluginError):
+    """An enricher's CRM cannot answer now (down, slow, rate limited).
+
+    The message is a few words the agent reads after "CRM unavailable", such
+    as ``"timeout"`` or ``"rate limited, retry in 30 s"``; the desk keeps the
+    fields it had cached and asks again later. Never put a secret in it.
+    """

@@ -46,7 +46,14 @@ class DeskClient(Protocol):
     async def search(self, query: str, *, limit: int = 50, offset: int = 0) -> SearchPage: ...
     async def channels(self) -> list[ChannelStatus]: ...
 
-    async def reply(self, task_id: str, text: str) -> Event: ...
+    async def reply(
+        self,
+        task_id: str,
+        text: str,
+        *,
+        template: str | None = None,
+        params: list[str] | None = None,
+    ) -> Event: ...
     async def note(self, task_id: str, text: str) -> Event: ...
     async def set_status(
         self, task_id: str, status: Status, *, pending_until: float | None = None
@@ -56,7 +63,14 @@ class DeskClient(Protocol):
         self, task_id: str, *, assignee: str | None = None, team: str | None = None, note: str = ""
     ) -> Task: ...
     async def handoff(
-        self, task_id: str, *, to_channel: str, to_identity: str, message: str | None = None
+        self,
+        task_id: str,
+        *,
+        to_channel: str,
+        to_identity: str,
+        message: str | None = None,
+        template: str | None = None,
+        params: list[str] | None = None,
     ) -> Task: ...
     async def set_priority(self, task_id: str, priority: Priority) -> Task: ...
     async def set_tags(self, task_id: str, tags: list[str]) -> Task: ...
@@ -108,8 +122,16 @@ class RequestMethods:
         channels: list[ChannelStatus] = await self.request(rq.ListChannels())
         return channels
 
-    async def reply(self, task_id: str, text: str) -> Event:
-        event: Event = await self.request(rq.Reply(task_id=task_id, text=text))
+    async def reply(
+        self,
+        task_id: str,
+        text: str,
+        *,
+        template: str | None = None,
+        params: list[str] | None = None,
+    ) -> Event:
+        request = rq.Reply(task_id=task_id, text=text, template=template, params=params or [])
+        event: Event = await self.request(request)
         return event
 
     async def note(self, task_id: str, text: str) -> Event:
@@ -134,11 +156,23 @@ class RequestMethods:
         )
 
     async def handoff(
-        self, task_id: str, *, to_channel: str, to_identity: str, message: str | None = None
+        self,
+        task_id: str,
+        *,
+        to_channel: str,
+        to_identity: str,
+        message: str | None = None,
+        template: str | None = None,
+        params: list[str] | None = None,
     ) -> Task:
         return await self._task(
             rq.Handoff(
-                task_id=task_id, to_channel=to_channel, to_identity=to_identity, message=message
+                task_id=task_id,
+                to_channel=to_channel,
+                to_identity=to_identity,
+                message=message,
+                template=template,
+                params=params or [],
             )
         )
 

@@ -99,10 +99,17 @@ class Command(Request, frozen=True, kw_only=True):
 
 
 class Reply(Command, frozen=True, tag="reply"):
-    """A public answer to the customer, queued in the outbox at once."""
+    """A public answer to the customer, queued in the outbox at once.
+
+    ``template``: send the channel's approved template of that name instead of
+    free text (``text`` is then ignored), with ``params`` in its placeholders;
+    outside a channel's messaging window it is the only reply taken.
+    """
 
     task_id: str
     text: str
+    template: str | None = None
+    params: list[str] = []
     result = AnyEvent
 
 
@@ -148,6 +155,9 @@ class Handoff(Command, frozen=True, tag="handoff"):
     to_channel: str
     to_identity: str
     message: str | None = None
+    #: The first message as one of the target channel's templates (see ``Reply``).
+    template: str | None = None
+    params: list[str] = []
     result = Task
 
 

@@ -71,6 +71,10 @@ class Message(Event, tag="message"):
     delivery: DeliveryState = DeliveryState.RECEIVED
     delivery_error: str | None = None
     idempotency_key: str | None = None
+    # An approved template the agent sent (a messaging window had closed):
+    # its name and parameters; ``text`` is the template rendered.
+    template: str | None = None
+    template_params: list[str] = []
 
 
 class Note(Event, tag="note"):

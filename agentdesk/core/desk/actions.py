@@ -9,6 +9,7 @@ and publishes. Refusals are ``DeskError`` with a code and a sentence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from agentdesk.api import DeskError, ErrorCode, Role
@@ -36,6 +37,7 @@ from agentdesk.domain import (
     check_transition,
 )
 from agentdesk.domain.evolve import evolve
+from agentdesk.domain.reply_window import reply_window
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Capabilities, HandoffContext
 from agentdesk.store import Batch
@@ -78,13 +80,25 @@ def recipient(ctx: PlanContext, task: Task, channel: str) -> str:
 
 
 def queue_message(
-    ctx: PlanContext, batch: Batch, task: Task, text: str, channel: str, to: str
+    ctx: PlanContext,
+    batch: Batch,
+    task: Task,
+    text: str,
+    channel: str,
+    to: str,
+    template: Chosen | None = None,
 ) -> Message:
-    """An outbound message on ``channel`` and its outbox entry, added to ``batch``."""
+    """An outbound message on ``channel`` and its outbox entry, added to ``batch``.
+    ``template``: the channel's template it renders (checked by ``render_template``)."""
     status = ctx.channel(channel)
     caps = status.capabilities if status else None
     if caps is not None and not caps.outbound:
         raise channel_unavailable(f"channel {channel} cannot send messages")
+    if caps is not None and caps.reply_window_hours and template is None:
+        events = ctx.store.events_of_task(task.id)
+        window = reply_window(events, channel, caps.reply_window_hours, ctx.now)
+        if not window.open:
+            raise channel_unavailable(f"{channel} takes no free text now: {window.describe()}")
     if caps is not None and caps.max_text_length and len(text) > caps.max_text_length:
         limit = caps.max_text_length
         raise DeskError(f"the reply is {len(text)} characters; {channel} takes at most {limit}")
@@ -99,6 +113,8 @@ def queue_message(
         text=text,
         identity=to,
         delivery=DeliveryState.QUEUED,
+        template=template.name if template else None,
+        template_params=list(template.params) if template else [],
     )
     message.idempotency_key = message.id
     batch.events.append(message)
@@ -108,16 +124,48 @@ def queue_message(
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A template an agent chose, with the parameters they gave."""
+
+    name: str
+    params: tuple[str, ...]
+
+
+def render_template(
+    ctx: PlanContext, channel: str, name: str, params: list[str]
+) -> tuple[str, Chosen]:
+    """The text of ``channel``'s template ``name`` with ``params``, checked."""
+    status = ctx.channel(channel)
+    templates = status.capabilities.templates if status else ()
+    found = next((t for t in templates if t.name == name), None)
+    if found is None:
+        known = ", ".join(t.name for t in templates) or "none"
+        raise DeskError(f"{channel} has no template {name!r} (templates: {known})")
+    values = tuple(clean_text(v, 1000).strip() for v in params)
+    if len(values) != len(found.parameters) or not all(values):
+        wanted = ", ".join(found.parameters) or "none"
+        raise DeskError(
+            f"template {name} takes {len(found.parameters)} parameter(s) ({wanted}); "
+            f"{sum(1 for v in values if v)} given"
+        )
+    return clean_text(found.render(values), MAX_REPLY).strip(), Chosen(name, values)
+
+
 def plan_reply(ctx: PlanContext, request: rq.Reply) -> Plan:
     task = ctx.task(request.task_id)
-    text = clean_text(request.text, MAX_REPLY).strip()
-    if not text:
-        raise DeskError("the reply is empty")
     if not task.channel:
         raise channel_unavailable(f"{task.label} has no channel to reply on")
+    chosen = None
+    if request.template is not None:
+        text, chosen = render_template(ctx, task.channel, request.template, request.params)
+    else:
+        text = clean_text(request.text, MAX_REPLY).strip()
+    if not text:
+        raise DeskError("the reply is empty")
     batch = Batch()
     to = recipient(ctx, task, task.channel)
-    message = queue_message(ctx, batch, task, text, task.channel, to)
+    message = queue_message(ctx, batch, task, text, task.channel, to, chosen)
     batch.tasks.append(
         evolve(
             task,
@@ -142,6 +190,30 @@ def typing_target(ctx: PlanContext, task_id: str) -> tuple[str, str] | None:
     except DeskError:
         return None  # nobody to show it to
     return task.channel, address(to)
+
+
+def read_receipt_target(ctx: PlanContext, task_id: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """(channel, recipient, message ids) to tell the customer an agent read,
+    when an unread task on a channel that sends read receipts is opened: the
+    customer's messages there since the last reply."""
+    task = ctx.task(task_id)
+    status = ctx.channel(task.channel) if task.channel else None
+    if not task.unread or status is None or not status.capabilities.read_receipts:
+        return None
+    unanswered: list[str] = []
+    for event in ctx.store.events_of_task(task.id):
+        if isinstance(event, Message) and event.channel == task.channel:
+            if event.direction == Direction.OUTBOUND:
+                unanswered.clear()
+            elif event.external_id:
+                unanswered.append(event.external_id)
+    if not unanswered:
+        return None
+    try:
+        to = recipient(ctx, task, task.channel)
+    except DeskError:
+        return None
+    return task.channel, address(to), tuple(unanswered)
 
 
 def plan_note(ctx: PlanContext, request: rq.AddNote) -> Plan:
@@ -345,8 +417,11 @@ def plan_handoff(ctx: PlanContext, request: rq.Handoff, identity: Identity, cont
     )
     batch.events.append(event)
     updated = evolve(task, channel=request.to_channel, channel_kind=caps.kind, updated_at=event.at)
+    chosen = None
+    if request.template is not None:
+        context, chosen = render_template(ctx, request.to_channel, request.template, request.params)
     if context and caps.outbound:  # a calling channel's context is the call it placed
-        queue_message(ctx, batch, updated, context, request.to_channel, str(identity))
+        queue_message(ctx, batch, updated, context, request.to_channel, str(identity), chosen)
         updated = evolve(updated, waiting_since=None, preview=one_line(context, 200))
     batch.tasks.append(updated)
     return Plan(batch, [], updated)

@@ -69,6 +69,8 @@ ROUTING_DELAY = 0.05
 HandoffGateway = Callable[[str, HandoffContext], Awaitable[Outbound | None]]
 # (channel, to, typing): relays an agent's typing to a running channel.
 TypingGateway = Callable[[str, str, bool], Awaitable[None]]
+#: (channel, to, external ids): tells a customer an agent read their messages.
+ReadGateway = Callable[[str, str, tuple[str, ...]], Awaitable[None]]
 #: (channel, to, agent, key) -> a line for the agent, once the call is placed.
 CallGateway = Callable[[str, str, str, str], Awaitable[str]]
 #: (channel, to, text) -> why the channel refuses the reply, or None; called
@@ -148,6 +150,8 @@ class Desk:
         self._typing_gateway: TypingGateway | None = None
         self._refusal_gateway: RefusalGateway | None = None
         self._call_gateway: CallGateway | None = None
+        self._read_gateway: ReadGateway | None = None
+        self._receipts: set[asyncio.Task[None]] = set()
         self.activity = ActivityLog(self._write_own, clock)
         self.calendar = calendar
         #: Today's figures, folded from the history at the first board asked
@@ -220,6 +224,8 @@ class Desk:
                 request=request,
                 command_id=command_id,
             )
+        if isinstance(request, rq.MarkRead):
+            return await self._mark_read(actor, request, command_id)
         planner = actions.PLANNERS.get(type(request)) or AGENT_PLANNERS.get(type(request))  # type: ignore[arg-type]
         if planner is not None:
             return await self.execute(
@@ -409,7 +415,7 @@ class Desk:
             context = await self._place_call(
                 request.to_channel, handoff.to, actor.agent, command_id or self.ids.new()
             )
-        elif gateway is not None:
+        elif gateway is not None and request.template is None:
             outbound = await gateway(request.to_channel, handoff)
             if outbound is not None and context:
                 context = clean_text(outbound.text, actions.MAX_REPLY).strip() or context
@@ -438,6 +444,23 @@ class Desk:
         found = await self.read(target, urgent=True)
         if found is not None:
             await gateway(found[0], found[1], request.typing)
+
+    async def _mark_read(self, actor: Actor, request: rq.MarkRead, command_id: str | None) -> Any:
+        """Mark the task read; on a channel with read receipts, tell the
+        customer too, in the background (best effort, never holding the agent)."""
+        gateway = self._read_gateway
+        target = None
+        if gateway is not None:
+            ctx = self._context(actor)
+            target = await self.read(actions.read_receipt_target, ctx, request.task_id, urgent=True)
+        result = await self.execute(
+            actor, actions.plan_mark_read, request, request=request, command_id=command_id
+        )
+        if gateway is not None and target is not None:
+            receipt = asyncio.ensure_future(gateway(*target))
+            self._receipts.add(receipt)  # held until done: a bare task may be collected
+            receipt.add_done_callback(self._receipts.discard)
+        return result
 
     async def _call_back(self, actor: Actor, request: rq.CallBack) -> str:
         target = await self.read(lambda: call_target(self._context(actor), request), urgent=True)
@@ -736,6 +759,10 @@ class Desk:
 
     def set_typing_gateway(self, gateway: TypingGateway | None) -> None:
         self._typing_gateway = gateway
+
+    def set_read_gateway(self, gateway: ReadGateway | None) -> None:
+        """Who sends customers read receipts (the channel runtime)."""
+        self._read_gateway = gateway
 
     def set_call_gateway(self, gateway: CallGateway | None) -> None:
         """Who places calls back (the channel runtime)."""

@@ -80,6 +80,8 @@ def outbound_for(ctx: PlanContext, entry: OutboxEntry) -> Outbound:
         thread_ref=next((m.thread_ref for m in reversed(inbound) if m.thread_ref), None),
         references=references,
         agent=message.actor,
+        template=message.template,
+        template_params=tuple(message.template_params),
     )
 
 

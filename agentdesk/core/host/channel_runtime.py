@@ -84,6 +84,7 @@ class ChannelRuntime:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
         self.desk.set_handoff_gateway(self.handoff)
         self.desk.set_typing_gateway(self.send_typing)
+        self.desk.set_read_gateway(self.mark_read)
         self.desk.set_refusal_gateway(self.refuse)
         self.desk.set_call_gateway(self.call_back)
 
@@ -166,6 +167,11 @@ class ChannelRuntime:
         supervisor = self.supervisors.get(channel)
         if supervisor is not None:
             await supervisor.send_typing(to, typing)
+
+    async def mark_read(self, channel: str, to: str, external_ids: tuple[str, ...]) -> None:
+        supervisor = self.supervisors.get(channel)
+        if supervisor is not None:
+            await supervisor.mark_read(to, external_ids)
 
     async def call_back(self, channel: str, to: str, agent: str, key: str) -> str:
         supervisor = self.supervisors.get(channel)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -276,12 +277,20 @@ class ChannelSupervisor:
         """Relay an agent's typing; a channel that fails at it is not degraded
         (it is cosmetic), only logged."""
         instance = self.instance
-        if instance is None or not self.up:
-            return
+        if instance is not None and self.up:
+            await self._cosmetic("send_typing", instance.send_typing(to, typing))
+
+    async def mark_read(self, to: str, external_ids: tuple[str, ...]) -> None:
+        """Send a read receipt: cosmetic as typing is."""
+        instance = self.instance
+        if instance is not None and self.up:
+            await self._cosmetic("mark_read", instance.mark_read(to, external_ids))
+
+    async def _cosmetic(self, what: str, call: Awaitable[None]) -> None:
         try:
-            await asyncio.wait_for(instance.send_typing(to, typing), self.settings.send_timeout)
+            await asyncio.wait_for(call, self.settings.send_timeout)
         except Exception as exc:
-            log.warning("channel %s: send_typing failed: %r", self.name, exc)
+            log.warning("channel %s: %s failed: %r", self.name, what, exc)
 
     async def handoff_in(self, handoff: HandoffContext) -> Outbound | None:
         instance = self.instance

@@ -121,8 +121,24 @@ class DeskController:
     def set_priority(self, task: Task, priority: Priority) -> None:
         self.queue_call(lambda c: c.set_priority(task.id, priority))
 
-    def handoff(self, task: Task, *, channel: str, identity: str, message: str | None) -> None:
+    def handoff(
+        self,
+        task: Task,
+        *,
+        channel: str,
+        identity: str,
+        message: str | None,
+        template: str | None = None,
+        params: list[str] | None = None,
+    ) -> None:
         self.queue_call(
-            lambda c: c.handoff(task.id, to_channel=channel, to_identity=identity, message=message),
+            lambda c: c.handoff(
+                task.id,
+                to_channel=channel,
+                to_identity=identity,
+                message=message,
+                template=template,
+                params=params,
+            ),
             done=f"#{task.number} handed off to {channel}",
         )

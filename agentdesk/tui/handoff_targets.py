@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from agentdesk.api import ChannelStatus
 from agentdesk.domain import Customer, Task
+from agentdesk.plugin import ReplyTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,9 @@ class HandoffTarget:
     identity: str | None
     #: A phone line that takes no text: the handoff there is a call back.
     calls: bool = False
+    #: A channel with a messaging window the customer has not opened there:
+    #: the first message must be one of these templates.
+    templates: tuple[ReplyTemplate, ...] = ()
 
 
 def handoff_targets(
@@ -32,12 +36,20 @@ def handoff_targets(
         if not (caps.outbound or caps.calls) or channel.name == task.channel:
             continue
         calling = caps.calls and not caps.outbound
+        templates = caps.templates if caps.reply_window_hours else ()
         for identity in customer.identities if customer else []:
             if identity.kind == caps.identity_kind:
                 known.append(
                     HandoffTarget(
-                        channel.name, caps.kind, caps.identity_kind, identity.value, calling
+                        channel.name,
+                        caps.kind,
+                        caps.identity_kind,
+                        identity.value,
+                        calling,
+                        templates,
                     )
                 )
-        new.append(HandoffTarget(channel.name, caps.kind, caps.identity_kind, None, calling))
+        new.append(
+            HandoffTarget(channel.name, caps.kind, caps.identity_kind, None, calling, templates)
+        )
     return known + new

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from agentdesk.api import ChannelStatus
 from agentdesk.domain import Customer, Task, identity_problem, normalize_identity
+from agentdesk.plugin import ReplyTemplate
 
 from ..handoff_targets import HandoffTarget, handoff_targets
 from ..labels import channel_badge
@@ -22,6 +23,10 @@ from ..safe_text import safe_line
 
 FIRST_MESSAGE = "First message (edit or clear it):"
 CALL_BACK = "A call back: your phone rings, then the customer's (no message is sent)."
+TEMPLATE_FIRST = (
+    "This channel takes only approved templates until the customer writes there: "
+    "ctrl+s, then choose one and fill it in."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,8 @@ class HandoffRequest:
     channel: str
     identity: str
     message: str | None
+    #: The first message must be one of these (a messaging window not open yet).
+    templates: tuple[ReplyTemplate, ...] = ()
 
 
 def context_line(task: Task, customer: Customer | None) -> str:
@@ -104,8 +111,10 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
         if target is not None and target.identity is None:
             identity.placeholder = f"new {target.identity_kind} for {target.channel}"
         calling = target is not None and target.calls
-        self.query_one("#message", TextArea).disabled = calling
-        self.query_one("#message-hint", Label).update(CALL_BACK if calling else FIRST_MESSAGE)
+        templated = target is not None and bool(target.templates)
+        self.query_one("#message", TextArea).disabled = calling or templated
+        hint = CALL_BACK if calling else TEMPLATE_FIRST if templated else FIRST_MESSAGE
+        self.query_one("#message-hint", Label).update(hint)
         self._error("")
 
     @on(OptionList.OptionSelected, "#targets")
@@ -150,8 +159,8 @@ class HandoffScreen(ModalScreen[HandoffRequest | None]):
         else:
             identity = target.identity
         text = self.query_one("#message", TextArea).text.strip()
-        message = None if target.calls or not text else text
-        self.dismiss(HandoffRequest(target.channel, identity, message))
+        message = None if target.calls or target.templates or not text else text
+        self.dismiss(HandoffRequest(target.channel, identity, message, target.templates))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -14,10 +14,13 @@ from rich.text import Text
 
 from agentdesk.domain import Priority, Status, Task
 from agentdesk.domain.snooze import SnoozeError, parse_snooze
+from agentdesk.plugin import ReplyTemplate
 
+from ..canned import canned_fields
 from ..labels import format_time
 from ..safe_text import safe_line
 from ..widgets.composer import ComposeMode, Composer
+from . import templates
 from .handoff import HandoffRequest, HandoffScreen
 from .prompts import ChoicePrompt, TextPrompt, TransferPrompt, TransferRequest
 from .search import SearchScreen
@@ -223,9 +226,25 @@ async def handoff(screen: MainScreen, task: Task) -> None:
     def done(request: HandoffRequest | None) -> None:
         if request is None:
             return
-        desk.handoff(
-            task, channel=request.channel, identity=request.identity, message=request.message
-        )
+        if not request.templates:
+            desk.handoff(
+                task, channel=request.channel, identity=request.identity, message=request.message
+            )
+            return
+
+        def filled(template: ReplyTemplate, values: tuple[str, ...]) -> None:
+            desk.handoff(
+                task,
+                channel=request.channel,
+                identity=request.identity,
+                message=None,
+                template=template.name,
+                params=list(values),
+            )
+
+        fields = canned_fields(customer, task, screen.me)
+        title = f"First message on {request.channel}: a template"
+        templates.choose_and_fill(screen, title, request.templates, fields, filled)
 
     screen.app.push_screen(HandoffScreen(task, customer, channels), done)
 
@@ -254,18 +273,29 @@ def search(screen: MainScreen) -> None:
 
 
 def pick_canned(screen: MainScreen, composer: Composer) -> None:
-    if not composer.canned:
+    """ctrl+t: the channel's approved templates, if it has any, then the canned responses."""
+    offered = composer.capabilities.templates if composer.capabilities else ()
+    choices = templates.template_choices(offered)
+    if not choices and not composer.canned:
         screen.notify("No canned responses configured ([canned] in the config).", markup=False)
         return
-    choices = [
+    choices += [
         (trigger, Text.assemble((f";{trigger}", "bold"), "  ", safe_line(text, 60)))
         for trigger, text in sorted(composer.canned.items())
     ]
 
-    def done(trigger: str | None) -> None:
-        if trigger:
-            composer.insert_canned(trigger)
+    def done(choice: str | None) -> None:
+        template = templates.chosen(offered, choice)
+        if template is not None:
+            templates.send_from_composer(screen, composer, template)
+        elif choice:
+            composer.insert_canned(choice)
         else:
             composer.area.focus()
 
-    screen.app.push_screen(ChoicePrompt("Canned responses", choices), done)
+    title = (
+        "Templates and canned responses"
+        if composer.capabilities and composer.capabilities.templates
+        else "Canned responses"
+    )
+    screen.app.push_screen(ChoicePrompt(title, choices), done)

@@ -3,7 +3,9 @@
 ctrl+s sends (it reaches every terminal, where ctrl+enter mostly does not). A
 canned response is inserted by typing its trigger (``;refund``) and pressing
 tab, or picked from a list with ctrl+t. The line above the text shows the
-channel's limits live: characters left, SMS segments.
+channel's limits live: characters left, SMS segments, and on a channel with
+a messaging window (WhatsApp) the time it stays open; once it has closed,
+ctrl+t offers the channel's approved templates instead of free text.
 
 Drafts are kept per task and mode (a reply and a note are two drafts, so a note
 is never sent to the customer by mistake): saved a moment after typing stops,
@@ -26,6 +28,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
+from agentdesk.domain.reply_window import ReplyWindow
 from agentdesk.plugin import Capabilities
 
 from ..canned import fill, trigger_at_end
@@ -77,6 +80,10 @@ TYPING_REPEAT = 3.0
 TYPING_IDLE = 5.0
 #: Seconds without a keystroke before the draft is saved (a crash loses at most this).
 DRAFT_SAVE_DELAY = 0.7
+#: How often the time left in a messaging window is redrawn.
+WINDOW_REFRESH = 30.0
+#: (window hours, now) -> the bound task's messaging window, read from its thread.
+WindowSource = Callable[[float, float], ReplyWindow | None]
 
 
 class Composer(Vertical):
@@ -105,10 +112,12 @@ class Composer(Vertical):
         leave: Callable[[], None],
         drafts: DraftBook | None = None,
         clock: Callable[[], float] = time.time,
+        window: WindowSource | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="composer")
         self.canned = canned
+        self._window = window
         self._fields = fields
         #: Hands a reply or note to the desk (queued in order with other commands).
         self.submit = submit
@@ -132,6 +141,20 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", classes="composer-status", markup=False)
         yield ComposerArea(self, classes="composer-area")
+
+    def on_mount(self) -> None:
+        self.set_interval(WINDOW_REFRESH, self._tick)
+
+    def _tick(self) -> None:
+        if self.capabilities is not None and self.capabilities.reply_window_hours:
+            self.refresh_status()
+
+    def reply_window(self) -> ReplyWindow | None:
+        """The bound task's messaging window now, on a channel that has one."""
+        hours = self.capabilities.reply_window_hours if self.capabilities else None
+        if not hours or self._window is None or self.task_id is None:
+            return None
+        return self._window(hours, self.clock())
 
     @property
     def area(self) -> ComposerArea:
@@ -257,9 +280,18 @@ class Composer(Vertical):
             )
             self.set_class(False, "-over")
             return
+        window = self.reply_window()
+        if window is not None and not window.open:
+            status.update(
+                f"{hint}Reply via {self.channel_label} · {window.describe()} (ctrl+t)",
+                layout=False,
+            )
+            self.set_class(True, "-over")
+            return
         count = count_text(self.text, self.capabilities)
+        opened = f" · {window.describe()}" if window is not None else ""
         status.update(
-            f"{hint}Reply via {self.channel_label} · {count.describe()} · ctrl+s send",
+            f"{hint}Reply via {self.channel_label} · {count.describe()}{opened} · ctrl+s send",
             layout=False,
         )
         self.set_class(count.over, "-over")
@@ -268,6 +300,16 @@ class Composer(Vertical):
         text = self.text
         if self.task_id is None or not text.strip():
             self.app.bell()
+            return
+        window = self.reply_window() if self.mode == ComposeMode.REPLY else None
+        if window is not None and not window.open:
+            self.app.notify(
+                f"{self.channel_label}: {window.describe()}; ctrl+t picks one. "
+                "Your text is kept as a draft.",
+                severity="error",
+                markup=False,
+            )
+            self.keep_draft()
             return
         if self.mode == ComposeMode.REPLY:
             count = count_text(text, self.capabilities)
@@ -296,6 +338,10 @@ class Composer(Vertical):
         start = (row, column - len(trigger) - 1)
         area.replace(fill(self.canned[trigger], self._fields()), start, (row, column))
         return True
+
+    def fields(self) -> dict[str, str]:
+        """The fields a canned response fills in, for the bound task."""
+        return self._fields()
 
     def insert_canned(self, trigger: str) -> None:
         if trigger in self.canned:

@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from agentdesk.domain import Event, Task
+from agentdesk.domain.reply_window import ReplyWindow, reply_window
 
 from ..event_text import EventText, describe_event
 from ..labels import PRIORITY_LABELS, STATUS_LABELS, channel_badge, format_time
@@ -66,7 +67,12 @@ class ConversationPane(Vertical):
             leave=lambda: self.screen.set_focus(self.thread),
             drafts=self._drafts,
             clock=self.clock,
+            window=self._reply_window,
         )
+
+    def _reply_window(self, hours: float, now: float) -> ReplyWindow | None:
+        task = self.current
+        return reply_window(self.events, task.channel, hours, now) if task else None
 
     @property
     def task_id(self) -> str | None:
@@ -148,6 +154,7 @@ class ConversationPane(Vertical):
                     self.thread.put(event.id, drawn)
                 return
         self.events.append(event)
+        self.composer.refresh_status()  # a customer's message reopens a messaging window
         at_end = self.thread.at_end
         self.thread.put(event.id, drawn)
         if at_end:

@@ -26,7 +26,7 @@ from .contract_session import (
 )
 from .errors import DeliveryError, PermanentDeliveryError, PluginError
 from .options import parse_options
-from .types import Capabilities, Delivery, HandoffContext, Health, Outbound
+from .types import Capabilities, Delivery, HandoffContext, Health, HealthState, Outbound
 from .validation import declaration_problems, inbound_problems
 
 __all__ = [
@@ -108,7 +108,18 @@ async def check_inbound(subject: ContractSubject) -> None:
         try:
             await s.ctx.next_inbound(subject.inbound_timeout)
         except TimeoutError as exc:
-            raise ContractFailure(f"{exc} (give the check a trigger_inbound hook)") from None
+            health = s.channel.health()
+            why = (
+                f"; the channel is {health.state}: {health.detail}"
+                if health.state != HealthState.UP
+                else ""
+            )
+            hint = (
+                "give the check a trigger_inbound hook"
+                if type(s.channel).needs_http
+                else "write to it during the check (longer --timeout) or add a trigger_inbound hook"
+            )
+            raise ContractFailure(f"{exc}{why} ({hint})") from None
         problems = [p for item in s.ctx.emitted for p in inbound_problems(item)]
         require(not problems, "; ".join(problems[:5]))
         await s.stop()

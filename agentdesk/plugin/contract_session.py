@@ -124,7 +124,11 @@ class Session:
             if address:
                 return str(address)
         kind = self.channel.capabilities.identity_kind
-        return DEFAULT_ADDRESSES.get(kind, "contract-check")
+        declared = next(
+            (k.example for k in type(self.channel).identity_kinds if k.name == kind and k.example),
+            None,
+        )
+        return DEFAULT_ADDRESSES.get(kind) or declared or "contract-check"
 
     def outbound(self, to: str, text: str = "Contract check: hello") -> Outbound:
         return Outbound(

@@ -16,6 +16,9 @@
   and pytest runs every check of ``agentdesk.plugin.contract`` against the
   channel (pytest-asyncio must be installed). ``agentdesk plugins check NAME``
   runs the same checks from the command line.
+- ``EnricherContract``: the same for a CRM enricher: set ``enricher_class``,
+  ``options``, a ``known`` and an ``unknown`` identity (``("email", "...")``),
+  optionally ``secrets`` that must never show and ``break_crm`` to cut the CRM.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .channel import Channel
+from .channel import Channel, Enricher
 from .contract import (
     CHECKS,
     DEFAULT_ADDRESSES,
@@ -35,6 +38,12 @@ from .contract import (
     run_check,
     run_contract,
 )
+from .enricher_contract import (
+    ENRICHER_CHECKS,
+    EnricherCheck,
+    EnricherSubject,
+    run_enricher_check,
+)
 from .recording import MemoryState, RecordedRoute, RecordingContext, serve
 from .types import Outbound
 
@@ -43,6 +52,8 @@ __all__ = [
     "CheckResult",
     "ContractReport",
     "ContractSubject",
+    "EnricherContract",
+    "EnricherSubject",
     "MemoryState",
     "RecordedRoute",
     "RecordingContext",
@@ -99,7 +110,12 @@ class ChannelContract:
             channel_name=self.channel_name,
             send_enabled=self.check_sending,
             send_address=self.send_address,
-            trigger_inbound=self.trigger_inbound,
+            # Not overridden: the kit posts a webhook channel's sample_webhook itself.
+            trigger_inbound=(
+                self.trigger_inbound
+                if type(self).trigger_inbound is not ChannelContract.trigger_inbound
+                else None
+            ),
             count_deliveries=self.count_deliveries,
             inbound_timeout=self.inbound_timeout,
             step_timeout=self.step_timeout,
@@ -120,9 +136,56 @@ def _contract_test(check: Check) -> Any:
     return pytest.mark.asyncio(test)
 
 
+class EnricherContract:
+    """Base class of an enricher's conformance tests (see the module's docstring).
+
+    ``break_crm(self, enricher, ctx)``, if defined, makes the CRM unreachable
+    for the outage checks; without it the kit cuts the network of the clients
+    ``context.http_client()`` made.
+    """
+
+    enricher_class: ClassVar[type[Enricher]]
+    known: ClassVar[tuple[str, str]]
+    unknown: ClassVar[tuple[str, str]]
+    options: ClassVar[dict[str, Any]] = {}
+    secrets: ClassVar[tuple[str, ...]] = ()
+    enricher_name: ClassVar[str] = "contract"
+    lookup_timeout: ClassVar[float] = 10.0
+    max_loop_lag: ClassVar[float] = 0.1
+
+    def enricher_subject(self) -> EnricherSubject:
+        return EnricherSubject(
+            enricher_class=self.enricher_class,
+            known=self.known,
+            unknown=self.unknown,
+            options=dict(self.options),
+            name=self.enricher_name,
+            lookup_timeout=self.lookup_timeout,
+            max_loop_lag=self.max_loop_lag,
+            secrets=tuple(self.secrets),
+            outage=getattr(self, "break_crm", None),
+        )
+
+
+def _enricher_test(check: EnricherCheck) -> Any:
+    async def test(self: EnricherContract) -> None:
+        result = await run_enricher_check(check, self.enricher_subject())
+        if result.outcome == "skipped":
+            pytest.skip(result.detail)
+        if result.outcome == "failed":
+            pytest.fail(f"{check.title}: {result.detail}", pytrace=False)
+
+    test.__name__ = f"test_enricher_{check.name}"
+    test.__doc__ = check.title
+    return pytest.mark.asyncio(test)
+
+
 if pytest is not None:
     for _check in CHECKS:
         setattr(ChannelContract, f"test_contract_{_check.name}", _contract_test(_check))
+    for _enricher_check in ENRICHER_CHECKS:
+        _name = f"test_enricher_{_enricher_check.name}"
+        setattr(EnricherContract, _name, _enricher_test(_enricher_check))
 
     @pytest.fixture
     def recording_context(tmp_path: Path) -> Iterator[RecordingContext]:

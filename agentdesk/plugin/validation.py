@@ -15,6 +15,7 @@ from .identity import BUILTIN_IDENTITY_KINDS, IdentityKind
 from .options import Option
 from .types import (
     Capabilities,
+    DeliveryReceipt,
     InboundAttachment,
     InboundCall,
     InboundMessage,
@@ -66,6 +67,10 @@ def declaration_problems(cls: Any) -> list[str]:
 
 def inbound_problems(item: Any) -> list[str]:
     """What is malformed in an emitted item (empty when it is well formed)."""
+    if isinstance(item, DeliveryReceipt):
+        if isinstance(item.key, str) and item.key and item.state in ("delivered", "read"):
+            return []
+        return [f"DeliveryReceipt needs a key and a state of delivered or read, got {item!r}"]
     if not isinstance(item, (InboundMessage, InboundCall, InboundSurvey, TypingSignal)):
         return [f"emitted {type(item).__name__}, not an Inbound item"]
     kind = type(item).__name__

@@ -30,7 +30,7 @@ __all__ = [
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_ITEMS = 100
 
-_KEY = re.compile(r"([A-Za-z]+):")
+_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
 # Control characters (a NUL would cut an SQLite string short) and the index's
 # part separator are spaces in a query.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f" + PART_SEPARATOR + "]")

@@ -39,6 +39,7 @@ from .types import (
     Outbound,
     ReplyTemplate,
     SampleWebhook,
+    SurveyQuestion,
     TypingSignal,
 )
 
@@ -75,6 +76,7 @@ __all__ = [
     "ReplyTemplate",
     "SampleWebhook",
     "SegmentCount",
+    "SurveyQuestion",
     "TemporaryDeliveryError",
     "TypingSignal",
     "WebSocketEndpoint",

@@ -32,6 +32,28 @@ class ReplyTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class SurveyQuestion:
+    """One question of a satisfaction survey sent after a task closed.
+
+    A channel whose ``survey_form`` is ``"inline"`` shows it as a rating the
+    customer clicks (``low`` to ``high``, the labels at each end) with a
+    comment box, and emits the answer as ``InboundSurvey(metric=metric,
+    task_number=outbound.task_number)``. Other channels need do nothing:
+    ``Outbound.text`` already says it all (the question and "reply with a
+    number", or one link per score for ``"link"``).
+    """
+
+    metric: str  # "csat" or "ces"
+    question: str
+    low: int
+    high: int
+    low_label: str = ""
+    high_label: str = ""
+    #: For the "link" form: one URL per score, ``low`` first.
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a channel can do. The console adapts to it (length counters, typing)."""
 
@@ -61,6 +83,11 @@ class Capabilities:
     reply_window_hours: float | None = None
     #: The templates an agent may send, inside or outside the window.
     templates: tuple[ReplyTemplate, ...] = ()
+    #: How a satisfaction survey is put to the customer here: "text" (the
+    #: question, answered by a number in a reply), "link" (one link per
+    #: score, for email), "inline" (the channel shows a rating the customer
+    #: clicks: see ``SurveyQuestion``), or "none" (never surveyed here).
+    survey_form: str = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +156,8 @@ class InboundSurvey:
     """A customer's answer to a satisfaction survey about a task."""
 
     identity: str
-    metric: str  # "csat" (1-5), "nps" (0-10), "ces" (1-10)
+    #: "csat" (1-5), "ces" (CES 2.0, 1-7: "the company made it easy"), "nps" (0-10).
+    metric: str
     score: int
     comment: str = ""
     task_number: int | None = None
@@ -185,6 +213,8 @@ class Outbound:
     #: the parameters, in order. ``text`` is then the rendered template.
     template: str | None = None
     template_params: tuple[str, ...] = ()
+    #: Set when this message is a satisfaction survey: its questions.
+    survey: tuple[SurveyQuestion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

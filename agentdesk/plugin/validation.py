@@ -23,7 +23,7 @@ from .types import (
     TypingSignal,
 )
 
-SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 10)}
+SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 
 
 def declaration_problems(cls: Any) -> list[str]:

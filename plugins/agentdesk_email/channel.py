@@ -41,7 +41,12 @@ class EmailChannel(Channel):
     version = "1.0"
     description = "An email mailbox: IMAP in (IDLE or polling), SMTP out, threaded replies"
     capabilities = Capabilities(
-        kind="email", identity_kind="email", threading=True, attachments=True, realtime=False
+        kind="email",
+        identity_kind="email",
+        threading=True,
+        attachments=True,
+        realtime=False,
+        survey_form="link",
     )
     options: ClassVar[tuple[Option, ...]] = OPTIONS
 

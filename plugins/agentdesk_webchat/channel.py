@@ -51,6 +51,7 @@ class WebChatChannel(Channel):
         max_text_length=MAX_TEXT_LENGTH,
         typing_indicators=True,
         read_receipts=True,
+        survey_form="inline",
     )
     options: ClassVar[tuple[Option, ...]] = OPTIONS
 

@@ -30,6 +30,7 @@ from .protocol import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_LATER
 from .ratelimit import TokenBucket
 from .sessions import is_session_id, load_signer
 from .settings import MAX_TEXT_LENGTH, OPTIONS, ChatSettings
+from .survey_form import posted_questions
 
 
 class WebChatChannel(Channel):
@@ -136,6 +137,10 @@ class WebChatChannel(Channel):
         A visitor who is offline gets it on their return (state "sent"); an
         online browser's receipt within ``delivery_wait_seconds`` makes it
         "delivered". HTML is never sent: the widget shows text only.
+
+        An outbound with a ``survey`` shows its questions under the text, as
+        a rating the visitor clicks; each answer is emitted as an
+        ``InboundSurvey`` (see ``survey_answers``).
         """
         if self._endpoint is None:
             raise TemporaryDeliveryError("the chat channel is not running")
@@ -149,6 +154,10 @@ class WebChatChannel(Channel):
             raise PermanentDeliveryError(
                 f"the message is {len(text)} characters long; chat takes {MAX_TEXT_LENGTH}"
             )
+        try:
+            survey = posted_questions(outbound.survey)
+        except ValueError as exc:
+            raise PermanentDeliveryError(f"the survey cannot be shown: {exc}") from None
         async with self._history.locked(to) as record:
             if record is None:
                 raise PermanentDeliveryError(f"no chat session {to}: the visitor never wrote")
@@ -156,7 +165,13 @@ class WebChatChannel(Channel):
             fresh = entry is None
             if entry is None:
                 entry = await self._history.append(
-                    record, AGENT, outbound.key, text, agent=outbound.agent
+                    record,
+                    AGENT,
+                    outbound.key,
+                    text,
+                    agent=outbound.agent,
+                    survey=survey,
+                    task_number=outbound.task_number if survey else None,
                 )
         external_id = f"{to}:{entry.seq}"
         live = self._live.peek(to)

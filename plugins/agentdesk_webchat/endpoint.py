@@ -1,4 +1,5 @@
-"""The visitor's websocket: hello and replay, then messages, typing, contact details, receipts."""
+"""The visitor's websocket: hello and replay, then messages, typing, contact
+details, receipts and survey answers."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .protocol import (
 from .ratelimit import KeyedBuckets, TokenBucket
 from .sessions import TokenSigner, new_session_id
 from .settings import ChatSettings
+from .survey_answers import SurveyAnswers, answered_frames
 
 #: How often a visitor who keeps typing is reported to the desk again.
 TYPING_REFRESH_SECONDS = 3.0
@@ -68,6 +70,7 @@ class ChatEndpoint:
         self.new_sessions = KeyedBuckets(
             settings.new_sessions_per_minute, settings.new_sessions_burst, clock=clock
         )
+        self.surveys = SurveyAnswers(history=history, live=live, emit=emit, logger=logger)
 
     async def __call__(self, websocket: Any) -> None:
         headers = websocket.headers
@@ -157,8 +160,14 @@ class ChatEndpoint:
         )
         if record is not None:
             # A browser ahead of the log (the log was lost) gets all of it again.
-            for entry in record.since(last_seq if last_seq <= seq else 0):
+            start = last_seq if last_seq <= seq else 0
+            for entry in record.since(start):
                 connection.push(entry.frame())
+            # Surveys it already shows may have been answered in another tab meanwhile.
+            for entry in record.entries:
+                if entry.seq <= start and entry.survey:
+                    for frame in answered_frames(entry):
+                        connection.push(frame)
         if live.agent_typing:
             connection.push(protocol.typing(True))
 
@@ -172,10 +181,18 @@ class ChatEndpoint:
                 raise _Close(CLOSE_POLICY, "too many frames; slow down")
             try:
                 frame = protocol.parse_client_frame(raw, max_chars=self.settings.max_chars)
+                await self._dispatch(connection, live, frame)
             except ProtocolError as exc:
-                connection.push(protocol.error(exc.code, str(exc), client_id=exc.client_id))
-                continue
-            await self._dispatch(connection, live, frame)
+                # Refused, and the connection goes on.
+                self.logger.info(
+                    "refused a frame of chat session %s (%s): %s",
+                    connection.session_id,
+                    exc.code,
+                    exc,
+                )
+                connection.push(
+                    protocol.error(exc.code, str(exc), client_id=exc.client_id, **exc.extra)
+                )
 
     async def _dispatch(
         self, connection: Connection, live: LiveSession, frame: protocol.ClientFrame
@@ -203,6 +220,8 @@ class ChatEndpoint:
             # Replies the visitor's browser has now shown or seen, for the desk.
             for receipt in receipts:
                 await self.emit(receipt)
+        elif isinstance(frame, protocol.SurveyAnswer):
+            await self.surveys.answer(connection, frame)
         elif isinstance(frame, protocol.Ping):
             connection.push(protocol.pong())
         else:  # a hello after the first frame

@@ -9,6 +9,8 @@ each session are kept; in memory, idle sessions are cached up to
 
 State layout: ``session:<id>`` holds the session's small record,
 ``entry:<id>:<seq>`` one message each, so an append writes two small values.
+An agent message that is a satisfaction survey keeps its questions and the
+visitor's answers in its entry (see ``survey_form``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from agentdesk.plugin import PluginState
 
 from . import protocol
+from .survey_form import PostedQuestion
 
 VISITOR = "visitor"
 AGENT = "agent"
@@ -38,6 +41,10 @@ class LogEntry:
     text: str
     at: float
     agent: str = ""
+    #: For an agent message that is a satisfaction survey: its questions, and
+    #: the task it asks about.
+    survey: list[PostedQuestion] = field(default_factory=list)
+    task_number: int | None = None
 
     def frame(self) -> str:
         """The entry as a ``message`` frame for the browser."""
@@ -48,10 +55,11 @@ class LogEntry:
             text=self.text,
             at=self.at,
             agent=self.agent,
+            survey=[question.to_frame() for question in self.survey],
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "seq": self.seq,
             "from": self.sender,
             "id": self.message_id,
@@ -59,9 +67,14 @@ class LogEntry:
             "at": self.at,
             "agent": self.agent,
         }
+        if self.survey:
+            data["survey"] = [question.to_json() for question in self.survey]
+            data["task_number"] = self.task_number
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LogEntry:
+        task_number = data.get("task_number")
         return cls(
             seq=int(data["seq"]),
             sender=str(data["from"]),
@@ -69,6 +82,8 @@ class LogEntry:
             text=str(data["text"]),
             at=float(data["at"]),
             agent=str(data.get("agent", "")),
+            survey=[PostedQuestion.from_json(q) for q in data.get("survey") or ()],
+            task_number=int(task_number) if task_number is not None else None,
         )
 
 
@@ -165,7 +180,15 @@ class History:
         return record
 
     async def append(
-        self, record: SessionRecord, sender: str, message_id: str, text: str, agent: str = ""
+        self,
+        record: SessionRecord,
+        sender: str,
+        message_id: str,
+        text: str,
+        agent: str = "",
+        *,
+        survey: list[PostedQuestion] | None = None,
+        task_number: int | None = None,
     ) -> LogEntry:
         """Add a message to the log and return it with its sequence number.
 
@@ -178,6 +201,8 @@ class History:
             text=text,
             at=self._clock(),
             agent=agent,
+            survey=list(survey or ()),
+            task_number=task_number,
         )
         await self._state.set(f"entry:{record.session_id}:{entry.seq}", entry.to_json())
         record.entries.append(entry)
@@ -188,6 +213,10 @@ class History:
         for old in dropped:
             await self._state.delete(f"entry:{record.session_id}:{old.seq}")
         return entry
+
+    async def save_entry(self, record: SessionRecord, entry: LogEntry) -> None:
+        """Write back an entry changed in place (a survey question answered)."""
+        await self._state.set(f"entry:{record.session_id}:{entry.seq}", entry.to_json())
 
     async def mark(self, record: SessionRecord, seq: int, *, read: bool) -> bool:
         """Note that the browser received (or showed) agent messages up to ``seq``.

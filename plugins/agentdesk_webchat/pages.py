@@ -18,6 +18,7 @@ _TYPES = {
 #: The files a browser may fetch, by route path.
 ASSETS = {
     "/widget.js": "widget.js",
+    "/survey.js": "survey.js",
     "/widget.css": "widget.css",
     "/embed.js": "embed.js",
 }
@@ -57,7 +58,7 @@ class WidgetPages:
         return Response(self._page, media_type=_TYPES["html"], headers=self._headers())
 
     async def asset(self, request: Any) -> Response:
-        """``widget.js``, ``widget.css`` or ``embed.js``, by the request's path."""
+        """``widget.js``, ``survey.js``, ``widget.css`` or ``embed.js``, by the request's path."""
         path = "/" + request.url.path.rsplit("/", 1)[-1]
         body = self._assets.get(path)
         if body is None:

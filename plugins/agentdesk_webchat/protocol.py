@@ -7,13 +7,16 @@ Browser to desk (the first frame is always ``hello``)::
     {"type": "typing", "typing": true}
     {"type": "identify", "name": "...", "email": "..."}
     {"type": "ack", "seq": 12, "read": false}
+    {"type": "survey_answer", "id": "<survey message id>", "metric": "csat", "score": 4,
+     "comment": "..."}
     {"type": "ping"}
 
 Desk to browser::
 
     {"type": "welcome", "session": "...", "token": "...", "seq": 12, "max_chars": 4000, ...}
     {"type": "message", "seq": 13, "from": "visitor" | "agent", "id": "...", "text": "...",
-     "at": 1700000000.0, "agent": "Sam"}
+     "at": 1700000000.0, "agent": "Sam", "survey": [<questions>]}
+    {"type": "survey_answered", "id": "<survey message id>", "metric": "csat", "score": 4}
     {"type": "typing", "typing": true}
     {"type": "identified", "name": "...", "email": "..."}
     {"type": "error", "code": "too_long", "message": "...", "id": "<client id or null>"}
@@ -22,6 +25,11 @@ Desk to browser::
 Every message the session carries, the visitor's and the agent's, has a
 sequence number. A browser that reconnects sends the last one it saw and gets
 the rest replayed. Text is always plain text; the protocol has no HTML.
+
+A ``message`` that is a satisfaction survey carries ``survey``: its
+questions (``metric``, ``question``, ``low``, ``high``, ``low_label``,
+``high_label`` and ``answer``, null or ``{"score": 4}``). Each question is
+answered once, on its own, by a ``survey_answer`` frame.
 """
 
 from __future__ import annotations
@@ -46,15 +54,27 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]+\.[^@\s<>\".]{2,}$")
 MAX_NAME_CHARS = 100
 MAX_EMAIL_CHARS = 254
+#: The longest comment a visitor may give with a survey answer.
+MAX_SURVEY_COMMENT_CHARS = 2000
+_SURVEY_ID_CHARS = 200
 
 
 class ProtocolError(ValueError):
     """A frame that does not follow the protocol. ``code`` goes to the browser."""
 
-    def __init__(self, message: str, *, code: str = "bad_request", client_id: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "bad_request",
+        client_id: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.client_id = client_id
+        #: More fields for the error frame (which survey question it is about).
+        self.extra = extra or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +107,20 @@ class Ack:
 
 
 @dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    #: The survey message's id (its outbound key).
+    message_id: str
+    metric: str
+    score: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     pass
 
 
-ClientFrame = Hello | ChatText | Typing | Identify | Ack | Ping
+ClientFrame = Hello | ChatText | Typing | Identify | Ack | SurveyAnswer | Ping
 
 
 def parse_client_frame(raw: str, *, max_chars: int) -> ClientFrame:
@@ -134,6 +163,8 @@ def parse_client_frame(raw: str, *, max_chars: int) -> ClientFrame:
         return _identify(data)
     if kind == "ack":
         return Ack(seq=_seq(data.get("seq")), read=bool(data.get("read", False)))
+    if kind == "survey_answer":
+        return _survey_answer(data)
     if kind == "ping":
         return Ping()
     raise ProtocolError(f"unknown frame type {str(kind)[:40]!r}")
@@ -159,6 +190,36 @@ def _identify(data: dict[str, Any]) -> Identify:
     if not name and not email:
         raise ProtocolError("give a name or an email address", code="bad_email")
     return Identify(name=name, email=email.lower() if email else "")
+
+
+def _survey_answer(data: dict[str, Any]) -> SurveyAnswer:
+    message_id = data.get("id")
+    metric = data.get("metric")
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= _SURVEY_ID_CHARS:
+        raise ProtocolError("survey_answer.id must name the survey message", code="bad_survey")
+    if not isinstance(metric, str) or not 0 < len(metric) <= 40:
+        raise ProtocolError(
+            "survey_answer.metric must name a question",
+            code="bad_survey",
+            extra={"survey": message_id},
+        )
+    where = {"survey": message_id, "metric": metric}
+    score = data.get("score")
+    if isinstance(score, bool) or not isinstance(score, int):
+        raise ProtocolError("the score must be a whole number", code="bad_survey", extra=where)
+    comment = data.get("comment", "")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise ProtocolError("the comment must be text", code="bad_survey", extra=where)
+    if len(comment) > MAX_SURVEY_COMMENT_CHARS:
+        raise ProtocolError(
+            f"the comment is {len(comment)} characters long; "
+            f"the limit is {MAX_SURVEY_COMMENT_CHARS}",
+            code="too_long",
+            extra=where,
+        )
+    return SurveyAnswer(message_id=message_id, metric=metric, score=score, comment=comment.strip())
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -193,19 +254,31 @@ def welcome(
 
 
 def message(
-    *, seq: int, sender: str, message_id: str, text: str, at: float, agent: str = ""
+    *,
+    seq: int,
+    sender: str,
+    message_id: str,
+    text: str,
+    at: float,
+    agent: str = "",
+    survey: list[dict[str, Any]] | None = None,
 ) -> str:
-    return encode(
-        {
-            "type": "message",
-            "seq": seq,
-            "from": sender,
-            "id": message_id,
-            "text": text,
-            "at": at,
-            "agent": agent,
-        }
-    )
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": seq,
+        "from": sender,
+        "id": message_id,
+        "text": text,
+        "at": at,
+        "agent": agent,
+    }
+    if survey:
+        frame["survey"] = survey
+    return encode(frame)
+
+
+def survey_answered(message_id: str, metric: str, score: int) -> str:
+    return encode({"type": "survey_answered", "id": message_id, "metric": metric, "score": score})
 
 
 def typing(is_typing: bool) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from agentdesk.plugin import Option
 
 from .origins import check_origins
+from .protocol import MAX_SURVEY_COMMENT_CHARS
 
 #: The longest text either side may send, in characters.
 MAX_TEXT_LENGTH = 4000
@@ -111,8 +112,9 @@ class ChatSettings:
 
     @property
     def max_frame_bytes(self) -> int:
-        # Room for the longest text in UTF-8 with JSON escapes, and the envelope.
-        return self.max_chars * 6 + 1024
+        # Room for the longest text (a message or a survey comment) in UTF-8
+        # with JSON escapes, and the envelope.
+        return max(self.max_chars, MAX_SURVEY_COMMENT_CHARS) * 6 + 1024
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> ChatSettings:

@@ -36,6 +36,7 @@
   var typingIdle = null;
   var agentTypingTimer = null;
   var pinger = null;
+  var surveys = window.agentdeskSurveys(send); // from survey.js
 
   function storageGet() {
     try { return window.localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
@@ -138,6 +139,7 @@
       li.remove();
     } else {
       li = makeMessage(frame.from, String(frame.text));
+      if (frame.from === "agent") { surveys.render(li, frame); }
     }
     li.dataset.seq = String(frame.seq);
     setMeta(li, frame);
@@ -172,6 +174,7 @@
       li.remove();
     });
     lastSeq = lastAgentSeq = readSeq = receivedSeq = 0;
+    surveys.clear();
   }
 
   // -- typing ------------------------------------------------------------
@@ -275,10 +278,14 @@
         readSeq = receivedSeq = 0; // receipts sent on a lost connection may not have arrived
         acknowledge();
         pending.forEach(function (item, id) { send({ type: "message", id: id, text: item.text }); });
+        surveys.resend();
         break;
       }
       case "message":
         showMessage(frame);
+        break;
+      case "survey_answered":
+        surveys.answered(frame);
         break;
       case "typing":
         if (frame.typing) { showAgentTyping(); } else { hideAgentTyping(); }
@@ -291,6 +298,8 @@
       case "error":
         if (frame.id && pending.has(frame.id)) {
           failPending(frame.id, frame.message);
+        } else if (frame.survey && surveys.refused(frame)) {
+          // shown under the survey's question
         } else if (frame.code === "bad_email" || frame.code === "bad_name") {
           note(contactNote, frame.message, true);
         } else {

@@ -20,7 +20,8 @@ from agentdesk.core.desk import Desk
 from agentdesk.core.desk.local_client import LocalDeskClient
 from agentdesk.core.host.channel_runtime import ChannelRuntime, RuntimeSettings
 from agentdesk.core.host.discovery import PluginCatalog, discover
-from agentdesk.domain import DeliveryState, Message
+from agentdesk.core.survey_config import SurveyConfig
+from agentdesk.domain import DeliveryState, Message, Status
 from agentdesk.plugin import Capabilities, Channel, HandoffContext, HealthState, InboundMessage
 from agentdesk.store.memory import MemoryStore
 
@@ -182,14 +183,16 @@ async def test_two_simulators_feed_one_customer_timeline(harness: Harness) -> No
     assert not runtime.http.running  # no channel needs HTTP
 
 
-async def test_closing_reply_is_delivered_and_answered_with_a_survey(harness: Harness) -> None:
-    await harness.start(
-        ("simulator", "sim-chat", {"kind": "chat", "rate": 0, "count": 1, "reply_delay": 0})
-    )
+async def test_a_closed_task_is_surveyed_through_the_running_channel(harness: Harness) -> None:
+    harness.desk.set_surveys(SurveyConfig(ask=("csat", "ces"), delay=0))
+    options = {"kind": "chat", "rate": 0, "count": 1, "reply_delay": 0, "survey_answers": 1}
+    await harness.start(("simulator", "sim-chat", options))
     await until(lambda: len(harness.messages("sim-chat")) == 1, "the first chat message")
     task = next(iter(harness.desk.store.tasks()))
     client = LocalDeskClient(harness.desk, "ana")
     reply = await client.reply(task.id, "Your issue is resolved. Have a nice day!")
+    await client.set_status(task.id, Status.CLOSED)
+    await harness.desk.send_due_surveys()  # what the runtime's clock tick does
     await until(
         lambda: (
             harness.desk.store.get_event(reply.id).delivery == DeliveryState.SENT
@@ -197,10 +200,13 @@ async def test_closing_reply_is_delivered_and_answered_with_a_survey(harness: Ha
         ),
         "the reply delivered",
     )
-    await until(
-        lambda: any(e.kind == "survey" for e in harness.desk.store.events_of_task(task.id)),
-        "a survey answer",
-    )
+
+    def answered() -> list[tuple[str, str]]:
+        events = harness.desk.store.events_of_task(task.id)
+        return sorted((e.metric, e.agent) for e in events if e.kind == "survey")
+
+    await until(lambda: len(answered()) == 2, "both questions answered by the rating")
+    assert answered() == [("ces", "ana"), ("csat", "ana")]
     assert harness.desk.store.outbox() == []
 
 

@@ -15,6 +15,7 @@ from agentdesk.plugin import (
     InboundSurvey,
     Outbound,
     PermanentDeliveryError,
+    SurveyQuestion,
     TypingSignal,
 )
 from agentdesk.plugin.testing import MemoryState, RecordingContext
@@ -103,7 +104,7 @@ async def test_a_restart_resumes_after_the_last_contact(tmp_path: Path) -> None:
     assert len(seen & {i.external_id for i in again.emitted}) <= 1
 
 
-async def test_replies_are_answered_and_closings_bring_a_survey(tmp_path: Path) -> None:
+async def test_replies_are_answered_and_surveys_too(tmp_path: Path) -> None:
     ctx = context(tmp_path, kind="email", count=1, seed=9)
     channel = SIMULATOR(ctx)
     await channel.start()
@@ -125,13 +126,39 @@ async def test_replies_are_answered_and_closings_bring_a_survey(tmp_path: Path) 
     assert answers and all(isinstance(a, InboundMessage) for a in answers)
     assert all(a.task_number == 1042 and a.thread_ref.startswith("sim-out-") for a in answers)
 
-    delivery = await channel.send(reply("close", "Your refund is done; have a nice day!"))
-    survey = await ctx.next_inbound(5)
-    assert isinstance(survey, InboundSurvey) and survey.metric == "csat"
-    assert 1 <= survey.score <= 5 and survey.task_number == 1042
-    assert await channel.send(reply("close", "Your refund is done")) == delivery
-    assert channel.deliveries["close"] == 1
+    # A survey by email is answered, most of the time, by a number in a reply.
+    csat = SurveyQuestion("csat", "How satisfied are you?", 1, 5)
+    for n in range(8):
+        survey = Outbound(f"s{n}", first.identity, "How satisfied…", "t1", 1042, survey=(csat,))
+        delivery = await channel.send(survey)
+        assert await channel.send(survey) == delivery  # sent once
+    for _ in range(5):
+        await asyncio.sleep(0)
+    numbers = []
+    while ctx.pending_inbound():
+        numbers.append(await ctx.next_inbound(1))
+    assert 0 < len(numbers) < 8 and all(isinstance(a, InboundMessage) for a in numbers)
+    assert all(1 <= int(a.text.split()[0]) <= 5 for a in numbers)
     await channel.stop()
+
+    # A chat visitor clicks the inline rating instead.
+    chat_ctx = context(tmp_path / "chat", kind="chat", count=1, seed=9)
+    chat = SIMULATOR(chat_ctx)
+    await chat.start()
+    await chat_ctx.next_inbound(5)  # its one visitor's first message
+    ces = SurveyQuestion("ces", "It was easy", 1, 7)
+    for n in range(4):
+        await chat.send(Outbound(f"c{n}", "sess-1", "It was easy", "t2", 7, survey=(csat, ces)))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    rated = []
+    while chat_ctx.pending_inbound():
+        rated.append(await chat_ctx.next_inbound(1))
+    rated = [a for a in rated if isinstance(a, InboundSurvey)]  # not the visitor's own chat
+    assert rated and all(a.task_number == 7 for a in rated)
+    assert {a.metric for a in rated} == {"csat", "ces"}
+    assert all(1 <= a.score <= (5 if a.metric == "csat" else 7) for a in rated)
+    await chat.stop()
 
 
 async def test_send_refuses_what_the_channel_cannot_take(tmp_path: Path) -> None:

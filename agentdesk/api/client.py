@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from agentdesk.domain import Customer, Event, Priority, Status, Task
 
 from . import requests as rq
+from .crm import CrmProfile
 from .messages import ChannelStatus, SearchPage, Snapshot, TimelineEntry, Update
 
 
@@ -45,6 +46,8 @@ class DeskClient(Protocol):
 
     async def search(self, query: str, *, limit: int = 50, offset: int = 0) -> SearchPage: ...
     async def channels(self) -> list[ChannelStatus]: ...
+    async def crm_profile(self, customer_id: str) -> CrmProfile:
+        """What the CRM says about the customer (see ``CrmProfile``)."""
 
     async def reply(
         self,
@@ -121,6 +124,10 @@ class RequestMethods:
     async def channels(self) -> list[ChannelStatus]:
         channels: list[ChannelStatus] = await self.request(rq.ListChannels())
         return channels
+
+    async def crm_profile(self, customer_id: str) -> CrmProfile:
+        profile: CrmProfile = await self.request(rq.GetCrmProfile(customer_id=customer_id))
+        return profile
 
     async def reply(
         self,

@@ -36,6 +36,23 @@ class Row(msgspec.Struct, forbid_unknown_fields=True):
         return self.timed.get(metric, Timed())
 
     @property
+    def csat(self) -> float | None:
+        """Share of CSAT answers that were 4 or 5."""
+        answers = self.count("csat")
+        return self.count("csat_good") / answers if answers else None
+
+    @property
+    def ces_mean(self) -> float | None:
+        answers = self.count("ces")
+        return self.count("ces_sum") / answers if answers else None
+
+    @property
+    def ces_easy(self) -> float | None:
+        """Share of CES answers from 5 to 7 (the customer agreed it was easy)."""
+        answers = self.count("ces")
+        return self.count("ces_good") / answers if answers else None
+
+    @property
     def reopen_rate(self) -> float | None:
         """Reopens per handled task."""
         handled = self.count("handled")

@@ -18,6 +18,7 @@ from agentdesk.domain.events import AnyEvent
 from .actor import Role
 from .agents import AgentInfo, AgentToken, Presence
 from .board import Board
+from .crm import CrmProfile
 from .messages import ChannelStatus, SearchPage, Snapshot, TimelineEntry
 from .report import ReportData
 
@@ -82,6 +83,14 @@ class Search(Request, frozen=True, tag="search"):
 
 class ListChannels(Request, frozen=True, tag="channels"):
     result = list[ChannelStatus]
+
+
+class GetCrmProfile(Request, frozen=True, tag="crm_profile"):
+    """What the CRM says about a customer: the fields cached, when, from which
+    enricher, why the last look-up failed, and whether one runs now."""
+
+    customer_id: str
+    result = CrmProfile
 
 
 class ExplainRouting(Request, frozen=True, tag="explain_routing"):
@@ -288,6 +297,7 @@ AnyRequest = Union[  # noqa: UP007 - msgspec needs the Union spelled out
     GetTimeline,
     Search,
     ListChannels,
+    GetCrmProfile,
     Reply,
     AddNote,
     SetStatus,

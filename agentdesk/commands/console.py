@@ -65,6 +65,9 @@ DEMO_SLA = {
 }
 
 
+DEMO_SURVEYS = {"ask": ["csat", "ces"], "delay": "20s", "customer_days": 0}
+
+
 def demo_config(config: Config, *, rate: float, seed: int, routing: bool = False) -> Config:
     """The user's config with its channels replaced by one simulator per channel
     kind, ``DEMO_SLA`` when it has no targets (and, for the team demo,
@@ -86,6 +89,8 @@ def demo_config(config: Config, *, rate: float, seed: int, routing: bool = False
         demo = dataclasses.replace(demo, sla=parse_config({"sla": DEMO_SLA}).sla)
     if routing:
         demo = dataclasses.replace(demo, routing=parse_config({"routing": DEMO_ROUTING}).routing)
+    if not demo.surveys.enabled:  # closing a task shows the survey and its answer
+        demo = dataclasses.replace(demo, surveys=parse_config({"surveys": DEMO_SURVEYS}).surveys)
     return demo
 
 

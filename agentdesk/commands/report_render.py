@@ -103,6 +103,11 @@ def flat_row(row: Row, clock: str) -> dict[str, Any]:
     out["reopen_rate"] = row.reopen_rate
     for _, clock in SLA_COLUMNS:
         out[f"{clock}_sla_met"] = attainment(row, clock)
+    out["csat_answers"] = row.count("csat")
+    out["csat"] = row.csat
+    out["ces_answers"] = row.count("ces")
+    out["ces_mean"] = row.ces_mean
+    out["ces_easy"] = row.ces_easy
     return out
 
 
@@ -166,6 +171,8 @@ def tables(report: Report, *, chart: bool) -> list[Any]:
     out: list[Any] = [counts, times]
     if any(row.count(f"{clock}_sla") for row in report.rows for _, clock in SLA_COLUMNS):
         out.append(sla_table(report))
+    if any(row.count("csat") or row.count("ces") for row in report.rows):
+        out.append(survey_table(report))
     if chart:
         out.append(chart_table(report))
     if report.agents:
@@ -188,6 +195,25 @@ def sla_table(report: Report) -> Any:
             held = row.count(f"{clock}_sla")
             cells.append("-" if share is None else f"{share:.0%} of {held}")
         table.add_row(*cells)
+    return table
+
+
+def survey_table(report: Report) -> Any:
+    """What customers said: CSAT (share of 4-5) and CES (mean, share of 5-7)."""
+    from rich.table import Table
+
+    table = Table(title=f"customer surveys by {report.by}", title_justify="left")
+    table.add_column(report.by, no_wrap=True, min_width=6)
+    for name in ("CSAT\n4-5", "CES\nmean", "CES\n5-7"):
+        table.add_column(name, justify="right")
+    for row in report.rows:
+        csat, mean, easy = row.csat, row.ces_mean, row.ces_easy
+        table.add_row(
+            row.key,
+            "-" if csat is None else f"{csat:.0%} of {row.count('csat')}",
+            "-" if mean is None else f"{mean:.1f}",
+            "-" if easy is None else f"{easy:.0%} of {row.count('ces')}",
+        )
     return table
 
 

@@ -22,8 +22,10 @@ from agentdesk.metrics.calendar import ALWAYS, BusinessCalendar
 from agentdesk.metrics.sla import SlaPolicy
 
 from .business_hours_config import parse_business_hours
+from .enrichment_config import EnricherConfig, EnrichmentConfig, parse_enrichers, parse_enrichment
 from .routing_config import RoutingConfig, parse_routing
 from .sla_config import parse_sla
+from .survey_config import SurveyConfig, parse_surveys
 
 
 class ConfigError(Exception):
@@ -94,12 +96,16 @@ class Config:
     business_hours: BusinessCalendar = ALWAYS
     #: Service-level targets per channel kind and priority (none by default).
     sla: SlaPolicy = field(default_factory=SlaPolicy)
+    surveys: SurveyConfig = field(default_factory=SurveyConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     keymap: dict[str, str] = field(default_factory=dict)
     canned: dict[str, str] = field(default_factory=dict)
     agents: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
     channels: list[ChannelConfig] = field(default_factory=list)
+    #: CRM look-ups: the enrichers, and how long and how far ahead they are asked.
+    enrichers: list[EnricherConfig] = field(default_factory=list)
+    enrichment: EnrichmentConfig = field(default_factory=EnrichmentConfig)
 
 
 def default_config_path() -> Path:
@@ -210,12 +216,15 @@ _TOP_KEYS = {
     "routing",
     "business_hours",
     "sla",
+    "surveys",
     "supervision",
     "keymap",
     "canned",
     "agents",
     "teams",
     "channels",
+    "enrichers",
+    "enrichment",
 }
 _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -282,6 +291,8 @@ def parse_config(
         )
     if "sla" in data:
         values["sla"] = parse_sla(r, r.table("sla", data["sla"]))
+    if "surveys" in data:
+        values["surveys"] = parse_surveys(r, r.table("surveys", data["surveys"]))
     if "supervision" in data:
         values["supervision"] = _supervision(r, r.table("supervision", data["supervision"]))
     for key in ("keymap", "canned"):
@@ -292,6 +303,10 @@ def parse_config(
             values[key] = r.texts(key, data[key])
     if "channels" in data:
         values["channels"] = _channels(r, data["channels"])
+    if "enrichers" in data:
+        values["enrichers"] = parse_enrichers(r, data["enrichers"])
+    if "enrichment" in data:
+        values["enrichment"] = parse_enrichment(r, r.table("enrichment", data["enrichment"]))
     return Config(**values)
 
 

@@ -101,6 +101,7 @@ class EmbeddedDesk:
             rules = IngestRules(
                 reopen_window=self.config.reopen_window_days * 86400,
                 default_priority=self.config.default_priority,
+                surveys=self.config.surveys,
             )
             routing = self._routing()
             desk = Desk(
@@ -145,6 +146,10 @@ class EmbeddedDesk:
                 await self.desk.wake_snoozed()
             except Exception:
                 log.exception("waking snoozed tasks failed")
+            try:
+                await self.desk.send_due_surveys()
+            except Exception:
+                log.exception("sending due surveys failed")
             if time.monotonic() - forgotten_at >= FORGET_COMMANDS_SECONDS:
                 forgotten_at = time.monotonic()
                 try:

@@ -65,7 +65,9 @@ def parse_sla(r: _Reader, table: dict[str, Any]) -> SlaPolicy:
             raise r.fail(key, f"a second target for channel {channel!r}, priority {priority!r}")
         seen.add((channel, priority))
         clocks = {
-            name: _duration(r, f"{key}.{name}", entry[name]) for name in _CLOCKS if name in entry
+            name: read_duration(r, f"{key}.{name}", entry[name])
+            for name in _CLOCKS
+            if name in entry
         }
         if not clocks:
             raise r.fail(key, f"give at least one of {', '.join(_CLOCKS)}")
@@ -73,7 +75,8 @@ def parse_sla(r: _Reader, table: dict[str, Any]) -> SlaPolicy:
     return SlaPolicy(tuple(targets), warn_at)
 
 
-def _duration(r: _Reader, key: str, value: Any) -> float:
+def read_duration(r: _Reader, key: str, value: Any, *, zero_ok: bool = False) -> float:
+    """A duration in seconds: a number, or text such as 90s, 2m, 4h, 3d."""
     if isinstance(value, str):
         found = _DURATION.match(value)
         if found is None:
@@ -81,6 +84,6 @@ def _duration(r: _Reader, key: str, value: Any) -> float:
         seconds = float(found.group(1)) * _UNIT[found.group(2)]
     else:
         seconds = r.number(key, value, 0)
-    if seconds <= 0:
-        raise r.fail(key, "a target must be longer than nothing")
+    if seconds < 0 or (seconds == 0 and not zero_ok):
+        raise r.fail(key, "must be longer than nothing")
     return float(seconds)

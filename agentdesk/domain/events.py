@@ -53,6 +53,19 @@ class Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field=
         return self.__struct_config__.tag  # type: ignore[return-value]
 
 
+class SurveyAsk(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A question a survey message put to the customer, as it was sent."""
+
+    metric: str  # csat (1-5) or ces (1-7)
+    question: str
+    low: int
+    high: int
+    low_label: str = ""
+    high_label: str = ""
+    #: The "link" form's answer URLs, one per score from ``low``.
+    links: list[str] = []
+
+
 class Message(Event, tag="message"):
     direction: Direction
     channel: str
@@ -75,6 +88,8 @@ class Message(Event, tag="message"):
     # its name and parameters; ``text`` is the template rendered.
     template: str | None = None
     template_params: list[str] = []
+    # A satisfaction survey the desk sent after the task closed: its questions.
+    survey: list[SurveyAsk] = []
 
 
 class Note(Event, tag="note"):
@@ -138,10 +153,14 @@ class CallRecord(Event, tag="call"):
 
 
 class SurveyAnswer(Event, tag="survey"):
-    metric: str  # csat (1-5), nps (0-10), ces (1-10)
+    metric: str  # csat (1-5), ces (1-7, CES 2.0: "it was easy"), nps (0-10)
     score: int
     comment: str = ""
     channel: str = ""
+    #: The agent credited: the one who closed the task, as the survey was sent.
+    agent: str = ""
+    #: The channel's id of the answer, which makes a replay a duplicate.
+    external_id: str | None = None
 
 
 #: Any event, for decoding: the ``kind`` tells the class.

@@ -32,6 +32,9 @@ class Metric(StrEnum):
     TRANSFER = "transfer"
     HANDOFF = "handoff"
     REOPEN = "reopen"
+    #: A survey answer; ``score`` is the customer's, ``agent`` who closed the task.
+    CSAT = "csat"
+    CES = "ces"
 
 
 #: Metrics of which only a task's latest measure counts.
@@ -55,6 +58,8 @@ class Measure:
     seconds: float | None = None
     #: The same duration in business hours, pending periods cut out.
     business: float | None = None
+    #: A survey's score.
+    score: int | None = None
 
 
 @dataclass(slots=True)

@@ -141,8 +141,25 @@ def summarize(
             row.timed[metric] = timed_of(by_metric.get(metric, []))
         if allowed is not None:
             _attainment(row, by_metric, allowed)
+        _surveys(row, by_metric)
         rows.append(row)
     return rows
+
+
+#: Scores that count as satisfied (CSAT 4-5) and as easy (CES 5-7).
+GOOD_SCORES = {Metric.CSAT: 4, Metric.CES: 5}
+
+
+def _surveys(row: Row, by_metric: dict[Metric, list[Measure]]) -> None:
+    """``csat``/``ces``: answers; ``_good``: the satisfied or easy ones;
+    ``_sum``: the scores added up (a mean is ``_sum`` over the count)."""
+    for metric, good in GOOD_SCORES.items():
+        scores = [m.score for m in by_metric.get(metric, []) if m.score is not None]
+        if not scores:
+            continue
+        row.counts[str(metric)] = len(scores)
+        row.counts[f"{metric}_good"] = sum(score >= good for score in scores)
+        row.counts[f"{metric}_sum"] = sum(scores)
 
 
 def _attainment(row: Row, by_metric: dict[Metric, list[Measure]], allowed: Allowed) -> None:

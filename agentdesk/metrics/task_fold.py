@@ -21,11 +21,15 @@ from agentdesk.domain import (
     Handoff,
     Message,
     StatusChange,
+    SurveyAnswer,
     Transfer,
 )
 
 from .calendar import BusinessCalendar
 from .measures import EngagedSpan, Measure, Metric
+
+#: The survey answers that become measures.
+SURVEYED = {"csat": Metric.CSAT, "ces": Metric.CES}
 
 CUSTOMER = "customer"
 
@@ -109,6 +113,15 @@ class TaskFold:
             self._assign(event.new_assignee, at)
         elif isinstance(event, Handoff):
             self._measure(Metric.HANDOFF, at, agent=self.assignee)
+        elif isinstance(event, SurveyAnswer) and event.metric in SURVEYED:
+            if event.id in self._outbound:
+                return  # a comment added later writes the answer again
+            self._outbound.add(event.id)
+            metric = SURVEYED[event.metric]
+            agent = event.agent or self.assignee
+            self._emit(
+                Measure(metric, at, self.task_id, self.channel, agent, self.team, score=event.score)
+            )
 
     def _message(self, message: Message) -> None:
         at = message.at

@@ -30,6 +30,13 @@ FILTER_KEYS: dict[str, str] = {
     "sort": "sort",
 }
 
+#: Customer fields a filter may name on any desk: the usual names of what a
+#: CRM gives (see docs/enrichers.md). A desk adds the names its CRM gave.
+USUAL_FIELDS = ("company", "plan", "owner", "deals", "lifetime_value")
+#: The key of a customer field filter: ``FIELD_KEY + name``.
+FIELD_KEY = "field:"
+_FIELD_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+
 _AGE = re.compile(r"^(\d{1,6})([hdw])$")
 _AGE_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -41,6 +48,20 @@ def _one_of(values: Iterable[str]) -> str:
 
 def known_keys() -> str:
     return ", ".join(f"{key}:" for key in FILTER_KEYS) + ", #number"
+
+
+def field_names(extra: Iterable[str] | None) -> frozenset[str]:
+    """The customer fields a query may filter on: the usual ones and ``extra``."""
+    names = {name.lower() for name in (extra or ()) if isinstance(name, str)}
+    return frozenset(n for n in names if _FIELD_NAME.match(n)) | frozenset(USUAL_FIELDS)
+
+
+def field_filter(name: str, raw: str, *, negated: bool, position: int) -> Filter:
+    """``plan:pro``: tasks whose customer's ``plan`` holds the fragment ``pro``."""
+    value = fold(raw.strip())
+    if not value:
+        raise QuerySyntaxError(position, f"empty {name}: at {position}: expected a value after it")
+    return Filter(FIELD_KEY + name, value, negated, position, field=name)
 
 
 def make_filter(

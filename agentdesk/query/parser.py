@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .filters import FILTER_KEYS, known_keys, make_filter
+from .filters import FILTER_KEYS, field_filter, field_names, known_keys, make_filter
 from .fold import PART_SEPARATOR, tokens
 from .terms import Filter, Query, QuerySyntaxError, Sort, Term
 
@@ -46,11 +46,18 @@ class _Item:
     negated: bool = False
 
 
-def parse_query(text: str, *, known_channels: Iterable[str] | None = None) -> Query:
+def parse_query(
+    text: str,
+    *,
+    known_channels: Iterable[str] | None = None,
+    customer_fields: Iterable[str] | None = None,
+) -> Query:
     """Parse ``text``. An empty (or blank) query is valid and matches every task.
 
     ``known_channels`` (channel names and kinds), when given, makes an unknown
     ``channel:`` value an error instead of a filter that matches nothing.
+    ``customer_fields``: names of customer fields that may be filtered on
+    (``plan:pro``) beside the usual ones (``USUAL_FIELDS``): those a CRM gave.
     """
     text = _CONTROL.sub(" ", text)
     stripped = text.rstrip()
@@ -60,7 +67,7 @@ def parse_query(text: str, *, known_channels: Iterable[str] | None = None) -> Qu
             f"query too long at {MAX_QUERY_CHARS}: expected at most {MAX_QUERY_CHARS} characters",
         )
     channels = list(known_channels) if known_channels is not None else None
-    items = _Lexer(stripped, channels).items()
+    items = _Lexer(stripped, channels, field_names(customer_fields)).items()
     if sum(item.kind != "op" for item in items) > MAX_QUERY_ITEMS:
         position = items[-1].position
         raise QuerySyntaxError(
@@ -72,9 +79,10 @@ def parse_query(text: str, *, known_channels: Iterable[str] | None = None) -> Qu
 
 
 class _Lexer:
-    def __init__(self, text: str, known_channels: list[str] | None) -> None:
+    def __init__(self, text: str, known_channels: list[str] | None, fields: frozenset[str]) -> None:
         self.text = text
         self.known_channels = known_channels
+        self.fields = fields
         self.i = 0
 
     def items(self) -> list[_Item]:
@@ -141,17 +149,22 @@ class _Lexer:
     def _filter(self, key: str, begin: int, value_at: int, negated: bool, start: int) -> _Item:
         lowered = key.lower()
         raw = self.text[begin + value_at : self.i]
-        if lowered not in FILTER_KEYS:
+        if lowered not in FILTER_KEYS and lowered not in self.fields:
             if not raw:
                 # "Re:" and the like: a word followed by a colon, not a filter.
                 return self._term(self.text[begin : self.i], start, negated)
+            fields = ", ".join(f"{name}:" for name in sorted(self.fields))
             raise QuerySyntaxError(
                 begin,
                 f'unknown filter "{key}:" at {begin}: expected one of {known_keys()}'
+                f" or a customer field ({fields})"
                 " (put the word in quotes to search for it as text)",
             )
         if not raw and self.i < len(self.text) and self.text[self.i] == '"':
             raw = self._quoted(self.i)
+        if lowered not in FILTER_KEYS:
+            field = field_filter(lowered, raw, negated=negated, position=start)
+            return _Item("filter", start, field, negated)
         value = make_filter(
             lowered, raw, negated=negated, position=start, known_channels=self.known_channels
         )

@@ -50,14 +50,17 @@ class Filter:
     """``key:value``, the value already checked and folded.
 
     Keys: status, channel, customer, assignee, team, tag, priority, before,
-    after, unread, waiting, number. Several filters of one key match when any
-    of them does; a negated filter matches when it does not.
+    after, unread, waiting, number, and ``field:<name>`` for a customer field
+    (``plan:pro``, from a CRM or a channel). Several filters of one key match
+    when any of them does; a negated filter matches when it does not.
     """
 
     key: str
     value: str
     negated: bool = False
     position: int = 0
+    #: For a customer field filter: the field's name (``plan``).
+    field: str = ""
     # For before:/after:, a calendar day (local midnight) or an age in seconds.
     day: dt.date | None = None
     age: float | None = None

@@ -111,6 +111,8 @@ def build_plan(
             _time_bounds(plan, key, filters, now)
         elif key == "customer":
             _customer_filters(plan, filters, find, positive, negative)
+        elif filters[0].field:
+            _field_filters(plan, filters)
         else:
             wanted = [w for f in filters if not f.negated for w in _words(f, me=me)]
             if wanted:
@@ -220,6 +222,28 @@ def _customer_filters(
             plan.params.extend(params)
         elif rids:
             negative.append(_any([facets.customer(rid) for rid in rids]))
+
+
+#: A customer field's value, folded (``FOLD_FUNCTION`` is registered by the reader).
+FOLD_FUNCTION = "agentdesk_fold"
+_FIELD_SQL = (
+    "t.customer_rid IN (SELECT s.rid FROM search_customers s JOIN customers c ON c.id = s.id"
+    f" WHERE instr({FOLD_FUNCTION}(json_extract(CAST(c.doc AS TEXT), ?)), ?) > 0)"
+)
+
+
+def _field_filters(plan: Plan, filters: list[Filter]) -> None:
+    """``plan:pro`` as SQL on the task row: its customer's field holds the fragment."""
+    path = '$.attributes."' + filters[0].field + '"'
+    wanted = [f for f in filters if not f.negated]
+    if wanted:
+        plan.where.append(" OR ".join(f"({_FIELD_SQL})" for _ in wanted))
+        for item in wanted:
+            plan.params.extend((path, item.value))
+    for item in filters:
+        if item.negated:
+            plan.where.append(f"NOT ({_FIELD_SQL})")
+            plan.params.extend((path, item.value))
 
 
 def customer_sql(value: str) -> tuple[str, list[Any]]:

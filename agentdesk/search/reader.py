@@ -7,11 +7,12 @@ import sqlite3
 from agentdesk.api import SearchHit, SearchPage, Segments
 from agentdesk.domain import Task
 from agentdesk.domain.codec import decode
+from agentdesk.query.fold import fold
 from agentdesk.query.terms import Query, Term
 
 from . import lexicon
 from .pager import Pager
-from .plan import build_plan
+from .plan import FOLD_FUNCTION, build_plan
 from .records import last_activity
 from .snippet import Snippets
 
@@ -23,6 +24,10 @@ _HITS = (
     "SELECT s.doc, s.rid, t.doc, c.name FROM search_tasks s JOIN tasks t ON t.rid = s.rid"
     " JOIN search_customers c ON c.rid = s.customer_rid WHERE s.doc IN ({})"
 )
+
+
+def _fold_or_empty(value: object) -> str:
+    return fold(value) if isinstance(value, str) else ""
 
 
 def hit_of(task: Task, customer_name: str, snippet: Segments, score: float) -> SearchHit:
@@ -49,6 +54,8 @@ class Reader:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.snippets = Snippets(db)
+        # Customer field filters compare folded values, as every filter does.
+        db.create_function(FOLD_FUNCTION, 1, _fold_or_empty, deterministic=True)
 
     def search(
         self, query: Query, *, me: str | None, now: float, limit: int, offset: int

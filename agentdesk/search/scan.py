@@ -96,6 +96,8 @@ def passes(item: Filter, task: Task, customer: Customer, me: str | None, now: fl
         return last_activity(task) >= item.threshold(now)
     if key == "customer":
         return customer_matches(value, customer)
+    if item.field:
+        return value in fold(customer.attributes.get(item.field, ""))
     raise AssertionError(key)
 
 

@@ -30,6 +30,7 @@ from agentdesk.domain import (
     Message,
     OutboxEntry,
     Status,
+    SurveyAnswer,
     Task,
 )
 from agentdesk.query.terms import Query
@@ -39,10 +40,10 @@ FIRST_TASK_NUMBER = 1001
 
 
 def inbound_key(event: Event) -> str | None:
-    """The key that makes an inbound message or call unique on its channel:
-    its external id. A store refuses a second event with the same key
-    (``DuplicateKey``); outbound messages have none."""
-    if isinstance(event, CallRecord) or (
+    """The key that makes an inbound message, call or survey answer unique on
+    its channel: its external id. A store refuses a second event with the same
+    key (``DuplicateKey``); outbound messages have none."""
+    if isinstance(event, (CallRecord, SurveyAnswer)) or (
         isinstance(event, Message) and event.direction == Direction.INBOUND
     ):
         return event.external_id

@@ -140,11 +140,18 @@ def summarize_event(event: Event) -> str:
     if isinstance(event, CallRecord):
         return f"☎ {event.direction} call, {format_wait(event.duration_seconds)}, {event.outcome}"
     if isinstance(event, SurveyAnswer):
-        text = f"★ {event.metric.upper()} {event.score}"
+        top = SURVEY_TOPS.get(event.metric)
+        text = f"★ {safe_line(event.metric.upper(), 8)} {event.score}" + (f"/{top}" if top else "")
+        if event.agent:
+            text += f" for {safe_line(event.agent, 30)}"
         if event.comment:
             text += f": {safe_line(event.comment, 80)}"
         return text
     return f"· {safe_line(event.kind, 20)}"
+
+
+#: The top of each survey's scale, shown after the score.
+SURVEY_TOPS = {"csat": 5, "ces": 7, "nps": 10}
 
 
 def _value(value: object) -> str:

@@ -40,7 +40,12 @@ from .world import KINDS, MAX_CUSTOMERS, Step, World
 CAPABILITIES = {
     "email": Capabilities("email", "email", threading=True, attachments=True),
     "chat": Capabilities(
-        "chat", "chat", realtime=True, max_text_length=4000, typing_indicators=True
+        "chat",
+        "chat",
+        realtime=True,
+        max_text_length=4000,
+        typing_indicators=True,
+        survey_form="inline",
     ),
     "sms": Capabilities("sms", "phone", max_text_length=1600, segment_length=160),
     "social": Capabilities("social", "social", max_text_length=1000),
@@ -71,6 +76,13 @@ class SimulatorChannel(Channel):
         Option.number(
             "count", default=0, minimum=0, integer=True, help="stop after this many; 0 = never"
         ),
+        Option.number(
+            "survey_answers",
+            default=0.75,
+            minimum=0,
+            maximum=1,
+            help="share of survey questions the customers answer",
+        ),
     )
 
     def __init__(self, context: PluginContext) -> None:
@@ -82,6 +94,7 @@ class SimulatorChannel(Channel):
         self.rate: float = options["rate"]
         self.reply_delay: float = options["reply_delay"]
         self.count: int = options["count"]
+        self.survey_answers: float = options["survey_answers"]
         self.world = World.shared(self.seed, options["customers"])
         #: How many times each outbound key reached the (simulated) customer.
         self.deliveries: Counter[str] = Counter()
@@ -240,49 +253,58 @@ class SimulatorChannel(Channel):
             self._spawn(self._answer_later(answers), "answer")
         return Delivery(external_id=external_id, state="delivered")
 
+    def _survey_answers(
+        self, outbound: Outbound, chance: random.Random, language: str, external_id: str
+    ) -> list[Inbound]:
+        """Most customers answer a survey: by the rating an inline channel
+        shows, else by replying with a number (and a word or two)."""
+        answers: list[Inbound] = []
+        for question in outbound.survey:
+            if chance.random() >= self.survey_answers:
+                continue
+            scores = range(question.high, question.low - 1, -1)  # the best first
+            weights = [max(1, 45 - 12 * i) for i in range(len(scores))]
+            score = chance.choices(scores, weights)[0]
+            comment = chance.choice(scripts.SURVEY_COMMENTS[language])
+            if self.capabilities.survey_form == "inline":
+                answers.append(
+                    InboundSurvey(
+                        identity=outbound.to,
+                        metric=question.metric,
+                        score=score,
+                        comment=comment,
+                        task_number=outbound.task_number,
+                        external_id=f"sim-answer-{external_id}-{question.metric}",
+                    )
+                )
+            else:
+                text = f"{score} {comment}".strip()
+                answers.append(self._reply(outbound, text, external_id))
+        return answers
+
     def _answers_to(self, outbound: Outbound, external_id: str) -> list[Inbound]:
         """What the customer sends back: an answer, a survey, or nothing."""
         chance = random.Random(f"answer:{self.seed}:{outbound.key}")
         person = self.world.person_for(outbound.to)
         language = person.language if person else "en"
-        ref = f"sim-answer-{external_id}"
-        if any(word in outbound.text.lower() for word in scripts.CLOSING_WORDS):
-            surveys: list[Inbound] = [
-                InboundSurvey(
-                    identity=outbound.to,
-                    metric="csat",
-                    score=chance.choices((5, 4, 3, 2, 1), (45, 30, 12, 8, 5))[0],
-                    comment=chance.choice(scripts.SURVEY_COMMENTS[language]),
-                    task_number=outbound.task_number,
-                    external_id=f"{ref}-csat",
-                )
-            ]
-            if chance.random() < 0.5:
-                score = chance.choices(range(1, 11), (20, 20, 15, 12, 10, 8, 6, 4, 3, 2))[0]
-                surveys.append(
-                    InboundSurvey(
-                        identity=outbound.to,
-                        metric="ces",
-                        score=score,
-                        task_number=outbound.task_number,
-                        external_id=f"{ref}-ces",
-                    )
-                )
-            return surveys
+        if outbound.survey:
+            return self._survey_answers(outbound, chance, language, external_id)
         if chance.random() < 0.2:
             return []  # some customers never answer
+        return [self._reply(outbound, chance.choice(scripts.ANSWERS[language]), external_id)]
+
+    def _reply(self, outbound: Outbound, text: str, external_id: str) -> InboundMessage:
+        """The customer's answer to ``outbound`` (sent as ``external_id``)."""
         email = self.kind == "email"
-        return [
-            InboundMessage(
-                identity=outbound.to,
-                text=chance.choice(scripts.ANSWERS[language]),
-                external_id=ref,
-                customer_name=outbound.customer_name,
-                subject=f"Re: {outbound.subject}" if email and outbound.subject else "",
-                thread_ref=external_id if email else outbound.thread_ref,
-                task_number=outbound.task_number if email else None,
-            )
-        ]
+        return InboundMessage(
+            identity=outbound.to,
+            text=text,
+            external_id=f"sim-answer-{external_id}",
+            customer_name=outbound.customer_name,
+            subject=f"Re: {outbound.subject}" if email and outbound.subject else "",
+            thread_ref=external_id if email else outbound.thread_ref,
+            task_number=outbound.task_number if email else None,
+        )
 
     async def call_back(self, to: str, *, agent: str, key: str) -> str:
         """A simulated call: the customer picks up three times in four, and

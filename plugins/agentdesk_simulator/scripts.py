@@ -226,18 +226,6 @@ ANSWERS = {
         "Pouvez-vous me le confirmer par e-mail aussi ?",
     ),
 }
-# Words that make a reply sound like the end of the conversation.
-CLOSING_WORDS = (
-    "resolved",
-    "closing",
-    "anything else",
-    "have a nice day",
-    "all set",
-    "résolu",
-    "clôtur",
-    "bonne journée",
-    "autre chose",
-)
 SURVEY_COMMENTS = {
     "en": ("", "Quick and friendly.", "Took a while but sorted.", "I had to repeat myself."),
     "fr": ("", "Rapide et aimable.", "Un peu long mais réglé.", "J'ai dû me répéter."),

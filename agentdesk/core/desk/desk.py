@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,6 +36,7 @@ from agentdesk.api import requests as rq
 from agentdesk.api.actor import SYSTEM
 from agentdesk.api.agents import AgentInfo, Presence
 from agentdesk.api.report import ReportData
+from agentdesk.core.survey_config import SurveyConfig
 from agentdesk.domain import IdFactory, OutboxEntry, Status, Task, Whisper
 from agentdesk.domain.codec import decode_value, encode_value
 from agentdesk.domain.events import AnyEvent
@@ -49,11 +51,21 @@ from agentdesk.plugin import Capabilities, Delivery, HandoffContext, Outbound
 from agentdesk.store import Batch, Store, StoreConflict
 
 from ..routing_config import RoutingConfig
-from . import actions, agents, applied, outbox_book
+from . import actions, agents, applied, outbox_book, surveys
 from .activity_log import ActivityLog
 from .authorize import authorize
 from .call_back import call_target
 from .context import Plan, PlanContext
+from .crm import (
+    CRM_NAMESPACE,
+    CrmGateway,
+    LookupAnswer,
+    field_names,
+    is_fresh,
+    plan_answers,
+    profile_of,
+    record_of,
+)
 from .inflow import Inflow
 from .ingest import InboundRejected, Ingestor, IngestRules
 from .reads import READERS
@@ -109,11 +121,17 @@ class Desk:
         routing: RoutingPass | None = None,
         calendar: BusinessCalendar = ALWAYS,
         sla: SlaPolicy | None = None,
+        surveys: SurveyConfig | None = None,
     ) -> None:
         """``routing``: the desk assigns waiting tasks itself (push), by its rules;
         ``calendar``: the business hours its figures are counted in;
         ``sla``: the service-level targets its tasks are held to."""
         self.store = store
+        #: What customers are asked once a task is closed ([surveys]).
+        self.surveys = surveys or (rules.surveys if rules else SurveyConfig())
+        rules = dataclasses.replace(rules or IngestRules(), surveys=self.surveys)
+        #: The public URL survey links point to (the desk's HTTP server), once known.
+        self.survey_links: str | None = None
         self.thread = StoreThread()
         self.clock = clock
         self.ids = ids or IdFactory(clock)
@@ -128,7 +146,7 @@ class Desk:
         self.inflow = Inflow(
             store,
             self.thread,
-            Ingestor(store, self.ids, rules or IngestRules(), kinds=lambda: self.kinds),
+            Ingestor(store, self.ids, rules, kinds=lambda: self.kinds),
             clock=clock,
             capabilities=self.capabilities,
             published=self.published,
@@ -137,7 +155,11 @@ class Desk:
         )
         self._outbox = {entry.key: entry for entry in store.outbox()}
         items = list(store.state_items())
-        self._state = {(ns, key): encode_value(value) for ns, key, value in items}
+        self._state = {
+            (ns, key): encode_value(value)
+            for ns, key, value in items
+            if ns != CRM_NAMESPACE  # read from the store when needed: one per customer
+        }
         self.agents = agents.AgentBook.from_state(items)
         # Who is connected now, as the hub says (not stored), and since when
         # those who went are gone.
@@ -152,6 +174,9 @@ class Desk:
         self._call_gateway: CallGateway | None = None
         self._read_gateway: ReadGateway | None = None
         self._receipts: set[asyncio.Task[None]] = set()
+        self._crm: CrmGateway | None = None
+        #: The names of the fields the CRM gave: search filters on them (plan:pro).
+        self.crm_fields = field_names(v for ns, _, v in items if ns == CRM_NAMESPACE)
         self.activity = ActivityLog(self._write_own, clock)
         self.calendar = calendar
         #: Today's figures, folded from the history at the first board asked
@@ -206,6 +231,9 @@ class Desk:
             return await self._typing(actor, request)
         if isinstance(request, rq.Focus):
             return await self._focus(actor, request)
+        if isinstance(request, rq.GetCrmProfile):
+            authorize(actor, request, None)
+            return await self._crm_profile(request.customer_id)
         if isinstance(request, rq.CallBack):
             return await self._call_back(actor, request)
         if isinstance(request, rq.GetReport):
@@ -226,6 +254,10 @@ class Desk:
             )
         if isinstance(request, rq.MarkRead):
             return await self._mark_read(actor, request, command_id)
+        if isinstance(request, rq.SetStatus) and self.surveys.enabled and actor is not DESK_ACTOR:
+            return await self.execute(
+                actor, self._close_and_survey, request, request=request, command_id=command_id
+            )
         planner = actions.PLANNERS.get(type(request)) or AGENT_PLANNERS.get(type(request))  # type: ignore[arg-type]
         if planner is not None:
             return await self.execute(
@@ -325,6 +357,9 @@ class Desk:
             self._outbox.pop(key, None)
         changed_agents: list[AgentInfo] = []
         for namespace, key, value in batch.state:
+            if namespace == CRM_NAMESPACE:
+                self.crm_fields |= field_names([value])
+                continue
             if value is None:
                 self._state.pop((namespace, key), None)
             else:
@@ -388,7 +423,7 @@ class Desk:
         from agentdesk.query import QuerySyntaxError, parse_query
 
         try:
-            parsed = parse_query(request.query)
+            parsed = parse_query(request.query, customer_fields=self.crm_fields)
         except QuerySyntaxError as exc:
             raise DeskError(exc.message) from None
         authorize(actor, request, None)
@@ -483,6 +518,8 @@ class Desk:
             if task is None:
                 raise DeskError(f"no task {request.task_id}", ErrorCode.NOT_FOUND)
             channel = task.channel_kind
+            if self._crm is not None:  # the pane asks for the CRM's fields next
+                self._crm.look_up_soon(task.customer_id)
         before = self.activity.focus_of.get(actor.agent)
         if self.activity.focus(actor.agent, request.task_id, channel):
             self._viewers_changed(before, request.task_id)
@@ -780,6 +817,38 @@ class Desk:
     def typing_gateway(self) -> TypingGateway | None:
         return self._typing_gateway
 
+    # --- CRM enrichment -------------------------------------------------------------
+
+    def set_crm_gateway(self, gateway: CrmGateway | None) -> None:
+        """Who runs the enrichers (the channel host)."""
+        self._crm = gateway
+
+    async def crm_record(self, customer_id: str) -> dict[str, Any] | None:
+        """The CRM cache's record of a customer (see ``crm``)."""
+        return await self.read(record_of, self.store, customer_id)
+
+    async def crm_answered(self, customer_id: str, answers: list[LookupAnswer]) -> None:
+        """Keep what the enrichers said about a customer; their waiting tasks
+        are routed again with the customer's new fields."""
+        changed = await self.execute(DESK_ACTOR, plan_answers, customer_id, answers)
+        if changed and self.routing is not None:
+            tasks = await self.read(self.store.tasks_of_customer, customer_id)
+            # The rules' verdict on a waiting task is kept from its first
+            # pass; a customer field just learnt may change it.
+            self.routing.forget(task.id for task in tasks)
+            self.route_soon()
+
+    async def _crm_profile(self, customer_id: str) -> Any:
+        gateway = self._crm
+        record = await self.read(record_of, self.store, customer_id, urgent=True)
+        if gateway is None:
+            return profile_of(customer_id, record, (), False)
+        if not is_fresh(record, self.clock(), gateway.ttl):
+            # Asked before the task's focus arrived, or the cache went stale:
+            # the answer says a look-up runs, and the pane waits for it.
+            gateway.look_up_soon(customer_id)
+        return profile_of(customer_id, record, gateway.enrichers, gateway.running(customer_id))
+
     # --- ingest -------------------------------------------------------------------
 
     async def ingest(self, channel: str, item: Any) -> Any:
@@ -829,6 +898,49 @@ class Desk:
             return Plan(Batch(state=[(namespace, key, value)]), [], None)
 
         await self.execute(DESK_ACTOR, plan)
+
+    # --- surveys ----------------------------------------------------------------------
+
+    def set_surveys(self, config: SurveyConfig) -> None:
+        """What customers are asked from now on (both when a task closes and
+        what a reply with a number answers)."""
+        self.surveys = config
+        ingestor = self.inflow.ingestor
+        ingestor.rules = dataclasses.replace(ingestor.rules, surveys=config)
+
+    def _close_and_survey(self, ctx: PlanContext, request: rq.SetStatus) -> Plan:
+        """A status change by an agent: a close schedules the customer's survey."""
+        plan = actions.plan_status(ctx, request)
+        surveys.schedule(ctx, self.surveys, plan)
+        return plan
+
+    async def send_due_surveys(self) -> int:
+        """Send the surveys (and second questions) that are due; how many."""
+        now = self.clock()
+        pending = [
+            (key, decode_value(data))
+            for (namespace, key), data in list(self._state.items())
+            if namespace == surveys.SURVEYS
+        ]
+        sent = 0
+        for task_id in surveys.due(pending, now):
+            plan = await self.execute(
+                DESK_ACTOR, surveys.plan_send, self.surveys, task_id, self.survey_links
+            )
+            sent += plan is not None
+        return sent
+
+    async def answer_survey_link(self, token: str, score: int) -> tuple[str, str]:
+        """A customer clicked a survey link: ``("recorded" | "already" | "unknown", label)``."""
+        result: tuple[str, str] = await self.execute(
+            DESK_ACTOR, surveys.plan_link_answer, token, score
+        )
+        return result
+
+    async def comment_survey_link(self, token: str, comment: str) -> bool:
+        """The comment from a survey's thank-you page; False when not taken."""
+        taken: bool = await self.execute(DESK_ACTOR, surveys.plan_link_comment, token, comment)
+        return taken
 
     # --- time -----------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from agentdesk.core.survey_config import SurveyConfig
 from agentdesk.domain import (
     Attachment,
     CallRecord,
@@ -29,8 +30,11 @@ from agentdesk.domain.evolve import evolve
 from agentdesk.domain.identity_kinds import IdentityKinds
 from agentdesk.domain.text import clean_text, one_line
 from agentdesk.plugin import Capabilities, InboundCall, InboundMessage, InboundSurvey
+from agentdesk.plugin.validation import SURVEY_RANGES
 from agentdesk.store import Batch, Store
 from agentdesk.store.protocol import inbound_key
+
+from . import surveys
 
 log = logging.getLogger("agentdesk.desk")
 
@@ -61,6 +65,8 @@ class IngestRules:
     reopen_window: float = 7 * 86400.0
     max_text: int = 200_000
     default_priority: str = "normal"
+    #: What a reply with a number may answer (a survey sent by text).
+    surveys: SurveyConfig = field(default_factory=SurveyConfig)
 
 
 class Ingestor:
@@ -309,6 +315,12 @@ class Ingestor:
         batch = Batch()
         others = self._other_identities(item.other_identities) if item.other_identities else []
         customer, is_new = self._customer(batch, identity, item.customer_name, now, others)
+        if not is_new and not item.attachments and self.rules.surveys.enabled:
+            found = surveys.text_answer(
+                self.store, self.rules.surveys, customer.id, channel, text, now
+            )
+            if found is not None:  # a number that answers the survey: not a new message
+                return self._answer(batch, channel, customer, item, found, now)
         if others:
             customer = self._link_identities(batch, customer, others)
         if item.attributes:
@@ -414,7 +426,7 @@ class Ingestor:
     ) -> tuple[Batch, IngestResult]:
         identity = self._identity(caps, item.identity)
         metric = str(item.metric).lower()
-        limits = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 10)}
+        limits = SURVEY_RANGES
         if metric not in limits:
             raise InboundRejected(f"unknown survey metric {item.metric!r} (csat, nps or ces)")
         low, high = limits[metric]
@@ -438,6 +450,8 @@ class Ingestor:
             task = max(tasks, key=lambda t: t.updated_at) if tasks else None
         if task is None:
             raise InboundRejected(f"survey answer from {identity}, who has no task")
+        batch = Batch()
+        agent = surveys.answered(self.store, batch, task.id, metric, now) or task.assignee or ""
         answer = SurveyAnswer(
             id=self.ids.new(),
             task_id=task.id,
@@ -448,8 +462,36 @@ class Ingestor:
             score=item.score,
             comment=clean_text(item.comment or "", 5000),
             channel=channel,
+            agent=agent,
+            external_id=_bounded(item.external_id),
         )
-        batch = Batch(events=[answer])
+        batch.events.append(answer)
+        return batch, IngestResult(task, answer, customer)
+
+    def _answer(
+        self,
+        batch: Batch,
+        channel: str,
+        customer: Customer,
+        item: InboundMessage,
+        found: tuple[Task, str, int, str],
+        now: float,
+    ) -> tuple[Batch, IngestResult]:
+        task, metric, score, comment = found
+        answer = SurveyAnswer(
+            id=self.ids.new(),
+            task_id=task.id,
+            customer_id=customer.id,
+            at=_plausible_time(item.at, now),
+            actor="customer",
+            metric=metric,
+            score=score,
+            comment=comment,
+            channel=channel,
+            agent=surveys.answered(self.store, batch, task.id, metric, now),
+            external_id=_bounded(item.external_id),
+        )
+        batch.events.append(answer)
         return batch, IngestResult(task, answer, customer)
 
     def duplicate_result(self, message: Event) -> IngestResult:

@@ -11,7 +11,7 @@ from agentdesk.api import DeskError, ErrorCode
 from agentdesk.domain import DeliveryState, Direction, Event, Message, OutboxEntry, Task
 from agentdesk.domain.evolve import evolve
 from agentdesk.domain.text import clean_text, one_line
-from agentdesk.plugin import Delivery, DeliveryReceipt, Outbound
+from agentdesk.plugin import Delivery, DeliveryReceipt, Outbound, SurveyQuestion
 from agentdesk.store import Batch
 
 from .context import Plan, PlanContext, address
@@ -82,6 +82,18 @@ def outbound_for(ctx: PlanContext, entry: OutboxEntry) -> Outbound:
         agent=message.actor,
         template=message.template,
         template_params=tuple(message.template_params),
+        survey=tuple(
+            SurveyQuestion(
+                metric=ask.metric,
+                question=ask.question,
+                low=ask.low,
+                high=ask.high,
+                low_label=ask.low_label,
+                high_label=ask.high_label,
+                links=tuple(ask.links),
+            )
+            for ask in message.survey
+        ),
     )
 
 

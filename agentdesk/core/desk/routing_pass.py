@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from agentdesk.api.agents import Presence
@@ -235,6 +235,12 @@ class RoutingPass:
         """The skills of every rule the task matches; the first one's first is primary."""
         needs = self._needs(ctx, task)
         return needs.skills, needs.primary
+
+    def forget(self, task_ids: Iterable[str]) -> None:
+        """Work these tasks' needs out again at the next pass (their customer's
+        fields changed)."""
+        for task_id in task_ids:
+            self._skills.pop(task_id, None)
 
     def _needs(self, ctx: PlanContext, task: Task) -> _Needs:
         known = self._skills.get(task.id)

@@ -30,9 +30,11 @@ from agentdesk.plugin.http_defaults import shared_ssl_context
 from .backoff import Backoff
 from .channel_supervisor import ChannelSupervisor, RuntimeSettings
 from .discovery import PluginCatalog, discover, resolve_channel
+from .enrichment import EnrichmentRuntime
 from .http_server import DeskHttpServer
 from .outbox_dispatch import OutboxDispatcher
 from .plugin_context import DeskPluginContext, InboundPump
+from .survey_pages import add_survey_routes
 
 log = logging.getLogger("agentdesk.channels")
 
@@ -63,18 +65,32 @@ class ChannelRuntime:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._http_started_by_us = False
+        self.enrichment: EnrichmentRuntime | None = None
 
     async def start(self) -> None:
         """Start every enabled channel; a channel that cannot load shows as down."""
         if self.catalog is None:
             self.catalog = await asyncio.to_thread(discover, self.config.plugin_paths)
         await asyncio.to_thread(shared_ssl_context)  # so http_client() never blocks the loop
+        self.enrichment = EnrichmentRuntime(
+            self.desk,
+            self.config,
+            catalog=self.catalog,
+            data_root=self.data_root.parent / "enrichers",
+        )
+        await self.enrichment.start()
         self.http.expect_channels([c.name for c in self.config.channels if c.enabled])
         for channel in self.config.channels:
             if channel.enabled:
                 self._add(channel)
-        if any(s.cls.needs_http for s in self.supervisors.values()):
+        links = self.desk.surveys.enabled and any(
+            s.cls.capabilities.survey_form == "link" for s in self.supervisors.values()
+        )
+        if links:  # email surveys link to pages of the desk's HTTP server
+            add_survey_routes(self.http, self.desk)
+        if links or any(s.cls.needs_http for s in self.supervisors.values()):
             await self.ensure_http(force=True)
+            self.desk.survey_links = self.http.base_url
         for supervisor in self.supervisors.values():
             supervisor.task = asyncio.create_task(
                 supervisor.run(), name=f"supervise-{supervisor.name}"
@@ -190,6 +206,8 @@ class ChannelRuntime:
         self.desk.set_typing_gateway(None)
         self.desk.set_refusal_gateway(None)
         self.desk.set_call_gateway(None)
+        if self.enrichment is not None:
+            await self.enrichment.stop()
         await asyncio.gather(*(s.shutdown() for s in self.supervisors.values()))
         for pump in self.pumps.values():
             await pump.flush(self.settings.stop_timeout)

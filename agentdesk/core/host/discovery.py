@@ -85,6 +85,21 @@ class PluginCatalog:
             f"{where}.plugin: unknown plugin {name!r} (installed channel plugins: {installed})"
         )
 
+    def enricher_class(self, name: str, *, where: str = "enrichers") -> type[Enricher]:
+        """The enricher class named ``name``; PluginConfigError saying what is installed."""
+        cls = self.enrichers.get(name)
+        if cls is not None:
+            return cls
+        report = self.report_for(name, "enricher")
+        if report is not None and report.error:
+            raise PluginConfigError(
+                f"{where}.plugin: plugin {name!r} could not be loaded: {report.error}"
+            )
+        installed = ", ".join(sorted(self.enrichers)) or "none"
+        raise PluginConfigError(
+            f"{where}.plugin: unknown plugin {name!r} (installed enricher plugins: {installed})"
+        )
+
 
 def default_plugin_paths() -> list[Path]:
     """The source tree's ``plugins/`` folder, when agentdesk runs from a checkout."""
@@ -97,6 +112,14 @@ def resolve_channel(
 ) -> tuple[type[Channel], dict[str, Any]]:
     """The class serving ``plugin`` and the typed options; PluginConfigError otherwise."""
     cls = catalog.channel_class(plugin, where=where)
+    return cls, parse_options(cls.options, raw_options, where=where)
+
+
+def resolve_enricher(
+    catalog: PluginCatalog, plugin: str, raw_options: Mapping[str, Any], *, where: str
+) -> tuple[type[Enricher], dict[str, Any]]:
+    """The enricher class serving ``plugin`` and the typed options; PluginConfigError otherwise."""
+    cls = catalog.enricher_class(plugin, where=where)
     return cls, parse_options(cls.options, raw_options, where=where)
 
 

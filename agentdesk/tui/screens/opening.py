@@ -6,6 +6,7 @@ task); the thread, the customer and the timeline load in workers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from textual import work
@@ -20,6 +21,10 @@ from ..widgets.conversation import ConversationPane
 from ..widgets.customer_pane import CustomerPane
 from ..widgets.inbox import InboxList
 from .desk_screen import DeskScreen
+
+#: While a look-up runs, the CRM section is read again this often, this many times.
+CRM_POLL_SECONDS = 0.5
+CRM_POLLS = 120
 
 
 class TaskOpening(DeskScreen):
@@ -135,6 +140,21 @@ class TaskOpening(DeskScreen):
         if customer is not None:
             self.controller.customers[customer.id] = customer
         self.customer_pane.show(customer, entries, task_id)
+        await self._load_crm(customer_id)
+
+    async def _load_crm(self, customer_id: str) -> None:
+        """The CRM section, then again while a look-up runs (its end may change
+        no customer field, so no update says it)."""
+        client = self.desk_app.client
+        for _ in range(CRM_POLLS):
+            try:
+                profile = await client.crm_profile(customer_id) if client else None
+            except DeskError:
+                return  # a hub away, or one without CRM: the rest of the pane stands
+            self.customer_pane.show_crm(profile)
+            if profile is None or not profile.running:
+                return
+            await asyncio.sleep(CRM_POLL_SECONDS)
 
     def reload_unloaded(self) -> None:
         """The desk is back: load what could not be loaded while it was away."""
